@@ -1,0 +1,424 @@
+// Package config holds gentri's typed run configuration: the shipped default
+// of a model kind, overlaid by a user's YAML file and by --set overrides, then
+// validated. Every error names where the bad value came from (file and line,
+// or the --set argument) and the full "section.key", so a typo never silently
+// falls back to a default.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"reflect"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/gentri/gentri/configs"
+)
+
+// Config is the whole resolved configuration of one run.
+type Config struct {
+	Model  Model  `yaml:"model"`
+	Data   Data   `yaml:"data"`
+	Train  Train  `yaml:"train"`
+	Sample Sample `yaml:"sample"`
+}
+
+// Model selects the architecture and its sizes.
+type Model struct {
+	Kind   string `yaml:"kind"`   // "vae" (later "cgan", "ddpm", "classifier")
+	Hidden int    `yaml:"hidden"` // vae: hidden width
+	Latent int    `yaml:"latent"` // vae: latent dimension
+}
+
+// Data says which images to train on and how to present them.
+type Data struct {
+	Dataset  string `yaml:"dataset"`  // "mnist"
+	Dir      string `yaml:"dir"`      // folder of IDX files; "" = locate MNIST
+	Binarize string `yaml:"binarize"` // "dynamic" | "none"
+	Subset   int    `yaml:"subset"`   // first N training images, 0 = all
+}
+
+// Train holds the optimiser and the schedule of logs, samples and checkpoints.
+type Train struct {
+	Seed            uint64  `yaml:"seed"`
+	Steps           int     `yaml:"steps"`
+	BatchSize       int     `yaml:"batch_size"`
+	LR              float64 `yaml:"lr"`
+	Beta1           float64 `yaml:"beta1"`
+	Beta2           float64 `yaml:"beta2"`
+	Eps             float64 `yaml:"eps"`
+	LogEvery        int     `yaml:"log_every"`
+	SampleEvery     int     `yaml:"sample_every"`
+	CheckpointEvery int     `yaml:"checkpoint_every"`
+	KeepCheckpoints int     `yaml:"keep_checkpoints"`
+}
+
+// Sample configures `gentri sample`.
+type Sample struct {
+	N    int    `yaml:"n"`
+	Seed uint64 `yaml:"seed"`
+}
+
+// Load builds the resolved config: start from the shipped default of the kind
+// (configs.Default(kind)), overlay the user's file (if path != ""), then apply
+// the --set overrides, then Validate. kind may be "" when path is given: then
+// the kind comes from the file's model.kind.
+func Load(kind, path string, sets []string) (*Config, error) {
+	var user []byte
+	if path != "" {
+		var err error
+		if user, err = os.ReadFile(path); err != nil {
+			return nil, err
+		}
+		// Parse once on its own just to learn the file's model.kind.
+		var peek Config
+		if err := Parse(&peek, user, path); err != nil {
+			return nil, err
+		}
+		switch fk := peek.Model.Kind; {
+		case kind == "":
+			kind = fk
+		case fk != "" && fk != kind:
+			return nil, fmt.Errorf("%s: model.kind is %q but the requested model kind is %q", path, fk, kind)
+		}
+	}
+	if kind == "" {
+		return nil, fmt.Errorf("no model kind: name one (known: %s) or set model.kind in a config file", strings.Join(configs.Kinds(), ", "))
+	}
+	def, err := configs.Default(kind)
+	if err != nil {
+		return nil, err
+	}
+	c := &Config{}
+	if err := Parse(c, def, "built-in configs/"+kind+".yaml"); err != nil {
+		return nil, err
+	}
+	if err := Parse(c, user, path); err != nil {
+		return nil, err
+	}
+	for _, s := range sets {
+		if err := ApplySet(c, s); err != nil {
+			return nil, err
+		}
+		// The defaults were chosen for kind; switching it here would mix kinds.
+		if c.Model.Kind != kind {
+			return nil, fmt.Errorf("--set %s: cannot change the model kind from %q; choose the kind instead of overriding it", s, kind)
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid config:\n%w", err)
+	}
+	return c, nil
+}
+
+// Parse overlays YAML bytes onto c strictly: unknown keys, wrong types, nested
+// values where a scalar belongs and second documents are errors, all of them
+// reported at once. An empty file changes nothing. On error c is unchanged.
+func Parse(c *Config, data []byte, name string) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err == io.EOF {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err != io.EOF {
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return fmt.Errorf("%s: line %d: a second YAML document; put all settings in one document", name, extra.Line)
+	}
+	tmp := *c
+	var errs []error
+	for _, n := range doc.Content {
+		walk(reflect.ValueOf(&tmp).Elem(), n, "", name, &errs)
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	*c = tmp
+	return nil
+}
+
+// walk overlays node n onto v, whose full key is prefix, appending errors.
+func walk(v reflect.Value, n *yaml.Node, prefix, name string, errs *[]error) {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	fail := func(n *yaml.Node, format string, args ...any) {
+		*errs = append(*errs, fmt.Errorf("%s: line %d: "+format, append([]any{name, n.Line}, args...)...))
+	}
+	if v.Kind() != reflect.Struct {
+		if err := setLeaf(v, n); err != nil {
+			fail(n, "%s: %v", prefix, err)
+		}
+		return
+	}
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		return // "model:" with nothing under it overrides nothing
+	}
+	if n.Kind != yaml.MappingNode {
+		fail(n, "%s: want a mapping of keys (%s), got %s", where(prefix), strings.Join(names(v.Type(), prefix), ", "), describe(n))
+		return
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		key := join(prefix, k.Value)
+		if k.Kind != yaml.ScalarNode {
+			fail(k, "%s: a key must be a plain name, got %s", where(prefix), describe(k))
+			continue
+		}
+		if first, dup := seen[k.Value]; dup {
+			fail(k, "duplicate key %q (first at line %d)", key, first)
+			continue
+		}
+		seen[k.Value] = k.Line
+		f, ok := field(v, k.Value)
+		if !ok {
+			fail(k, "%s", unknown(key, prefix == ""))
+			continue
+		}
+		walk(f, n.Content[i+1], key, name, errs)
+	}
+}
+
+// setLeaf decodes one scalar into v, accepting only the YAML types that fit
+// exactly: an int field refuses 1e4 or 2.5 rather than truncating them.
+func setLeaf(v reflect.Value, n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("want a single %s value, got %s", v.Type(), describe(n))
+	}
+	tag, ok := n.ShortTag(), false
+	switch v.Kind() {
+	case reflect.String:
+		ok = true
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		ok = tag == "!!int"
+	case reflect.Float32, reflect.Float64:
+		ok = tag == "!!int" || tag == "!!float"
+	case reflect.Bool:
+		ok = tag == "!!bool"
+	}
+	if ok {
+		p := reflect.New(v.Type())
+		if n.Decode(p.Interface()) == nil {
+			v.Set(p.Elem())
+			return nil
+		}
+	}
+	if tag == "!!null" {
+		return fmt.Errorf("missing value, want %s", v.Type())
+	}
+	err := fmt.Errorf("cannot use %q as %s", n.Value, v.Type())
+	if tag == "!!float" && (v.CanInt() || v.CanUint()) {
+		err = fmt.Errorf("%w (want a whole number written as digits, e.g. 10000 not 1e4)", err)
+	}
+	return err
+}
+
+// ApplySet applies one "section.key=value" override, e.g. "train.lr=3e-4".
+// The value is read as a YAML scalar of the field's type; strings are taken
+// as-is, so "data.dir=/a b#c" needs no quoting.
+func ApplySet(c *Config, set string) error {
+	key, val, ok := strings.Cut(set, "=")
+	path := strings.Split(key, ".")
+	if !ok || len(path) < 2 || strings.Contains("."+key+".", "..") {
+		return fmt.Errorf("--set %s: want section.key=value, e.g. train.lr=3e-4 (keys: %s)", set, strings.Join(Keys(), ", "))
+	}
+	v := reflect.ValueOf(c).Elem()
+	for _, p := range path {
+		f, ok := field(v, p)
+		if !ok {
+			return fmt.Errorf("--set %s: %s", set, unknown(key, false))
+		}
+		v = f
+	}
+	if v.Kind() == reflect.Struct {
+		return fmt.Errorf("--set %s: %q is a section; set one of its keys (%s)", set, key, strings.Join(names(v.Type(), key), ", "))
+	}
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: val}
+	var doc yaml.Node
+	if v.Kind() != reflect.String && yaml.Unmarshal([]byte(val), &doc) == nil &&
+		len(doc.Content) == 1 && doc.Content[0].Kind == yaml.ScalarNode {
+		n = doc.Content[0]
+	}
+	if err := setLeaf(v, n); err != nil {
+		return fmt.Errorf("--set %s: %s: %w", set, key, err)
+	}
+	return nil
+}
+
+// Validate checks ranges and enums, reporting every problem, one per line.
+func (c *Config) Validate() error {
+	var errs []error
+	check := func(key string, ok bool, want string, got any) {
+		if s, isStr := got.(string); isStr {
+			got = fmt.Sprintf("%q", s)
+		}
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s: must be %s, got %v", key, want, got))
+		}
+	}
+	// The negated-range form below also rejects NaN; finite() rejects ±Inf.
+	in := func(x, lo, hi int) bool { return x >= lo && x <= hi }
+	finite := func(x float64) bool { return !math.IsInf(x, 0) && !math.IsNaN(x) }
+	m, d, t, s := c.Model, c.Data, c.Train, c.Sample
+	switch m.Kind {
+	case "vae":
+		check("model.hidden", in(m.Hidden, 1, 65536), "in [1, 65536]", m.Hidden)
+		check("model.latent", in(m.Latent, 1, 4096), "in [1, 4096]", m.Latent)
+	default:
+		check("model.kind", false, "one of vae", m.Kind)
+	}
+	check("data.dataset", d.Dataset == "mnist", "one of mnist", d.Dataset)
+	check("data.binarize", d.Binarize == "dynamic" || d.Binarize == "none", "one of dynamic, none", d.Binarize)
+	check("data.subset", d.Subset >= 0, ">= 0", d.Subset)
+	check("train.steps", t.Steps >= 1, ">= 1", t.Steps)
+	check("train.batch_size", in(t.BatchSize, 1, 65536), "in [1, 65536]", t.BatchSize)
+	check("train.lr", t.LR > 0 && t.LR <= 1, "> 0 and <= 1", t.LR)
+	check("train.beta1", t.Beta1 >= 0 && t.Beta1 < 1, ">= 0 and < 1", t.Beta1)
+	check("train.beta2", t.Beta2 >= 0 && t.Beta2 < 1, ">= 0 and < 1", t.Beta2)
+	check("train.eps", t.Eps > 0 && finite(t.Eps), "> 0 and finite", t.Eps)
+	check("train.log_every", t.LogEvery >= 1, ">= 1", t.LogEvery)
+	check("train.sample_every", t.SampleEvery >= 1, ">= 1", t.SampleEvery)
+	check("train.checkpoint_every", t.CheckpointEvery >= 1, ">= 1", t.CheckpointEvery)
+	check("train.keep_checkpoints", t.KeepCheckpoints >= 1, ">= 1", t.KeepCheckpoints)
+	check("sample.n", in(s.N, 1, 100000), "in [1, 100000]", s.N)
+	return errors.Join(errs...)
+}
+
+// YAML returns the resolved config as YAML in struct field order, for run
+// folders and checkpoint metadata; Parse reads it back to an equal Config.
+func (c *Config) YAML() []byte {
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(c); err != nil {
+		panic(err) // plain structs of scalars always encode
+	}
+	enc.Close()
+	return b.Bytes()
+}
+
+// Keys lists every "section.key" the schema knows, from the yaml tags.
+func Keys() []string {
+	var keys []string
+	var rec func(t reflect.Type, prefix string)
+	rec = func(t reflect.Type, prefix string) {
+		for i := 0; i < t.NumField(); i++ {
+			k := join(prefix, tagName(t.Field(i)))
+			if t.Field(i).Type.Kind() == reflect.Struct {
+				rec(t.Field(i).Type, k)
+			} else {
+				keys = append(keys, k)
+			}
+		}
+	}
+	rec(reflect.TypeOf(Config{}), "")
+	return keys
+}
+
+func tagName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	return name
+}
+
+// field finds the struct field of v whose yaml tag is name.
+func field(v reflect.Value, name string) (reflect.Value, bool) {
+	if v.Kind() != reflect.Struct {
+		return reflect.Value{}, false
+	}
+	for i := 0; i < v.NumField(); i++ {
+		if tagName(v.Type().Field(i)) == name && name != "" && name != "-" {
+			return v.Field(i), true
+		}
+	}
+	return reflect.Value{}, false
+}
+
+// names lists the full keys of t's fields, for "want one of" messages.
+func names(t reflect.Type, prefix string) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		out = append(out, join(prefix, tagName(t.Field(i))))
+	}
+	return out
+}
+
+func join(prefix, k string) string {
+	if prefix == "" {
+		return k
+	}
+	return prefix + "." + k
+}
+
+func where(prefix string) string {
+	if prefix == "" {
+		return "top level"
+	}
+	return prefix
+}
+
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	}
+	return fmt.Sprintf("%q", n.Value)
+}
+
+// unknown words the error for an unknown key, with a "did you mean" hint
+// taken from the closest known key or section.
+func unknown(key string, section bool) string {
+	what, cands := "key", Keys()
+	if section {
+		what, cands = "section", names(reflect.TypeOf(Config{}), "")
+	}
+	msg := fmt.Sprintf("unknown %s %q", what, key)
+	best, bestD := "", 3
+	_, last, _ := strings.Cut(key, ".")
+	for _, c := range cands {
+		d := distance(key, c)
+		if _, cl, _ := strings.Cut(c, "."); last != "" && cl == last {
+			d = min(d, 1) // right key, wrong section
+		}
+		if d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return msg
+}
+
+// distance is the Levenshtein edit distance between a and b.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

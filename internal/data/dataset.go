@@ -1,0 +1,88 @@
+package data
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Dataset is a set of images with labels, pixels scaled to [0,1] as float32
+// (intensity/255).
+type Dataset struct {
+	N, H, W int
+	Pixels  []float32 // N*H*W, image i at Pixels[i*H*W:(i+1)*H*W]
+	Labels  []uint8   // N
+}
+
+// Image returns image i's pixels (a sub-slice, no copy). Its capacity is
+// clipped so an append by the caller cannot overwrite image i+1.
+func (d *Dataset) Image(i int) []float32 {
+	hw := d.H * d.W
+	return d.Pixels[i*hw : (i+1)*hw : (i+1)*hw]
+}
+
+// Subset returns the first n examples (n <= 0 or n >= N returns d itself).
+// The result shares storage with d: quick experiments need no copy.
+func (d *Dataset) Subset(n int) *Dataset {
+	if n <= 0 || n >= d.N {
+		return d
+	}
+	m := n * d.H * d.W
+	return &Dataset{N: n, H: d.H, W: d.W, Pixels: d.Pixels[:m:m], Labels: d.Labels[:n:n]}
+}
+
+// splitPrefix maps a split name to the prefix of its standard file names.
+var splitPrefix = map[string]string{"train": "train", "test": "t10k"}
+
+// LoadIDXDir loads split "train" or "test" from dir, which holds the four
+// standard MNIST file names, each plain or with a ".gz" suffix.
+func LoadIDXDir(dir, split string) (*Dataset, error) {
+	prefix, ok := splitPrefix[split]
+	if !ok {
+		return nil, fmt.Errorf("load %s: unknown split %q (want \"train\" or \"test\")", dir, split)
+	}
+	imgPath, err := findIDX(dir, prefix+"-images-idx3-ubyte")
+	if err != nil {
+		return nil, err
+	}
+	lblPath, err := findIDX(dir, prefix+"-labels-idx1-ubyte")
+	if err != nil {
+		return nil, err
+	}
+	img, err := ReadIDXFile(imgPath)
+	if err != nil {
+		return nil, err
+	}
+	lbl, err := ReadIDXFile(lblPath)
+	if err != nil {
+		return nil, err
+	}
+	if len(img.Dims) != 3 {
+		return nil, fmt.Errorf("%s: images must have 3 dimensions (N, H, W), file has %d: %v", imgPath, len(img.Dims), img.Dims)
+	}
+	if len(lbl.Dims) != 1 {
+		return nil, fmt.Errorf("%s: labels must have 1 dimension (N), file has %d: %v", lblPath, len(lbl.Dims), lbl.Dims)
+	}
+	n, h, w := img.Dims[0], img.Dims[1], img.Dims[2]
+	if lbl.Dims[0] != n {
+		return nil, fmt.Errorf("count mismatch: %s has %d images but %s has %d labels", imgPath, n, lblPath, lbl.Dims[0])
+	}
+	// ParseIDX rejects zero dimensions, so H, W > 0 already; labels are bytes,
+	// so every label is <= 255 and datasets with more than 10 classes load too.
+	pix := make([]float32, len(img.Data))
+	for i, b := range img.Data {
+		pix[i] = float32(b) / 255
+	}
+	return &Dataset{N: n, H: h, W: w, Pixels: pix, Labels: lbl.Data}, nil
+}
+
+// findIDX returns dir/base, or dir/base.gz when only that exists.
+func findIDX(dir, base string) (string, error) {
+	plain := filepath.Join(dir, base)
+	for _, p := range []string{plain, plain + ".gz"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("missing IDX file: neither %s nor %s exists", plain, plain+".gz")
+}

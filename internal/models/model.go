@@ -1,0 +1,57 @@
+package models
+
+import (
+	"github.com/gentri/gentri/internal/checkpoint"
+	"github.com/gentri/gentri/internal/data"
+	"github.com/gentri/gentri/internal/rng"
+)
+
+// Model is what the training loop, the sampler and the evaluator drive; each
+// model kind implements it in its own file.
+type Model interface {
+	Kind() string
+	// TrainStep does one optimisation step on a batch and returns its losses.
+	// All randomness (noise, dropped labels) is drawn from r.
+	TrainStep(b Batch, r *rng.RNG) ([]Metric, error)
+	// Generate returns one image per seed, pixels in [0,1]. Sample i depends
+	// only on seeds[i] (and labels[i] for conditional models; -1 = none),
+	// never on which batch it was drawn in.
+	Generate(seeds []uint64, labels []int) ([][]float32, error)
+	// Evaluate returns held-out metrics on a prepared test set, drawing any
+	// noise from a fixed stream so the figures are comparable across steps.
+	Evaluate(test *data.Dataset) ([]Metric, error)
+	// State returns the weights under PyTorch state_dict names and, when
+	// train is true, the optimizer state under "optim." names.
+	State(train bool) []checkpoint.Tensor
+	// Load restores what State wrote; train also restores the optimizer.
+	Load(f *checkpoint.File, train bool) error
+	// NumParams counts the learnable scalars.
+	NumParams() int
+}
+
+// Batch is a minibatch of images in [0,1], N rows of H*W pixels.
+type Batch struct {
+	N      int
+	X      []float32
+	Labels []uint8
+}
+
+// Metric is one named figure (a loss term, a held-out score).
+type Metric struct {
+	Name  string
+	Value float64
+}
+
+// Reconstructor is implemented by models that can encode and decode an image.
+type Reconstructor interface {
+	Reconstruct(x [][]float32) ([][]float32, error)
+}
+
+// RNG streams: each purpose draws from its own stream of the run's seed, so
+// adding a draw in one place never shifts the numbers of another.
+const (
+	StreamInit   uint64 = 1 // initial weights
+	StreamTrain  uint64 = 2 // data order, binarisation, training noise
+	StreamSample uint64 = 3 // per-sample noise at generation (seed = sample seed)
+	StreamEval   uint64 = 4 // held-out evaluation noise and test binarisation
+)

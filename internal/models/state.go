@@ -1,0 +1,63 @@
+package models
+
+import (
+	"fmt"
+
+	"github.com/gentri/gentri/internal/checkpoint"
+	"github.com/gentri/gentri/internal/nn"
+)
+
+// paramTensors exports float32 parameters under their PyTorch names.
+func paramTensors(ps []*nn.Param) []checkpoint.Tensor {
+	ts := make([]checkpoint.Tensor, len(ps))
+	for i, p := range ps {
+		ts[i] = checkpoint.Float32s(p.Name, p.Shape(), p.Value.Data().([]float32))
+	}
+	return ts
+}
+
+// loadParams copies each parameter's tensor into its existing backing array,
+// keeping the pointer every graph has bound.
+func loadParams(f *checkpoint.File, ps []*nn.Param) error {
+	for _, p := range ps {
+		if err := f.Float32Into(p.Name, p.Shape(), p.Value.Data().([]float32)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// adamTensors exports an optimizer's moments as prefix.<param>.exp_avg and
+// .exp_avg_sq (PyTorch's names) and its step count as prefix.step.
+func adamTensors(prefix string, a *nn.Adam) []checkpoint.Tensor {
+	var ts []checkpoint.Tensor
+	for i, p := range a.Params() {
+		ts = append(ts,
+			checkpoint.Float32s(prefix+"."+p.Name+".exp_avg", p.Shape(), a.M[i]),
+			checkpoint.Float32s(prefix+"."+p.Name+".exp_avg_sq", p.Shape(), a.V[i]))
+	}
+	return append(ts, checkpoint.Int64s(prefix+".step", []int{1}, []int64{a.Step}))
+}
+
+func loadAdam(f *checkpoint.File, prefix string, a *nn.Adam) error {
+	for i, p := range a.Params() {
+		for _, mv := range []struct {
+			suffix string
+			dst    []float32
+		}{{".exp_avg", a.M[i]}, {".exp_avg_sq", a.V[i]}} {
+			if err := f.Float32Into(prefix+"."+p.Name+mv.suffix, p.Shape(), mv.dst); err != nil {
+				return fmt.Errorf("optimizer state: %w", err)
+			}
+		}
+	}
+	t, ok := f.Get(prefix + ".step")
+	if !ok {
+		return fmt.Errorf("optimizer state %q missing", prefix+".step")
+	}
+	step, err := t.AsInt64s()
+	if err != nil || len(step) != 1 {
+		return fmt.Errorf("optimizer state %q: want one int64", prefix+".step")
+	}
+	a.Step = step[0]
+	return nil
+}

@@ -1,0 +1,153 @@
+package nn
+
+import (
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Linear is y = x·Wᵀ + b with W stored as (out, in), PyTorch's layout, so a
+// checkpoint needs no transposes and the bias add is fused into the GEMM
+// instead of a materialised BroadcastAdd.
+type Linear struct {
+	W, B *Param
+	In   int
+	Out  int
+}
+
+// NewLinear creates the layer's parameters, named prefix+".weight" and
+// prefix+".bias", initialised as PyTorch does: U(-1/√in, 1/√in) for both.
+func NewLinear(ps *Params, prefix string, in, out int) *Linear {
+	bound := 1 / sqrt(float64(in))
+	return &Linear{
+		W:  ps.Uniform(prefix+".weight", []int{out, in}, -bound, bound),
+		B:  ps.Uniform(prefix+".bias", []int{out}, -bound, bound),
+		In: in, Out: out,
+	}
+}
+
+// Apply adds the layer to graph g on input x of shape (batch, in).
+func (l *Linear) Apply(g *G.ExprGraph, x *G.Node) (*G.Node, error) {
+	y, err := G.ApplyOp(linearOp{opBase{"Linear"}}, x, l.W.Node(g), l.B.Node(g))
+	if err != nil {
+		return nil, fmt.Errorf("linear %s: %w", l.W.Name, err)
+	}
+	return y, nil
+}
+
+// linearOp: inputs x (B,in), W (out,in), b (out); output (B,out).
+type linearOp struct{ opBase }
+
+func (linearOp) Arity() int { return 3 }
+func (linearOp) Type() hmType {
+	return fnType(tensorType(2), tensorType(2), tensorType(1), tensorType(2))
+}
+func (linearOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	x, w := shapeOf(in[0]), shapeOf(in[1])
+	if len(x) != 2 || len(w) != 2 || x[1] != w[1] {
+		return nil, fmt.Errorf("linear: input %v does not fit weight %v", x, w)
+	}
+	return tensor.Shape{x[0], w[0]}, nil
+}
+func (o linearOp) Do(v ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, v...) }
+func (o linearOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
+	x, w, b := denseOf(v[0]), denseOf(v[1]), denseOf(v[2])
+	n, in, out := x.Shape()[0], x.Shape()[1], w.Shape()[0]
+	y := output(p, x, tensor.Shape{n, out})
+	switch x.Dtype() {
+	case tensor.Float32:
+		linearForward(data[float32](x), data[float32](w), data[float32](b), data[float32](y), n, in, out)
+	default:
+		linearForward(data[float64](x), data[float64](w), data[float64](b), data[float64](y), n, in, out)
+	}
+	return y, nil
+}
+
+func linearForward[T float](x, w, b, y []T, n, in, out int) {
+	for i := 0; i < n; i++ {
+		copy(y[i*out:(i+1)*out], b)
+	}
+	gemm(false, true, n, out, in, 1, x, in, w, in, 1, y, out)
+}
+
+func (linearOp) DiffWRT(int) []bool { return []bool{true, true, true} }
+func (linearOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	dx, err := G.ApplyOp(linearGradOp{opBase{"LinearGradX"}, 0}, in[0], in[1], grad)
+	if err != nil {
+		return nil, err
+	}
+	dw, err := G.ApplyOp(linearGradOp{opBase{"LinearGradW"}, 1}, in[0], in[1], grad)
+	if err != nil {
+		return nil, err
+	}
+	db, err := G.ApplyOp(linearGradOp{opBase{"LinearGradB"}, 2}, in[0], in[1], grad)
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{dx, dw, db}, nil
+}
+
+// linearGradOp computes one of the three gradients from (x, W, dy):
+// dx = dy·W, dW = dyᵀ·x, db = Σ_rows dy.
+type linearGradOp struct {
+	opBase
+	wrt int
+}
+
+func (linearGradOp) Arity() int { return 3 }
+func (o linearGradOp) Type() hmType {
+	if o.wrt == 2 {
+		return fnType(tensorType(2), tensorType(2), tensorType(2), tensorType(1))
+	}
+	return fnType(tensorType(2), tensorType(2), tensorType(2), tensorType(2))
+}
+func (o linearGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	x, w := shapeOf(in[0]), shapeOf(in[1])
+	switch o.wrt {
+	case 0:
+		return x, nil
+	case 1:
+		return w, nil
+	}
+	return tensor.Shape{w[0]}, nil
+}
+func (o linearGradOp) Do(v ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, v...) }
+func (o linearGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
+	x, w, dy := denseOf(v[0]), denseOf(v[1]), denseOf(v[2])
+	var shape tensor.Shape
+	switch o.wrt {
+	case 0:
+		shape = x.Shape()
+	case 1:
+		shape = w.Shape()
+	default:
+		shape = tensor.Shape{w.Shape()[0]}
+	}
+	r := output(p, x, shape.Clone())
+	n, in, out := x.Shape()[0], x.Shape()[1], w.Shape()[0]
+	switch x.Dtype() {
+	case tensor.Float32:
+		linearBackward(o.wrt, data[float32](x), data[float32](w), data[float32](dy), data[float32](r), n, in, out)
+	default:
+		linearBackward(o.wrt, data[float64](x), data[float64](w), data[float64](dy), data[float64](r), n, in, out)
+	}
+	return r, nil
+}
+
+func linearBackward[T float](wrt int, x, w, dy, r []T, n, in, out int) {
+	switch wrt {
+	case 0:
+		gemm(false, false, n, in, out, 1, dy, out, w, in, 0, r, in)
+	case 1:
+		gemm(true, false, out, in, n, 1, dy, out, x, in, 0, r, in)
+	default:
+		clear(r)
+		for i := 0; i < n; i++ {
+			row := dy[i*out : (i+1)*out]
+			for j := range r {
+				r[j] += row[j]
+			}
+		}
+	}
+}

@@ -1,0 +1,98 @@
+// Package sample turns a model's images into files: PNG grids, one PNG per
+// sample, side-by-side reconstructions.
+package sample
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+)
+
+// pad is the grey gap between grid cells, in pixels.
+const pad = 2
+
+// Gray converts pixels in [0,1] (row-major h×w) to an 8-bit image,
+// rounding to the nearest level and clamping out-of-range values.
+func Gray(px []float32, h, w int) *image.Gray {
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	for i, v := range px[:h*w] {
+		img.Pix[i] = level(v)
+	}
+	return img
+}
+
+func level(v float32) uint8 {
+	f := math.Round(float64(v) * 255)
+	if !(f > 0) { // also NaN
+		return 0
+	}
+	if f > 255 {
+		return 255
+	}
+	return uint8(f)
+}
+
+// Grid lays images out in rows of cols cells, left to right, top to bottom.
+func Grid(imgs [][]float32, h, w, cols int) *image.Gray {
+	if cols < 1 {
+		cols = 1
+	}
+	rows := (len(imgs) + cols - 1) / cols
+	g := image.NewGray(image.Rect(0, 0, cols*(w+pad)+pad, rows*(h+pad)+pad))
+	for i := range g.Pix {
+		g.Pix[i] = 128
+	}
+	for k, px := range imgs {
+		x0, y0 := pad+(k%cols)*(w+pad), pad+(k/cols)*(h+pad)
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				g.SetGray(x0+x, y0+y, color.Gray{Y: level(px[y*w+x])})
+			}
+		}
+	}
+	return g
+}
+
+// SquareCols is the column count of the squarest grid for n images.
+func SquareCols(n int) int {
+	c := int(math.Ceil(math.Sqrt(float64(n))))
+	return max(c, 1)
+}
+
+// WritePNG encodes img to path atomically (temp file, then rename), so a
+// crash never leaves a half-written image behind.
+func WritePNG(path string, img image.Image) error {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return fmt.Errorf("png %s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("png %s: %w", path, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("png %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("png %s: %w", path, err)
+	}
+	if _, err := tmp.Write(buf.Bytes()); err != nil {
+		tmp.Close()
+		return fmt.Errorf("png %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("png %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("png %s: %w", path, err)
+	}
+	return nil
+}

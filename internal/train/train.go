@@ -1,0 +1,275 @@
+// Package train runs the training loop every model shares: batches, the
+// model's step, stats.jsonl, fixed-noise sample grids, evaluation,
+// checkpoints with the full training state, exact resume, the NaN guard and
+// the interrupt checkpoint.
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/gentri/gentri/internal/checkpoint"
+	"github.com/gentri/gentri/internal/config"
+	"github.com/gentri/gentri/internal/data"
+	"github.com/gentri/gentri/internal/models"
+	"github.com/gentri/gentri/internal/rng"
+	"github.com/gentri/gentri/internal/sample"
+)
+
+// Options is everything one training run needs.
+type Options struct {
+	Config *config.Config
+	RunDir string // run folder: config.yaml, stats.jsonl, samples/, checkpoints
+	Resume string // checkpoint to continue from ("" = start afresh)
+	// Progress receives the progress bar; nil shows none.
+	Progress io.Writer
+	// Log receives one-line messages for people (checkpoints written, ...).
+	Log io.Writer
+	// StopAfter ends the run after this step as an interrupt would (checkpoint
+	// written, ErrInterrupted returned); 0 never. Tests use it to cut a run.
+	StopAfter int
+}
+
+// Result says where a run ended.
+type Result struct {
+	Step       int
+	Checkpoint string          // the last checkpoint written
+	Eval       []models.Metric // held-out metrics at the last checkpoint
+	Losses     []models.Metric // losses of the last step
+	Params     int
+	Elapsed    time.Duration
+}
+
+// ErrInterrupted is returned after a checkpoint was written because the run
+// was cancelled (Ctrl-C, SIGTERM) or StopAfter was reached.
+var ErrInterrupted = errors.New("training interrupted")
+
+// NaNError reports a non-finite loss; the last good checkpoint is left as is.
+type NaNError struct {
+	Step int
+	Term string
+}
+
+func (e *NaNError) Error() string {
+	return fmt.Sprintf("loss %q is not finite at step %d; stopped without writing a checkpoint (the last good one is kept)", e.Term, e.Step)
+}
+
+// CheckpointPattern matches the checkpoints a run writes, newest last by name.
+const CheckpointPattern = "ckpt-*.safetensors"
+
+// gridSeeds are the fixed sample seeds of the grids written during training.
+const gridSize = 64
+
+// Run trains until cfg.Train.Steps, ctx is cancelled or StopAfter is reached.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	cfg := o.Config
+	logf := func(format string, a ...any) {
+		if o.Log != nil {
+			fmt.Fprintf(o.Log, format+"\n", a...)
+		}
+	}
+	trainSet, testSet, err := loadData(cfg)
+	if err != nil {
+		return nil, err
+	}
+	m, err := models.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	batcher, err := data.NewBatcher(trainSet.N, cfg.Train.BatchSize)
+	if err != nil {
+		return nil, fmt.Errorf("train.batch_size: %w", err)
+	}
+	r := rng.New(cfg.Train.Seed, models.StreamTrain)
+	step := 0
+	if o.Resume != "" {
+		if step, err = resume(o.Resume, cfg, m, r, batcher); err != nil {
+			return nil, err
+		}
+		logf("resumed %s at step %d", o.Resume, step)
+	}
+	if err := os.MkdirAll(filepath.Join(o.RunDir, "samples"), 0o755); err != nil {
+		return nil, fmt.Errorf("run folder: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(o.RunDir, "config.yaml"), cfg.YAML(), 0o644); err != nil {
+		return nil, fmt.Errorf("run folder: %w", err)
+	}
+	statsFile, err := os.OpenFile(filepath.Join(o.RunDir, "stats.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("run folder: %w", err)
+	}
+	defer statsFile.Close()
+	stats := json.NewEncoder(statsFile)
+
+	res := &Result{Step: step, Params: m.NumParams()}
+	bar := newBar(o.Progress, cfg.Train.Steps, step)
+	save := func(step int) error {
+		ev, err := m.Evaluate(testSet)
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(o.RunDir, fmt.Sprintf("ckpt-%08d.safetensors", step))
+		if err := writeCheckpoint(path, m, cfg, step, r, batcher); err != nil {
+			return err
+		}
+		if _, err := checkpoint.Prune(o.RunDir, CheckpointPattern, cfg.Train.KeepCheckpoints); err != nil {
+			return err
+		}
+		rec := map[string]any{"step": step, "checkpoint": filepath.Base(path)}
+		for _, e := range ev {
+			rec[e.Name] = e.Value
+		}
+		if err := stats.Encode(rec); err != nil {
+			return fmt.Errorf("stats.jsonl: %w", err)
+		}
+		res.Checkpoint, res.Eval = path, ev
+		logf("step %d: wrote %s (%s)", step, path, formatMetrics(ev))
+		return nil
+	}
+
+	x := make([]float32, cfg.Train.BatchSize*models.Height*models.Width)
+	labels := make([]uint8, cfg.Train.BatchSize)
+	start := time.Now()
+	window, windowStart := 0, time.Now()
+	for step < cfg.Train.Steps {
+		if ctx.Err() != nil {
+			bar.Clear()
+			if err := save(step); err != nil {
+				return res, fmt.Errorf("interrupted at step %d, and the checkpoint failed: %w", step, err)
+			}
+			return res, ErrInterrupted
+		}
+		step++
+		trainSet.Gather(batcher.Next(r), x, labels)
+		if cfg.Data.Binarize == "dynamic" {
+			data.Binarize(x, r)
+		}
+		losses, err := m.TrainStep(models.Batch{N: cfg.Train.BatchSize, X: x, Labels: labels}, r)
+		if err != nil {
+			return res, fmt.Errorf("step %d: %w", step, err)
+		}
+		for _, l := range losses {
+			if math.IsNaN(l.Value) || math.IsInf(l.Value, 0) {
+				bar.Clear()
+				return res, &NaNError{Step: step, Term: l.Name}
+			}
+		}
+		res.Step, res.Losses = step, losses
+		window++
+		if step%cfg.Train.LogEvery == 0 || step == cfg.Train.Steps {
+			elapsed := time.Since(windowStart).Seconds()
+			rate := float64(window*cfg.Train.BatchSize) / elapsed
+			rec := map[string]any{"step": step, "examples_per_s": round(rate, 1), "elapsed_s": round(time.Since(start).Seconds(), 2)}
+			for _, l := range losses {
+				rec[l.Name] = l.Value
+			}
+			if err := stats.Encode(rec); err != nil {
+				return res, fmt.Errorf("stats.jsonl: %w", err)
+			}
+			bar.Describe(fmt.Sprintf("%s %.0f ex/s", formatMetrics(losses), rate))
+			window, windowStart = 0, time.Now()
+		}
+		bar.Set(step)
+		if step%cfg.Train.SampleEvery == 0 || step == cfg.Train.Steps {
+			if err := writeGrid(filepath.Join(o.RunDir, "samples", fmt.Sprintf("step-%08d.png", step)), m); err != nil {
+				return res, err
+			}
+		}
+		if step%cfg.Train.CheckpointEvery == 0 || step == cfg.Train.Steps || step == o.StopAfter {
+			bar.Clear()
+			if err := save(step); err != nil {
+				return res, err
+			}
+		}
+		if step == o.StopAfter {
+			return res, ErrInterrupted
+		}
+	}
+	bar.Finish()
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+// writeGrid draws the fixed-seed samples, so grids of successive steps show
+// the same noise and a user sees the model change, not the noise.
+func writeGrid(path string, m models.Model) error {
+	seeds := make([]uint64, gridSize)
+	labels := make([]int, gridSize)
+	for i := range seeds {
+		seeds[i] = uint64(i)
+		labels[i] = i % 10
+	}
+	imgs, err := m.Generate(seeds, labels)
+	if err != nil {
+		return fmt.Errorf("sample grid: %w", err)
+	}
+	return sample.WritePNG(path, sample.Grid(imgs, models.Height, models.Width, 8))
+}
+
+func loadData(cfg *config.Config) (train, test *data.Dataset, err error) {
+	dir := cfg.Data.Dir
+	if dir == "" {
+		if dir, err = data.FindMNIST(); err != nil {
+			return nil, nil, err
+		}
+	}
+	if train, err = data.LoadIDXDir(dir, "train"); err != nil {
+		return nil, nil, err
+	}
+	if test, err = data.LoadIDXDir(dir, "test"); err != nil {
+		return nil, nil, err
+	}
+	for _, d := range []*data.Dataset{train, test} {
+		if d.H != models.Height || d.W != models.Width {
+			return nil, nil, fmt.Errorf("data %s: images are %dx%d, the models are built for %dx%d", dir, d.H, d.W, models.Height, models.Width)
+		}
+	}
+	train = train.Subset(cfg.Data.Subset)
+	if cfg.Data.Binarize == "dynamic" {
+		// The test set is binarised once, from a fixed stream, so the held-out
+		// ELBO of every checkpoint is measured on the same binary images.
+		test = test.Binarized(rng.New(0, models.StreamEval))
+	}
+	return train, test, nil
+}
+
+func newBar(w io.Writer, total, done int) *progressbar.ProgressBar {
+	if w == nil {
+		return progressbar.DefaultSilent(int64(total))
+	}
+	bar := progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetWidth(20),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+	)
+	bar.Set(done)
+	return bar
+}
+
+func formatMetrics(ms []models.Metric) string {
+	s := ""
+	for i, m := range ms {
+		if i > 0 {
+			s += " "
+		}
+		s += fmt.Sprintf("%s=%.4g", m.Name, m.Value)
+	}
+	return s
+}
+
+func round(v float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
+}
