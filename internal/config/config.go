@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -29,10 +30,13 @@ type Config struct {
 }
 
 // Model selects the architecture and its sizes.
+// Keys that only some kinds use are listed in kindKeys.
 type Model struct {
-	Kind   string `yaml:"kind"`   // "vae" (later "cgan", "ddpm", "classifier")
-	Hidden int    `yaml:"hidden"` // vae: hidden width
-	Latent int    `yaml:"latent"` // vae: latent dimension
+	Kind     string `yaml:"kind"`     // "vae", "cgan" (later "ddpm", "classifier")
+	Hidden   int    `yaml:"hidden"`   // vae: hidden width
+	Latent   int    `yaml:"latent"`   // vae: latent dimension; cgan: noise dimension
+	Channels int    `yaml:"channels"` // cgan: base channel count of G and D
+	Classes  int    `yaml:"classes"`  // cgan: number of labels
 }
 
 // Data says which images to train on and how to present them.
@@ -56,6 +60,43 @@ type Train struct {
 	SampleEvery     int     `yaml:"sample_every"`
 	CheckpointEvery int     `yaml:"checkpoint_every"`
 	KeepCheckpoints int     `yaml:"keep_checkpoints"`
+	LRD             float64 `yaml:"lr_d"`            // cgan: the discriminator's learning rate (lr is G's)
+	Loss            string  `yaml:"loss"`            // cgan: "ns" (non-saturating softplus) | "hinge"
+	LabelSmoothing  float64 `yaml:"label_smoothing"` // cgan: one-sided; D's target for real images is 1-s
+	EMA             float64 `yaml:"ema"`             // cgan: decay of the generator's weight average (0 = off)
+}
+
+// kindKeys lists, per model kind, the keys only some kinds use. Such a key
+// set for a kind that does not use it is an error, and the resolved YAML of
+// a run shows only its kind's keys.
+var kindKeys = map[string][]string{
+	"vae":  {"model.hidden", "model.latent"},
+	"cgan": {"model.latent", "model.channels", "model.classes", "train.lr_d", "train.loss", "train.label_smoothing", "train.ema"},
+}
+
+// foreignKeys returns the kind-specific keys the given kind does not use.
+func foreignKeys(kind string) map[string]bool {
+	own := map[string]bool{}
+	for _, k := range kindKeys[kind] {
+		own[k] = true
+	}
+	out := map[string]bool{}
+	for _, ks := range kindKeys {
+		for _, k := range ks {
+			if !own[k] {
+				out[k] = true
+			}
+		}
+	}
+	return out
+}
+
+// value returns the field at "section.key".
+func (c *Config) value(key string) reflect.Value {
+	sec, k, _ := strings.Cut(key, ".")
+	s, _ := field(reflect.ValueOf(c).Elem(), sec)
+	v, _ := field(s, k)
+	return v
 }
 
 // Sample configures `gentri sample`.
@@ -275,8 +316,22 @@ func (c *Config) Validate() error {
 	case "vae":
 		check("model.hidden", in(m.Hidden, 1, 65536), "in [1, 65536]", m.Hidden)
 		check("model.latent", in(m.Latent, 1, 4096), "in [1, 4096]", m.Latent)
+	case "cgan":
+		check("model.latent", in(m.Latent, 1, 4096), "in [1, 4096]", m.Latent)
+		check("model.channels", in(m.Channels, 1, 1024), "in [1, 1024]", m.Channels)
+		check("model.classes", in(m.Classes, 2, 10), "in [2, 10] (MNIST labels)", m.Classes)
+		check("train.lr_d", t.LRD > 0 && t.LRD <= 1, "> 0 and <= 1", t.LRD)
+		check("train.loss", t.Loss == "ns" || t.Loss == "hinge", "one of ns, hinge", t.Loss)
+		check("train.label_smoothing", t.LabelSmoothing >= 0 && t.LabelSmoothing < 0.5, ">= 0 and < 0.5", t.LabelSmoothing)
+		check("train.ema", t.EMA >= 0 && t.EMA < 1, ">= 0 and < 1", t.EMA)
+		check("train.label_smoothing", t.Loss != "hinge" || t.LabelSmoothing == 0, "0 with train.loss hinge", t.LabelSmoothing)
 	default:
-		check("model.kind", false, "one of vae", m.Kind)
+		check("model.kind", false, "one of "+strings.Join(sortedKinds(), ", "), m.Kind)
+	}
+	for _, k := range Keys() {
+		if kindKeys[m.Kind] != nil && foreignKeys(m.Kind)[k] && !c.value(k).IsZero() {
+			errs = append(errs, fmt.Errorf("%s: not used by model kind %q (remove it)", k, m.Kind))
+		}
 	}
 	check("data.dataset", d.Dataset == "mnist", "one of mnist", d.Dataset)
 	check("data.binarize", d.Binarize == "dynamic" || d.Binarize == "none", "one of dynamic, none", d.Binarize)
@@ -298,14 +353,40 @@ func (c *Config) Validate() error {
 // YAML returns the resolved config as YAML in struct field order, for run
 // folders and checkpoint metadata; Parse reads it back to an equal Config.
 func (c *Config) YAML() []byte {
+	var doc yaml.Node
+	if err := doc.Encode(c); err != nil {
+		panic(err) // plain structs of scalars always encode
+	}
+	// Leave out the keys of other model kinds.
+	foreign := foreignKeys(c.Model.Kind)
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		sec := doc.Content[i+1]
+		var kept []*yaml.Node
+		for j := 0; j+1 < len(sec.Content); j += 2 {
+			if !foreign[doc.Content[i].Value+"."+sec.Content[j].Value] {
+				kept = append(kept, sec.Content[j], sec.Content[j+1])
+			}
+		}
+		sec.Content = kept
+	}
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
-	if err := enc.Encode(c); err != nil {
-		panic(err) // plain structs of scalars always encode
+	if err := enc.Encode(&doc); err != nil {
+		panic(err)
 	}
 	enc.Close()
 	return b.Bytes()
+}
+
+// sortedKinds lists the kinds Validate knows.
+func sortedKinds() []string {
+	ks := make([]string, 0, len(kindKeys))
+	for k := range kindKeys {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
 }
 
 // Keys lists every "section.key" the schema knows, from the yaml tags.

@@ -118,7 +118,7 @@ func TestParseErrorsNameFileLineKeyAndValue(t *testing.T) {
 		{"null leaf", "train:\n  lr:\n", []string{"line 2: train.lr: missing value"}},
 		{"mapping as leaf", "model:\n  hidden:\n    a: 1\n", []string{"line 3: model.hidden: want a single int value, got a mapping"}},
 		{"list as leaf", "model:\n  hidden: [1, 2]\n", []string{"line 2: model.hidden: want a single int value, got a list"}},
-		{"scalar as section", "model: vae\n", []string{`line 1: model: want a mapping of keys (model.kind, model.hidden, model.latent), got "vae"`}},
+		{"scalar as section", "model: vae\n", []string{`line 1: model: want a mapping of keys (model.kind, model.hidden, model.latent, model.channels, model.classes), got "vae"`}},
 		{"list as top level", "- 1\n- 2\n", []string{"line 1: top level: want a mapping", "got a list"}},
 		{"scalar as top level", "hello\n", []string{`line 1: top level: want a mapping`, `"hello"`}},
 		{"non-scalar key", "? [a]\n: 1\n", []string{"line 1: top level: a key must be a plain name"}},
@@ -234,7 +234,7 @@ func TestValidateNamesKeyAndValue(t *testing.T) {
 		edit func(c *Config)
 		sub  string
 	}{
-		{"kind", func(c *Config) { c.Model.Kind = "gan" }, `model.kind: must be one of vae, got "gan"`},
+		{"kind", func(c *Config) { c.Model.Kind = "gan" }, `model.kind: must be one of cgan, vae, got "gan"`},
 		{"hidden", func(c *Config) { c.Model.Hidden = 0 }, "model.hidden: must be in [1, 65536], got 0"},
 		{"latent", func(c *Config) { c.Model.Latent = 4097 }, "model.latent: must be in [1, 4096], got 4097"},
 		{"dataset", func(c *Config) { c.Data.Dataset = "cifar" }, `data.dataset: must be one of mnist, got "cifar"`},
@@ -300,7 +300,7 @@ func TestYAMLRoundTripsThroughParse(t *testing.T) {
 
 func TestKeysComeFromYAMLTags(t *testing.T) {
 	keys := Keys()
-	if len(keys) != 20 || keys[0] != "model.kind" || keys[len(keys)-1] != "sample.seed" {
+	if len(keys) != 26 || keys[0] != "model.kind" || keys[len(keys)-1] != "sample.seed" {
 		t.Errorf("Keys() = %v", keys)
 	}
 	for _, k := range keys {
@@ -333,4 +333,21 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("round trip: got %+v want %+v", back, c)
 		}
 	})
+}
+
+func TestKeyOfAnotherKindIsRejected(t *testing.T) {
+	_, err := Load("vae", "", []string{"model.channels=32"})
+	if err == nil || !strings.Contains(err.Error(), `model.channels: not used by model kind "vae"`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestYAMLShowsOnlyTheKindsKeys(t *testing.T) {
+	c, err := Load("vae", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if y := string(c.YAML()); strings.Contains(y, "channels") || strings.Contains(y, "lr_d") {
+		t.Fatalf("vae YAML shows cgan keys:\n%s", y)
+	}
 }

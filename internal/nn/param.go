@@ -64,6 +64,24 @@ func (ps *Params) Uniform(name string, shape []int, lo, hi float64) *Param {
 	return p
 }
 
+// Normal adds a parameter drawn from N(0, std²) (PyTorch's Embedding init with std 1).
+func (ps *Params) Normal(name string, shape []int, std float64) *Param {
+	p := ps.add(name, shape)
+	switch d := p.Value.Data().(type) {
+	case []float32:
+		rng.Normal(ps.RNG, d)
+		for i := range d {
+			d[i] *= float32(std)
+		}
+	case []float64:
+		rng.Normal(ps.RNG, d)
+		for i := range d {
+			d[i] *= std
+		}
+	}
+	return p
+}
+
 // Constant adds a parameter filled with c (e.g. a norm's scale of ones).
 func (ps *Params) Constant(name string, shape []int, c float64) *Param {
 	p := ps.add(name, shape)
