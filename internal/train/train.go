@@ -37,6 +37,8 @@ type Options struct {
 	// StopAfter ends the run after this step as an interrupt would (checkpoint
 	// written, ErrInterrupted returned); 0 never. Tests use it to cut a run.
 	StopAfter int
+
+	newModel func(*config.Config) (models.Model, error) // tests swap in a fake model
 }
 
 // Result says where a run ended.
@@ -66,8 +68,9 @@ func (e *NaNError) Error() string {
 // CheckpointPattern matches the checkpoints a run writes, newest last by name.
 const CheckpointPattern = "ckpt-*.safetensors"
 
-// gridSeeds are the fixed sample seeds of the grids written during training.
-const gridSize = 64
+// The grids written during training: 10×10 samples from seeds 0..99, row r
+// asking conditional models for class r.
+const gridRows = 10
 
 // Run trains until cfg.Train.Steps, ctx is cancelled or StopAfter is reached.
 func Run(ctx context.Context, o Options) (*Result, error) {
@@ -81,7 +84,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := models.New(cfg)
+	newModel := models.New
+	if o.newModel != nil {
+		newModel = o.newModel
+	}
+	m, err := newModel(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -202,17 +209,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 // writeGrid draws the fixed-seed samples, so grids of successive steps show
 // the same noise and a user sees the model change, not the noise.
 func writeGrid(path string, m models.Model) error {
-	seeds := make([]uint64, gridSize)
-	labels := make([]int, gridSize)
+	seeds := make([]uint64, gridRows*gridRows)
+	labels := make([]int, len(seeds))
 	for i := range seeds {
 		seeds[i] = uint64(i)
-		labels[i] = i % 10
+		labels[i] = i / gridRows
 	}
 	imgs, err := m.Generate(seeds, labels)
 	if err != nil {
 		return fmt.Errorf("sample grid: %w", err)
 	}
-	return sample.WritePNG(path, sample.Grid(imgs, models.Height, models.Width, 8))
+	return sample.WritePNG(path, sample.Grid(imgs, models.Height, models.Width, gridRows))
 }
 
 func loadData(cfg *config.Config) (train, test *data.Dataset, err error) {

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"math"
 	"testing"
 
 	"github.com/gentri/gentri/internal/checkpoint"
 	"github.com/gentri/gentri/internal/config"
+	"github.com/gentri/gentri/internal/models"
+	"github.com/gentri/gentri/internal/rng"
 )
 
 // tinyConfig is a VAE small enough to train in well under a second.
@@ -119,5 +122,40 @@ func TestKeepsNewestCheckpoints(t *testing.T) {
 	got, _ := filepath.Glob(filepath.Join(dir, CheckpointPattern))
 	if len(got) != 2 || filepath.Base(got[0]) != "ckpt-00000008.safetensors" || filepath.Base(got[1]) != "ckpt-00000010.safetensors" {
 		t.Fatalf("kept %v, want steps 8 and 10", got)
+	}
+}
+
+// nanModel wraps a real model and reports a NaN loss from step nanAt on.
+type nanModel struct {
+	models.Model
+	step, nanAt int
+}
+
+func (m *nanModel) TrainStep(b models.Batch, r *rng.RNG) ([]models.Metric, error) {
+	ms, err := m.Model.TrainStep(b, r)
+	if m.step++; m.step >= m.nanAt {
+		ms = append(ms, models.Metric{Name: "g_loss", Value: math.NaN()})
+	}
+	return ms, err
+}
+
+func TestNaNLossStopsAndKeepsLastGoodCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	cfg := tinyConfig(t, "train.steps=20", "train.checkpoint_every=4")
+	opts := Options{Config: cfg, RunDir: dir, newModel: func(c *config.Config) (models.Model, error) {
+		m, err := models.New(c)
+		return &nanModel{Model: m, nanAt: 7}, err
+	}}
+	_, err := Run(context.Background(), opts)
+	var nan *NaNError
+	if !errors.As(err, &nan) || nan.Step != 7 || nan.Term != "g_loss" {
+		t.Fatalf("err = %v, want a NaNError at step 7 naming g_loss", err)
+	}
+	got, _ := filepath.Glob(filepath.Join(dir, CheckpointPattern))
+	if len(got) != 1 || filepath.Base(got[0]) != "ckpt-00000004.safetensors" {
+		t.Fatalf("checkpoints %v, want only step 4's", got)
+	}
+	if _, err := checkpoint.Read(got[0]); err != nil {
+		t.Fatalf("last good checkpoint unreadable: %v", err)
 	}
 }
