@@ -27,10 +27,16 @@ const Height, Width = 28, 28
 // the run's seed.
 func New(cfg *config.Config) (Model, error) {
 	const pixels = Height * Width
+	t := cfg.Train
 	switch cfg.Model.Kind {
 	case "vae":
-		t := cfg.Train
 		return NewVAEModel(pixels, cfg.Model.Hidden, cfg.Model.Latent, t.Seed, t.LR, t.Beta1, t.Beta2, t.Eps), nil
+	case "cgan":
+		return NewCGANModel(CGANOptions{
+			Latent: cfg.Model.Latent, Channels: cfg.Model.Channels, Classes: cfg.Model.Classes, Seed: t.Seed,
+			LRG: t.LR, LRD: t.LRD, Beta1: t.Beta1, Beta2: t.Beta2, Eps: t.Eps,
+			EMA: t.EMA, LabelSmoothing: t.LabelSmoothing, Loss: t.Loss,
+		}), nil
 	}
 	return nil, fmt.Errorf("model kind %q is not implemented", cfg.Model.Kind)
 }

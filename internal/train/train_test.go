@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
-	"math"
 	"testing"
 
 	"github.com/gentri/gentri/internal/checkpoint"

@@ -1,0 +1,99 @@
+package models
+
+import (
+	"testing"
+
+	"github.com/gentri/gentri/internal/rng"
+)
+
+// Benchmarks of the default model shapes, the same work the PyTorch peer
+// (../shared/peers/torch_peer.py) times; scripts/bench.sh (`make bench`)
+// runs them next to it and prints the ratios. Each benchmark reports
+// "ms/step" (one training step) or "ms/1000samples" so bench.sh can pair
+// them with the peer's figures. To add a model, add a row to benchModels.
+
+type benchModel struct {
+	name  string
+	new   func() Model
+	batch int // training batch size of the default config
+}
+
+var benchModels = []benchModel{
+	{"VAE", func() Model { return NewVAEModel(784, 512, 20, 1, 1e-3, 0.9, 0.999, 1e-8) }, 128},
+}
+
+// benchBatch is a fixed random binary batch, like the peer's torch.rand(n, 784).round().
+func benchBatch(n int) Batch {
+	r := rng.New(7, 0)
+	x := make([]float32, n*784)
+	for i := range x {
+		if r.Float64() >= 0.5 {
+			x[i] = 1
+		}
+	}
+	labels := make([]uint8, n)
+	for i := range labels {
+		labels[i] = uint8(i % 10)
+	}
+	return Batch{N: n, X: x, Labels: labels}
+}
+
+func benchTrainStep(b *testing.B, bm benchModel) {
+	m := bm.new()
+	batch := benchBatch(bm.batch)
+	r := rng.New(1, StreamTrain)
+	// Warm-up: builds the graph and allocates Adam's state.
+	if _, err := m.TrainStep(batch, r); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := m.TrainStep(batch, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	s := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(s*1e3, "ms/step")
+	b.ReportMetric(float64(bm.batch)/s, "examples/s")
+}
+
+func benchSample1000(b *testing.B, bm benchModel) {
+	m := bm.new()
+	seeds := make([]uint64, 1000)
+	labels := make([]int, len(seeds))
+	for i := range seeds {
+		seeds[i] = uint64(i)
+		labels[i] = i % 10
+	}
+	// Warm-up: builds the sampling graph.
+	if _, err := m.Generate(seeds, labels); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := m.Generate(seeds, labels); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	s := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(s*1e3, "ms/1000samples")
+	b.ReportMetric(float64(len(seeds))/s, "samples/s")
+}
+
+// One top-level benchmark per model and measurement, so `-bench VAE` or
+// `-bench TrainStep` select them by name.
+
+func BenchmarkVAETrainStep(b *testing.B)  { benchTrainStep(b, benchModelNamed(b, "VAE")) }
+func BenchmarkVAESample1000(b *testing.B) { benchSample1000(b, benchModelNamed(b, "VAE")) }
+
+func benchModelNamed(b *testing.B, name string) benchModel {
+	for _, bm := range benchModels {
+		if bm.name == name {
+			return bm
+		}
+	}
+	b.Fatalf("no bench model %q", name)
+	return benchModel{}
+}

@@ -1,0 +1,357 @@
+package models
+
+import (
+	"fmt"
+	"math"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/gentri/gentri/internal/checkpoint"
+	"github.com/gentri/gentri/internal/data"
+	"github.com/gentri/gentri/internal/nn"
+	"github.com/gentri/gentri/internal/rng"
+)
+
+// CGANModel is the trainable conditional GAN: G, D, an exponential moving
+// average of G that sampling uses, one Adam per network, and one graph per
+// objective on the shared weights (Gorgonia's Grad must not be called twice
+// on one graph: field guide §4).
+type CGANModel struct {
+	G, GEMA    *Generator
+	D          *Discriminator
+	OptG, OptD *nn.Adam
+	EMADecay   float64
+	loss       ganLoss
+	dStep      *ganDStep
+	gStep      *ganGStep
+	sampler    *ganSampler
+}
+
+// CGANOptions are the cGAN's hyperparameters.
+type CGANOptions struct {
+	Latent, Channels, Classes int
+	Seed                      uint64
+	LRG, LRD, Beta1, Beta2    float64
+	Eps, EMA, LabelSmoothing  float64
+	Loss                      string
+}
+
+// ganSampleBatch is the fixed batch of the sampling graph.
+const ganSampleBatch = 100
+
+// NewCGANModel returns an untrained cGAN; G's average starts as a copy of G.
+func NewCGANModel(o CGANOptions) *CGANModel {
+	r := rng.New(o.Seed, StreamInit)
+	gp, dp, ep := nn.NewParams(tensor.Float32, r), nn.NewParams(tensor.Float32, r), nn.NewParams(tensor.Float32, r)
+	m := &CGANModel{
+		G:        NewGenerator(gp, "g", o.Latent, o.Channels, o.Classes),
+		D:        NewDiscriminator(dp, "d", o.Channels, o.Classes),
+		GEMA:     NewGenerator(ep, "g_ema", o.Latent, o.Channels, o.Classes),
+		EMADecay: o.EMA,
+		loss:     ganLoss{kind: o.Loss, smoothing: o.LabelSmoothing},
+	}
+	copyState(m.GEMA.state(), m.G.state())
+	m.OptG = nn.NewAdam(gp.List, o.LRG, o.Beta1, o.Beta2, o.Eps)
+	m.OptD = nn.NewAdam(dp.List, o.LRD, o.Beta1, o.Beta2, o.Eps)
+	return m
+}
+
+func (m *CGANModel) Kind() string { return "cgan" }
+func (m *CGANModel) NumParams() int {
+	return m.G.Params.Count() + m.D.Params.Count()
+}
+
+// state lists the generator's learnable weights followed by its BatchNorm
+// running statistics: everything the EMA copy tracks.
+func (m *Generator) state() []*nn.Param {
+	return append(append([]*nn.Param{}, m.Params.List...), append(m.bn0.Buffers(), m.bn1.Buffers()...)...)
+}
+
+func copyState(dst, src []*nn.Param) {
+	for i := range dst {
+		copy(dst[i].Value.Data().([]float32), src[i].Value.Data().([]float32))
+	}
+}
+
+// ganDStep is the discriminator's objective: G(z, y) runs forward (its
+// BatchNorm in training mode, moving the running statistics: the one place
+// per step that does), real and fake images go through D as one batch, and
+// the gradient is taken with respect to D's parameters only.
+type ganDStep struct {
+	x, z, y     *tensor.Dense
+	loss, dReal G.Value
+	dFake       G.Value
+	grads       G.Nodes
+	vm          G.VM
+}
+
+func (m *CGANModel) newDStep(batch int) (*ganDStep, error) {
+	g := G.NewGraph()
+	s := &ganDStep{
+		x: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(batch, 1, Height, Width)),
+		z: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(batch, m.G.Latent)),
+		y: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(batch, m.G.Classes)),
+	}
+	x, z, y := G.NodeFromAny(g, s.x, G.WithName("x")), G.NodeFromAny(g, s.z, G.WithName("z")), G.NodeFromAny(g, s.y, G.WithName("y"))
+	fake, err := m.G.Apply(g, z, y, true, true)
+	if err != nil {
+		return nil, err
+	}
+	logits, err := m.D.Apply(g, G.Must(G.Concat(0, x, fake)), G.Must(G.Concat(0, y, y)))
+	if err != nil {
+		return nil, err
+	}
+	dReal := G.Must(G.Slice(logits, G.S(0, batch)))
+	dFake := G.Must(G.Slice(logits, G.S(batch, 2*batch)))
+	loss := m.loss.discriminator(g, dReal, dFake)
+	G.Read(loss, &s.loss)
+	G.Read(dReal, &s.dReal)
+	G.Read(dFake, &s.dFake)
+	if s.grads, err = G.Grad(loss, paramNodes(g, m.D.Params.List)...); err != nil {
+		return nil, fmt.Errorf("cgan: discriminator gradients: %w", err)
+	}
+	s.vm = G.NewTapeMachine(g)
+	return s, nil
+}
+
+// ganGStep is the generator's objective: the same G(z, y) (BatchNorm in
+// training mode, statistics left alone), scored by the just-updated D.
+type ganGStep struct {
+	z, y  *tensor.Dense
+	loss  G.Value
+	grads G.Nodes
+	vm    G.VM
+}
+
+func (m *CGANModel) newGStep(batch int) (*ganGStep, error) {
+	g := G.NewGraph()
+	s := &ganGStep{
+		z: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(batch, m.G.Latent)),
+		y: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(batch, m.G.Classes)),
+	}
+	z, y := G.NodeFromAny(g, s.z, G.WithName("z")), G.NodeFromAny(g, s.y, G.WithName("y"))
+	fake, err := m.G.Apply(g, z, y, true, false)
+	if err != nil {
+		return nil, err
+	}
+	logits, err := m.D.Apply(g, fake, y)
+	if err != nil {
+		return nil, err
+	}
+	loss := m.loss.generator(logits)
+	G.Read(loss, &s.loss)
+	if s.grads, err = G.Grad(loss, paramNodes(g, m.G.Params.List)...); err != nil {
+		return nil, fmt.Errorf("cgan: generator gradients: %w", err)
+	}
+	s.vm = G.NewTapeMachine(g)
+	return s, nil
+}
+
+// ganSampler runs the EMA generator with BatchNorm in eval mode, so each
+// sample depends on its own noise and label only.
+type ganSampler struct {
+	z, y *tensor.Dense
+	out  G.Value
+	vm   G.VM
+}
+
+func (m *CGANModel) newSampler() (*ganSampler, error) {
+	g := G.NewGraph()
+	s := &ganSampler{
+		z: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(ganSampleBatch, m.GEMA.Latent)),
+		y: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(ganSampleBatch, m.GEMA.Classes)),
+	}
+	img, err := m.GEMA.Apply(g, G.NodeFromAny(g, s.z, G.WithName("z")), G.NodeFromAny(g, s.y, G.WithName("y")), false, false)
+	if err != nil {
+		return nil, err
+	}
+	G.Read(img, &s.out)
+	s.vm = G.NewTapeMachine(g)
+	return s, nil
+}
+
+func paramNodes(g *G.ExprGraph, ps []*nn.Param) G.Nodes {
+	ns := make(G.Nodes, len(ps))
+	for i, p := range ps {
+		ns[i] = p.Node(g)
+	}
+	return ns
+}
+
+func gradValues(ns G.Nodes) []G.Value {
+	vs := make([]G.Value, len(ns))
+	for i, n := range ns {
+		vs[i] = n.Value()
+	}
+	return vs
+}
+
+// oneHot writes labels as rows of a (len(labels), classes) one-hot matrix.
+func oneHot(dst []float32, labels []int, classes int) {
+	clear(dst)
+	for i, l := range labels {
+		dst[i*classes+l] = 1
+	}
+}
+
+// TrainStep takes one D step then one G step on the same z and labels, as
+// the PyTorch peer does, then moves G's average.
+func (m *CGANModel) TrainStep(b Batch, r *rng.RNG) ([]Metric, error) {
+	var err error
+	if m.dStep == nil || m.dStep.x.Shape()[0] != b.N {
+		if m.dStep, err = m.newDStep(b.N); err != nil {
+			return nil, err
+		}
+		if m.gStep, err = m.newGStep(b.N); err != nil {
+			return nil, err
+		}
+	}
+	d, gs := m.dStep, m.gStep
+	x := d.x.Data().([]float32)
+	for i, v := range b.X[:len(x)] {
+		x[i] = 2*v - 1 // images in [−1, 1], the range of tanh
+	}
+	labels := make([]int, b.N)
+	for i, l := range b.Labels[:b.N] {
+		if int(l) >= m.G.Classes {
+			return nil, fmt.Errorf("cgan: label %d but the model has %d classes", l, m.G.Classes)
+		}
+		labels[i] = int(l)
+	}
+	oneHot(d.y.Data().([]float32), labels, m.G.Classes)
+	rng.Normal(r, d.z.Data().([]float32))
+	copy(gs.z.Data().([]float32), d.z.Data().([]float32))
+	copy(gs.y.Data().([]float32), d.y.Data().([]float32))
+
+	if err := runVM(d.vm); err != nil {
+		return nil, fmt.Errorf("cgan D step: %w", err)
+	}
+	if err := m.OptD.Update(gradValues(d.grads)); err != nil {
+		return nil, err
+	}
+	if err := runVM(gs.vm); err != nil {
+		return nil, fmt.Errorf("cgan G step: %w", err)
+	}
+	if err := m.OptG.Update(gradValues(gs.grads)); err != nil {
+		return nil, err
+	}
+	m.updateEMA()
+	return []Metric{
+		{"d_loss", scalarValue(d.loss)},
+		{"g_loss", scalarValue(gs.loss)},
+		{"d_real", m.meanScore(d.dReal)},
+		{"d_fake", m.meanScore(d.dFake)},
+	}, nil
+}
+
+// meanScore is the mean of sigmoid(D) for the non-saturating loss (D's
+// probability that an image is real) and the mean raw D for the hinge loss.
+func (m *CGANModel) meanScore(v G.Value) float64 {
+	ls := v.Data().([]float32)
+	s := 0.0
+	for _, l := range ls {
+		if m.loss.kind == "hinge" {
+			s += float64(l)
+		} else {
+			s += 1 / (1 + math.Exp(-float64(l)))
+		}
+	}
+	return s / float64(len(ls))
+}
+
+// updateEMA moves G's average towards G with decay min(d, (1+t)/(10+t)),
+// the warm-up of TensorFlow's ExponentialMovingAverage, so early samples are
+// not dominated by the random initial weights. BatchNorm running statistics
+// are averaged the same way (as timm's ModelEmaV2 does with buffers).
+func (m *CGANModel) updateEMA() {
+	if m.EMADecay == 0 {
+		copyState(m.GEMA.state(), m.G.state())
+		return
+	}
+	t := float64(m.OptG.Step)
+	d := math.Min(m.EMADecay, (1+t)/(10+t))
+	src := m.G.state()
+	for i, p := range m.GEMA.state() {
+		e, w := p.Value.Data().([]float32), src[i].Value.Data().([]float32)
+		for j := range e {
+			e[j] = float32(d*float64(e[j]) + (1-d)*float64(w[j]))
+		}
+	}
+}
+
+// Generate draws z ~ N(0, I) from each seed's own stream, then, for a
+// label < 0, a uniform class from the same stream.
+func (m *CGANModel) Generate(seeds []uint64, labels []int) ([][]float32, error) {
+	if m.sampler == nil {
+		var err error
+		if m.sampler, err = m.newSampler(); err != nil {
+			return nil, err
+		}
+	}
+	s := m.sampler
+	lat, pixels := m.GEMA.Latent, Height*Width
+	z := s.z.Data().([]float32)
+	var out [][]float32
+	for start := 0; start < len(seeds); start += ganSampleBatch {
+		end := min(start+ganSampleBatch, len(seeds))
+		clear(z)
+		ls := make([]int, ganSampleBatch)
+		for i, seed := range seeds[start:end] {
+			r := rng.New(seed, StreamSample)
+			rng.Normal(r, z[i*lat:(i+1)*lat])
+			ls[i] = -1
+			if labels != nil {
+				ls[i] = labels[start+i]
+			}
+			if ls[i] < 0 {
+				ls[i] = r.IntN(m.GEMA.Classes)
+			}
+			if ls[i] >= m.GEMA.Classes {
+				return nil, fmt.Errorf("cgan: class %d requested, the model has classes 0..%d", ls[i], m.GEMA.Classes-1)
+			}
+		}
+		oneHot(s.y.Data().([]float32), ls, m.GEMA.Classes)
+		if err := runVM(s.vm); err != nil {
+			return nil, fmt.Errorf("cgan sampler: %w", err)
+		}
+		imgs := appendRows(nil, s.out, end-start, pixels)
+		for _, img := range imgs {
+			for j, v := range img {
+				img[j] = (v + 1) / 2
+			}
+		}
+		out = append(out, imgs...)
+	}
+	return out, nil
+}
+
+// Evaluate has no held-out score of its own: `gentri eval` measures a GAN.
+func (m *CGANModel) Evaluate(*data.Dataset) ([]Metric, error) { return nil, nil }
+
+func (m *CGANModel) State(train bool) []checkpoint.Tensor {
+	var ts []checkpoint.Tensor
+	for _, ps := range [][]*nn.Param{m.G.state(), m.D.Params.List, m.GEMA.state()} {
+		ts = append(ts, paramTensors(ps)...)
+	}
+	if train {
+		ts = append(ts, adamTensors("optim_g", m.OptG)...)
+		ts = append(ts, adamTensors("optim_d", m.OptD)...)
+	}
+	return ts
+}
+
+func (m *CGANModel) Load(f *checkpoint.File, train bool) error {
+	for _, ps := range [][]*nn.Param{m.G.state(), m.D.Params.List, m.GEMA.state()} {
+		if err := loadParams(f, ps); err != nil {
+			return err
+		}
+	}
+	if train {
+		if err := loadAdam(f, "optim_g", m.OptG); err != nil {
+			return err
+		}
+		return loadAdam(f, "optim_d", m.OptD)
+	}
+	return nil
+}

@@ -1,0 +1,133 @@
+package models
+
+import (
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/gentri/gentri/internal/nn"
+	"github.com/gentri/gentri/internal/rng"
+)
+
+func dense64(r *rng.RNG, shape ...int) *tensor.Dense {
+	d := tensor.New(tensor.Of(tensor.Float64), tensor.WithShape(shape...))
+	rng.Normal(r, d.Data().([]float64))
+	return d
+}
+
+func oneHot64(labels []int, classes int) *tensor.Dense {
+	d := tensor.New(tensor.Of(tensor.Float64), tensor.WithShape(len(labels), classes))
+	for i, l := range labels {
+		d.Data().([]float64)[i*classes+l] = 1
+	}
+	return d
+}
+
+// weightedSum turns an output into a scalar with fixed random weights so
+// every output element's gradient is checked.
+func weightedSum(g *G.ExprGraph, out *G.Node, r *rng.RNG) *G.Node {
+	w := G.NodeFromAny(g, dense64(r, out.Shape()...), G.WithName("w"))
+	return G.Must(G.Sum(G.Must(G.HadamardProd(out, w))))
+}
+
+// Finite-difference checks of whole networks in float64: the layers are
+// checked one by one in package nn; these check how the models wire them
+// (embedding, concatenation, reshape, projection head, BatchNorm use) and
+// the two GAN losses.
+func TestCGANGradientsMatchFiniteDifferences(t *testing.T) {
+	const batch, classes = 3, 3
+	labels := []int{0, 2, 1}
+	cases := []struct {
+		name  string
+		wrtG  bool // check G's parameters, else D's
+		build func(gen *Generator, d *Discriminator, g *G.ExprGraph) *G.Node
+	}{
+		{"generator with BatchNorm in training mode", true, func(gen *Generator, _ *Discriminator, g *G.ExprGraph) *G.Node {
+			z := G.NodeFromAny(g, dense64(rng.New(1, 0), batch, gen.Latent), G.WithName("z"))
+			img := G.Must(gen.Apply(g, z, G.NodeFromAny(g, oneHot64(labels, classes), G.WithName("y")), true, false))
+			return weightedSum(g, img, rng.New(2, 0))
+		}},
+		{"discriminator with projection head", false, func(_ *Generator, d *Discriminator, g *G.ExprGraph) *G.Node {
+			x := G.NodeFromAny(g, dense64(rng.New(3, 0), batch, 1, Height, Width), G.WithName("x"))
+			logits := G.Must(d.Apply(g, x, G.NodeFromAny(g, oneHot64(labels, classes), G.WithName("y"))))
+			return weightedSum(g, logits, rng.New(4, 0))
+		}},
+		{"ns loss with label smoothing", false, func(_ *Generator, d *Discriminator, g *G.ExprGraph) *G.Node {
+			return discriminatorLoss(g, d, ganLoss{kind: "ns", smoothing: 0.1}, labels)
+		}},
+		{"hinge loss", false, func(_ *Generator, d *Discriminator, g *G.ExprGraph) *G.Node {
+			return discriminatorLoss(g, d, ganLoss{kind: "hinge"}, labels)
+		}},
+		{"generator loss through D", true, func(gen *Generator, d *Discriminator, g *G.ExprGraph) *G.Node {
+			y := G.NodeFromAny(g, oneHot64(labels, classes), G.WithName("y"))
+			z := G.NodeFromAny(g, dense64(rng.New(5, 0), batch, gen.Latent), G.WithName("z"))
+			fake := G.Must(gen.Apply(g, z, y, true, false))
+			return ganLoss{kind: "ns"}.generator(G.Must(d.Apply(g, fake, y)))
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := rng.New(7, StreamInit)
+			gen := NewGenerator(nn.NewParams(tensor.Float64, r), "g", 3, 2, classes)
+			d := NewDiscriminator(nn.NewParams(tensor.Float64, r), "d", 2, classes)
+			params := d.Params.List
+			if c.wrtG {
+				params = gen.Params.List
+			}
+			worst, err := nn.GradCheckParams(params, 1e-5, func(g *G.ExprGraph) (*G.Node, error) {
+				return c.build(gen, d, g), nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if worst > 1e-6 {
+				t.Fatalf("worst relative error %.3g > 1e-6", worst)
+			}
+		})
+	}
+}
+
+// discriminatorLoss scores fixed real and fake batches with D.
+func discriminatorLoss(g *G.ExprGraph, d *Discriminator, l ganLoss, labels []int) *G.Node {
+	y := G.NodeFromAny(g, oneHot64(labels, d.Classes), G.WithName("y"))
+	real := G.NodeFromAny(g, dense64(rng.New(8, 0), len(labels), 1, Height, Width), G.WithName("real"))
+	fake := G.NodeFromAny(g, dense64(rng.New(9, 0), len(labels), 1, Height, Width), G.WithName("fake"))
+	return l.discriminator(g, G.Must(d.Apply(g, real, y)), G.Must(d.Apply(g, fake, y)))
+}
+
+func TestCGANGenerateIsIndependentOfBatchAndHonoursClass(t *testing.T) {
+	m := NewCGANModel(CGANOptions{Latent: 8, Channels: 4, Classes: 10, Seed: 1, LRG: 2e-4, LRD: 2e-4, Beta1: 0.5, Beta2: 0.999, Eps: 1e-8, EMA: 0.999, Loss: "ns"})
+	seeds := make([]uint64, 130)
+	labels := make([]int, 130)
+	for i := range seeds {
+		seeds[i], labels[i] = uint64(i), i%10
+	}
+	all, err := m.Generate(seeds, labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := m.Generate(seeds[123:124], labels[123:124])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range one[0] {
+		if one[0][k] != all[123][k] {
+			t.Fatalf("sample 123 differs when drawn alone")
+		}
+	}
+	other, err := m.Generate(seeds[123:124], []int{4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := true
+	for k := range other[0] {
+		same = same && other[0][k] == all[123][k]
+	}
+	if same {
+		t.Fatal("asking for another class gave the same image")
+	}
+	if _, err := m.Generate(seeds[:1], []int{10}); err == nil {
+		t.Fatal("class 10 of a 10-class model was accepted")
+	}
+}
