@@ -17,7 +17,7 @@ import (
 // sampleOptions are the flags of `gentri sample`.
 type sampleOptions struct {
 	Checkpoint, Model, Out, Each, RunsRoot string
-	N, Cols                                int
+	N, Cols, Class                         int
 	Seed                                   uint64
 	SeedSet, NSet, Recon, Quiet, JSON      bool
 }
@@ -29,7 +29,9 @@ func newSampleCmd(s streams) *cobra.Command {
 		Short: "Draw samples from a checkpoint into a PNG grid (or one PNG per sample)",
 		Example: `  gentri sample --checkpoint runs/0001-vae/ckpt-00020000.safetensors --n 64 --out grid.png
   gentri sample --model vae --each samples/ --seed 100
-  gentri sample --model vae --recon --out recon.png`,
+  gentri sample --model vae --recon --out recon.png
+  gentri sample --model cgan                  # 10x10 grid, one row per class
+  gentri sample --model cgan --class 7 --n 64`,
 		RunE: func(c *cobra.Command, _ []string) error {
 			o.SeedSet, o.NSet = c.Flags().Changed("seed"), c.Flags().Changed("n")
 			return runSample(o, s)
@@ -43,6 +45,7 @@ func newSampleCmd(s streams) *cobra.Command {
 	f.StringVar(&o.Each, "each", "", "also write one PNG per sample into this folder, named by its seed")
 	f.IntVar(&o.Cols, "cols", 0, "grid columns (default: a square grid)")
 	f.Uint64Var(&o.Seed, "seed", 0, "first sample seed; sample i uses seed+i (default: the config's sample.seed)")
+	f.IntVar(&o.Class, "class", -1, "conditional models: sample this class only (default: a grid with one row per class)")
 	f.BoolVar(&o.Recon, "recon", false, "VAE: write test images beside their reconstructions instead of samples")
 	f.BoolVar(&o.Quiet, "quiet", false, "no messages on stderr")
 	f.BoolVar(&o.JSON, "json", false, "print the result as one JSON object on stdout")
@@ -90,11 +93,13 @@ func runSample(o sampleOptions, s streams) error {
 			cols = 2 * sample.SquareCols(o.N) // pairs side by side
 		}
 	} else {
+		labels, err := sampleLabels(m, o.N, o.Class, &cols)
+		if err != nil {
+			return err
+		}
 		seeds := make([]uint64, o.N)
-		labels := make([]int, o.N)
 		for i := range seeds {
 			seeds[i] = o.Seed + uint64(i)
-			labels[i] = -1
 		}
 		if imgs, err = m.Generate(seeds, labels); err != nil {
 			return err
@@ -120,10 +125,39 @@ func runSample(o sampleOptions, s streams) error {
 	if o.JSON {
 		return json.NewEncoder(s.Out).Encode(map[string]any{
 			"checkpoint": o.Checkpoint, "model": cfg.Model.Kind, "out": o.Out, "each": o.Each,
-			"n": o.N, "seed": o.Seed, "recon": o.Recon,
+			"n": o.N, "seed": o.Seed, "recon": o.Recon, "class": o.Class,
 		})
 	}
 	return nil
+}
+
+// sampleLabels returns the class of each sample: for a conditional model
+// --class, or one row per class (setting the grid's columns); -1 (none)
+// for an unconditional one.
+func sampleLabels(m models.Model, n, class int, cols *int) ([]int, error) {
+	labels := make([]int, n)
+	c, ok := m.(models.Conditional)
+	switch {
+	case !ok && class >= 0:
+		return nil, usagef("--class: a %s model is not conditional", m.Kind())
+	case !ok:
+		for i := range labels {
+			labels[i] = -1
+		}
+	case class >= c.NumClasses():
+		return nil, usagef("--class %d: the model has classes 0..%d", class, c.NumClasses()-1)
+	case class >= 0:
+		for i := range labels {
+			labels[i] = class
+		}
+	default:
+		var rowLen int
+		labels, rowLen = sample.ClassRows(n, c.NumClasses())
+		if *cols == 0 {
+			*cols = rowLen
+		}
+	}
+	return labels, nil
 }
 
 // reconstructions returns the first n test images, each followed by its

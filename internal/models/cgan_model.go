@@ -355,3 +355,6 @@ func (m *CGANModel) Load(f *checkpoint.File, train bool) error {
 	}
 	return nil
 }
+
+// NumClasses makes the cGAN a Conditional model.
+func (m *CGANModel) NumClasses() int { return m.G.Classes }

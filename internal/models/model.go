@@ -55,3 +55,8 @@ const (
 	StreamSample uint64 = 3 // per-sample noise at generation (seed = sample seed)
 	StreamEval   uint64 = 4 // held-out evaluation noise and test binarisation
 )
+
+// Conditional is implemented by models that generate a requested class.
+type Conditional interface {
+	NumClasses() int
+}

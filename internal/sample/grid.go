@@ -96,3 +96,14 @@ func WritePNG(path string, img image.Image) error {
 	}
 	return nil
 }
+
+// ClassRows returns labels for a grid with one row per class, rows of
+// ceil(n/classes) samples (class r fills row r), and that row length.
+func ClassRows(n, classes int) (labels []int, cols int) {
+	cols = (n + classes - 1) / classes
+	labels = make([]int, n)
+	for i := range labels {
+		labels[i] = i / cols
+	}
+	return labels, cols
+}

@@ -3,10 +3,12 @@ package train
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gentri/gentri/internal/checkpoint"
@@ -17,10 +19,21 @@ import (
 
 // tinyConfig is a VAE small enough to train in well under a second.
 func tinyConfig(t *testing.T, sets ...string) *config.Config {
+	return tinyKind(t, "vae", sets...)
+}
+
+// tinyKind is a small model of each kind, on 640 images in batches of 32.
+func tinyKind(t *testing.T, kind string, sets ...string) *config.Config {
 	t.Helper()
-	base := []string{"model.hidden=16", "model.latent=4", "data.subset=640", "train.batch_size=32",
+	base := []string{"data.subset=640", "train.batch_size=32",
 		"train.log_every=5", "train.sample_every=1000", "train.checkpoint_every=1000", "train.keep_checkpoints=5"}
-	cfg, err := config.Load("vae", "", append(base, sets...))
+	switch kind {
+	case "vae":
+		base = append(base, "model.hidden=16", "model.latent=4")
+	case "cgan":
+		base = append(base, "model.channels=4", "model.latent=8")
+	}
+	cfg, err := config.Load(kind, "", append(base, sets...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,9 +53,15 @@ func readTensors(t *testing.T, path string) *checkpoint.File {
 // optimizer moments, RNG state and data position of an uninterrupted one.
 // 30 steps of 32 out of 640 images crosses an epoch boundary at step 20.
 func TestResumeIsBitIdentical(t *testing.T) {
+	for _, kind := range []string{"vae", "cgan"} {
+		t.Run(kind, func(t *testing.T) { testResumeIsBitIdentical(t, kind) })
+	}
+}
+
+func testResumeIsBitIdentical(t *testing.T, kind string) {
 	ctx := context.Background()
 	whole, cut := t.TempDir(), t.TempDir()
-	cfg := tinyConfig(t, "train.steps=30")
+	cfg := tinyKind(t, kind, "train.steps=30")
 	if _, err := Run(ctx, Options{Config: cfg, RunDir: whole}); err != nil {
 		t.Fatal(err)
 	}
@@ -158,4 +177,35 @@ func TestNaNLossStopsAndKeepsLastGoodCheckpoint(t *testing.T) {
 	if _, err := checkpoint.Read(got[0]); err != nil {
 		t.Fatalf("last good checkpoint unreadable: %v", err)
 	}
+}
+
+// The GAN's two losses must move: a discriminator that learns pushes D(real)
+// above D(fake) on a few hundred steps of real data.
+func TestCGANTrainingMovesBothLosses(t *testing.T) {
+	dir := t.TempDir()
+	cfg := tinyKind(t, "cgan", "train.steps=60", "train.log_every=10", "train.lr_d=0.001")
+	if _, err := Run(context.Background(), Options{Config: cfg, RunDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(readString(t, filepath.Join(dir, "stats.jsonl"))), "\n")
+	var first, last map[string]float64
+	json.Unmarshal([]byte(lines[0]), &first)
+	json.Unmarshal([]byte(lines[len(lines)-2]), &last) // the last line is the checkpoint's
+	for _, k := range []string{"d_loss", "g_loss"} {
+		if first[k] == last[k] || first[k] == 0 {
+			t.Errorf("%s did not move: %v then %v", k, first[k], last[k])
+		}
+	}
+	if last["d_real"] <= last["d_fake"] {
+		t.Errorf("after 60 steps D(real)=%.3f is not above D(fake)=%.3f", last["d_real"], last["d_fake"])
+	}
+}
+
+func readString(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
