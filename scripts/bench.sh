@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# bench.sh (`make bench`): times gentri's default models against the PyTorch peer on the CPU.
+#
+# Each round runs the Go benchmarks (internal/models/bench_test.go) once, then the peer
+# (../shared/peers/torch_peer.py) once, so both see the same machine load; the table shows the
+# medians over all rounds. Both are pinned to the same thread count. Results go to
+# .bench/bench.json (with the raw logs under .bench/raw/).
+#
+# Environment:
+#   BENCH_MODELS   models to time, lower case              (default: vae)
+#   BENCH_ROUNDS   alternating Go/peer rounds              (default: 5)
+#   BENCH_COUNT    go test -count per round                (default: 2)
+#   BENCH_TIME     go test -benchtime                      (default: 20x)
+#   PEER_STEPS     the peer's timed steps per measurement  (default: 20)
+#   BENCH_THREADS  threads for both sides                  (default: 2)
+#   OPENBLAS       1/0: build with -tags openblas; unset = when libopenblas is installed (as make)
+#   PEER_OMP_WAIT_POLICY  OMP_WAIT_POLICY for the peer      (default: PASSIVE; empty = libgomp's
+#                  default, whose spinning threads make torch 3-10x slower and erratic on a busy CPU)
+#   GENTRI_PEER    the peer script      (default: ../shared/peers/torch_peer.py)
+#   PEER_PYTHON    the peer's Python    (default: /usr/bin/python3, i.e. Debian's python3-torch)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+MODELS=${BENCH_MODELS:-vae}
+ROUNDS=${BENCH_ROUNDS:-5}
+COUNT=${BENCH_COUNT:-2}
+BENCHTIME=${BENCH_TIME:-20x}
+PEER_STEPS=${PEER_STEPS:-20}
+THREADS=${BENCH_THREADS:-2}
+PEER=${GENTRI_PEER:-../shared/peers/torch_peer.py}
+PEER_PY=${PEER_PYTHON:-/usr/bin/python3}
+PEER_WAIT=${PEER_OMP_WAIT_POLICY-PASSIVE}
+PY=$(command -v python3 || echo /usr/bin/python3)   # any Python 3 formats the table
+OUT=.bench
+RAW=$OUT/raw
+
+# Same thread count everywhere: Go's scheduler, and OpenBLAS/OpenMP on both sides.
+export GOMAXPROCS=$THREADS OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS
+
+# Build like the Makefile does: OpenBLAS when it is installed.
+if [[ -z ${OPENBLAS:-} ]] && ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so '; then OPENBLAS=1; fi
+TAGS=()
+if [[ ${OPENBLAS:-} == 1 ]]; then
+	TAGS=(-tags openblas)
+	export CGO_LDFLAGS=${CGO_LDFLAGS:--lopenblas} # harmless if internal/nn links it itself
+fi
+
+# Go benchmark names are Benchmark<MODEL>..., the peer's subcommands <model>.
+bench_re="^Benchmark($(echo "$MODELS" | tr '[:lower:]' '[:upper:]' | tr ' ' '|'))"
+
+# /usr/bin/time -v gives the peak RSS; without it the figure is n/a.
+timed() { # timed LOGFILE CMD...
+	local log=$1
+	shift
+	if [[ -x /usr/bin/time ]]; then /usr/bin/time -v -o "$log" "$@"; else "$@"; fi
+}
+
+peer_ok=0
+peer_why=""
+if [[ ! -f $PEER ]]; then
+	peer_why="peer script $PEER not found (set GENTRI_PEER)"
+elif ! "$PEER_PY" -c 'import torch' 2>/dev/null; then
+	peer_why="$PEER_PY cannot import torch; install Debian's PyTorch with: apt-get install -y python3-torch"
+else
+	peer_ok=1
+	peer_env=()
+	[[ -z $PEER_WAIT ]] || peer_env=(OMP_WAIT_POLICY="$PEER_WAIT")
+	torch_version=$("$PEER_PY" -c 'import torch; print(torch.__version__)')
+fi
+
+rm -rf "$RAW"
+mkdir -p "$RAW"
+
+echo "bench: building the Go benchmarks (${TAGS[*]:-pure Go})"
+go test "${TAGS[@]}" -c -o "$RAW/models.test" ./internal/models
+blas=$(go run "${TAGS[@]}" ./cmd/gentri env --json 2>/dev/null |
+	"$PY" -c 'import json, sys; print(json.load(sys.stdin)["blas"])' 2>/dev/null) || blas="unknown (gentri env failed)"
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a)
+for ((i = 1; i <= ROUNDS; i++)); do
+	echo "bench: round $i/$ROUNDS: go ($bench_re, -benchtime $BENCHTIME -count $COUNT)"
+	timed "$RAW/time-go-$i.txt" "$RAW/models.test" -test.run '^$' -test.bench "$bench_re" \
+		-test.benchtime "$BENCHTIME" -test.count "$COUNT" >"$RAW/go-$i.txt" ||
+		{ cat "$RAW/go-$i.txt"; echo "bench: the Go benchmarks failed" >&2; exit 1; }
+	grep '^Benchmark' "$RAW/go-$i.txt" | sed 's/^/  /' || true
+	if ((peer_ok)); then
+		for m in $MODELS; do
+			echo "bench: round $i/$ROUNDS: peer $m"
+			timed "$RAW/time-peer-$i-$m.txt" env "${peer_env[@]}" "$PEER_PY" "$PEER" "$m" --threads "$THREADS" --steps "$PEER_STEPS" \
+				>>"$RAW/peer-$i.jsonl" 2>>"$RAW/peer-$i.err" || echo "bench: peer $m failed, see $RAW/peer-$i.err" >&2
+		done
+		sed 's/^/  /' "$RAW/peer-$i.jsonl"
+	fi
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a)
+
+cpu=$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//') || true
+echo
+"$PY" scripts/bench_table.py "$RAW" "$OUT/bench.json" \
+	date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" cpu="${cpu:-unknown}" num_cpu="$(nproc)" \
+	gomaxprocs="$GOMAXPROCS" peer_threads="$THREADS" blas="$blas" build_tags="${TAGS[*]:-}" \
+	go_version="$(go env GOVERSION)" rounds="$ROUNDS" go_count="$COUNT" go_benchtime="$BENCHTIME" \
+	peer_steps="$PEER_STEPS" peer_script="$PEER" torch_version="${torch_version:-}" \
+	peer_omp_wait_policy="$PEER_WAIT" peer_skipped="$peer_why" loadavg_before="$load_before" loadavg_after="$load_after"
+echo
+peer_desc="skipped"
+((peer_ok)) && peer_desc="torch $torch_version, $THREADS threads, OMP_WAIT_POLICY=${PEER_WAIT:-default}"
+echo "gentri: $blas, GOMAXPROCS=$GOMAXPROCS; peer: $peer_desc; medians of $ROUNDS rounds;" \
+	"cpu: ${cpu:-unknown}; load avg before/after: $load_before / $load_after"
+[[ -x /usr/bin/time ]] || echo "peak RSS: n/a (/usr/bin/time not installed: apt-get install -y time)"
+((peer_ok)) || echo "peer skipped: $peer_why"
+echo "bench: wrote $OUT/bench.json"

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Summarise a `make bench` run: medians, the gentri/peer table and .bench/bench.json.
+
+Usage: bench_table.py RAW_DIR OUT_JSON key=value...
+RAW_DIR holds what scripts/bench.sh wrote each round:
+  go-<i>.txt        `go test -bench` output (lines "BenchmarkX-2  N  ns/op  v unit  v unit ...")
+  peer-<i>.jsonl    the PyTorch peer's JSON lines ({"what": ..., "ms": ...})
+  time-go-<i>.txt   /usr/bin/time -v of the Go benchmark process (optional)
+  time-peer-<i>.txt /usr/bin/time -v of the peer (optional)
+The key=value pairs (date, cpu, blas, ...) are copied into the JSON as they are.
+Standard library only, any Python 3.
+"""
+import glob, json, os, re, statistics, sys
+
+# One row per measurement: (label, Go benchmark, its ms metric, the peer's "what").
+# Add a row here when a model gets benchmarks; peer None = no PyTorch counterpart.
+ROWS = [
+    ("vae train step (batch 128)", "VAETrainStep", "ms/step", "vae_train_step"),
+    ("vae sample 1000", "VAESample1000", "ms/1000samples", "vae_sample"),
+]
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def go_results(raw):
+    """{bench name without "Benchmark" and -P: {unit: [value per run]}}"""
+    out = {}
+    for path in sorted(glob.glob(os.path.join(raw, "go-*.txt"))):
+        for line in open(path):
+            f = line.split()
+            if not f or not f[0].startswith("Benchmark") or len(f) < 4:
+                continue
+            name = re.sub(r"-\d+$", "", f[0][len("Benchmark"):])
+            m = out.setdefault(name, {})
+            for v, unit in zip(f[2::2], f[3::2]):
+                try:
+                    m.setdefault(unit, []).append(float(v))
+                except ValueError:
+                    pass
+    return out
+
+
+def peer_results(raw):
+    """{what: [ms per round]}"""
+    out = {}
+    for path in sorted(glob.glob(os.path.join(raw, "peer-*.jsonl"))):
+        for line in open(path):
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                o = json.loads(line)
+            except ValueError:
+                continue
+            if "what" in o and "ms" in o:
+                out.setdefault(o["what"], []).append(float(o["ms"]))
+    return out
+
+
+def peak_rss_kb(raw, who):
+    vals = []
+    for path in glob.glob(os.path.join(raw, "time-%s-*.txt" % who)):
+        for line in open(path):
+            if "Maximum resident set size" in line:
+                vals.append(int(line.rsplit(":", 1)[1]))
+    return max(vals) if vals else None
+
+
+def fmt(v, nd=1):
+    return "n/a" if v is None else "%.*f" % (nd, v)
+
+
+def main():
+    raw, out_json = sys.argv[1], sys.argv[2]
+    meta = dict(a.split("=", 1) for a in sys.argv[3:])
+    go, peer = go_results(raw), peer_results(raw)
+
+    rows, seen = [], set()
+    for label, bench, unit, what in ROWS:
+        if bench not in go:
+            continue
+        seen.add(bench)
+        g = median(go[bench].get(unit, []))
+        p = median(peer.get(what, [])) if what else None
+        rows.append({"measurement": label, "go_benchmark": "Benchmark" + bench, "gentri_ms": g,
+                     "gentri_runs": go[bench].get(unit, []), "peer_what": what, "peer_ms": p,
+                     "peer_runs": peer.get(what, []) if what else [],
+                     "ratio_gentri_over_peer": g / p if g and p else None})
+    for bench in sorted(set(go) - seen):  # benchmarks without a row: ns/op only
+        runs = [v / 1e6 for v in go[bench].get("ns/op", [])]
+        rows.append({"measurement": bench, "go_benchmark": "Benchmark" + bench, "gentri_ms": median(runs),
+                     "gentri_runs": runs, "peer_what": None, "peer_ms": None, "peer_runs": [],
+                     "ratio_gentri_over_peer": None})
+
+    rss = {"gentri_kb": peak_rss_kb(raw, "go"), "peer_kb": peak_rss_kb(raw, "peer")}
+    mb = lambda kb: None if kb is None else kb / 1024
+
+    head = ("measurement", "gentri ms", "peer ms", "ratio gentri/peer")
+    body = [(r["measurement"], fmt(r["gentri_ms"]), fmt(r["peer_ms"]), fmt(r["ratio_gentri_over_peer"], 2))
+            for r in rows]
+    body.append(("peak RSS, MiB (not ms)", fmt(mb(rss["gentri_kb"]), 0), fmt(mb(rss["peer_kb"]), 0),
+                 fmt(rss["gentri_kb"] / rss["peer_kb"], 2) if rss["gentri_kb"] and rss["peer_kb"] else "n/a"))
+    w = [max(len(r[i]) for r in [head] + body) for i in range(4)]
+    line = lambda r: "| " + " | ".join(c.ljust(w[i]) if i == 0 else c.rjust(w[i]) for i, c in enumerate(r)) + " |"
+    print(line(head))
+    print("|" + "|".join("-" * (x + 2) for x in w) + "|")
+    for r in body:
+        print(line(r))
+
+    # Every other figure the Go benchmarks reported (examples/s, samples/s, ns/op), as medians.
+    go_all = {b: {u: {"median": median(v), "runs": v} for u, v in m.items()} for b, m in go.items()}
+    doc = dict(meta)
+    doc.update({"rows": rows, "go_benchmarks": go_all, "peer": {k: {"median": median(v), "runs": v}
+                                                                 for k, v in peer.items()},
+                "peak_rss": rss})
+    for k in ("gomaxprocs", "num_cpu", "peer_threads", "peer_steps", "rounds", "go_count"):
+        if k in doc and str(doc[k]).isdigit():
+            doc[k] = int(doc[k])
+    with open(out_json, "w") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
