@@ -60,3 +60,26 @@ const (
 type Conditional interface {
 	NumClasses() int
 }
+
+// SamplerOptions choose how a diffusion model samples; they are chosen at
+// sample time, never fixed by training.
+type SamplerOptions struct {
+	Sampler  string  // "ddpm" (ancestral) or "ddim"
+	Steps    int     // denoising steps; 0 = the model's default (T for ddpm)
+	Eta      float64 // DDIM: 0 deterministic, 1 the stochastic variant
+	Variance string  // ddpm: "beta_tilde" (default) or "beta"
+	// Guidance is the classifier-free guidance scale w:
+	// ε = ε(x, y) + w·(ε(x, y) − ε(x, ∅)); w = 0 is the plain conditional
+	// prediction. Samples with label < 0 are unconditional (y = ∅).
+	Guidance float64
+	// Progress, if set, is called after each denoising step.
+	Progress func(done, total int)
+}
+
+// Sampler is implemented by models whose sampling has options (diffusion).
+type Sampler interface {
+	SetSampler(SamplerOptions) error
+	// NFE is the number of network evaluations per sample under the
+	// current options (twice the steps under guidance).
+	NFE() int
+}
