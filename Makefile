@@ -9,7 +9,6 @@ FUZZTIME ?= 10s
 OPENBLAS ?= $(shell ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so ' && echo 1)
 ifeq ($(OPENBLAS),1)
 TAGS := -tags openblas
-export CGO_LDFLAGS := -lopenblas
 endif
 
 .PHONY: all build deps data demo test vet fuzz bench clean

@@ -72,6 +72,8 @@ type Train struct {
 var kindKeys = map[string][]string{
 	"vae":  {"model.hidden", "model.latent"},
 	"cgan": {"model.latent", "model.channels", "model.classes", "train.lr_d", "train.loss", "train.label_smoothing", "train.ema"},
+	// classifier: the feature network of `gentri eval`.
+	"classifier": {"model.channels", "model.hidden", "model.classes"},
 }
 
 // foreignKeys returns the kind-specific keys the given kind does not use.
@@ -325,6 +327,10 @@ func (c *Config) Validate() error {
 		check("train.label_smoothing", t.LabelSmoothing >= 0 && t.LabelSmoothing < 0.5, ">= 0 and < 0.5", t.LabelSmoothing)
 		check("train.ema", t.EMA >= 0 && t.EMA < 1, ">= 0 and < 1", t.EMA)
 		check("train.label_smoothing", t.Loss != "hinge" || t.LabelSmoothing == 0, "0 with train.loss hinge", t.LabelSmoothing)
+	case "classifier":
+		check("model.channels", in(m.Channels, 1, 1024), "in [1, 1024]", m.Channels)
+		check("model.hidden", in(m.Hidden, 1, 65536), "in [1, 65536]", m.Hidden)
+		check("model.classes", in(m.Classes, 2, 10), "in [2, 10] (MNIST labels)", m.Classes)
 	default:
 		check("model.kind", false, "one of "+strings.Join(sortedKinds(), ", "), m.Kind)
 	}

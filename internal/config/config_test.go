@@ -234,7 +234,7 @@ func TestValidateNamesKeyAndValue(t *testing.T) {
 		edit func(c *Config)
 		sub  string
 	}{
-		{"kind", func(c *Config) { c.Model.Kind = "gan" }, `model.kind: must be one of cgan, vae, got "gan"`},
+		{"kind", func(c *Config) { c.Model.Kind = "gan" }, `model.kind: must be one of cgan, classifier, vae, got "gan"`},
 		{"hidden", func(c *Config) { c.Model.Hidden = 0 }, "model.hidden: must be in [1, 65536], got 0"},
 		{"latent", func(c *Config) { c.Model.Latent = 4097 }, "model.latent: must be in [1, 4096], got 4097"},
 		{"dataset", func(c *Config) { c.Data.Dataset = "cifar" }, `data.dataset: must be one of mnist, got "cifar"`},

@@ -31,6 +31,8 @@ func New(cfg *config.Config) (Model, error) {
 	switch cfg.Model.Kind {
 	case "vae":
 		return NewVAEModel(pixels, cfg.Model.Hidden, cfg.Model.Latent, t.Seed, t.LR, t.Beta1, t.Beta2, t.Eps), nil
+	case "classifier":
+		return NewClassifierModel(cfg.Model.Channels, cfg.Model.Hidden, cfg.Model.Classes, t.Seed, t.LR, t.Beta1, t.Beta2, t.Eps), nil
 	case "cgan":
 		return NewCGANModel(CGANOptions{
 			Latent: cfg.Model.Latent, Channels: cfg.Model.Channels, Classes: cfg.Model.Classes, Seed: t.Seed,

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"math"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -44,6 +45,10 @@ func TestGradients(t *testing.T) {
 		{"BernoulliNLL", [][]int{{3, 4}}, func(g *G.ExprGraph, in []*G.Node, r *rng.RNG) (*G.Node, error) {
 			x := tensor.New(tensor.WithShape(3, 4), tensor.WithBacking([]float64{0, 1, 1, 0, 0.3, 1, 0, 0, 1, 0.5, 1, 0}))
 			return BernoulliNLL(in[0], G.NodeFromAny(g, x, G.WithName("x")))
+		}},
+		{"SoftmaxCrossEntropy", [][]int{{3, 4}}, func(g *G.ExprGraph, in []*G.Node, r *rng.RNG) (*G.Node, error) {
+			y := tensor.New(tensor.WithShape(3, 4), tensor.WithBacking([]float64{0, 1, 0, 0, 0.2, 0.3, 0.5, 0, 1, 0, 0, 0}))
+			return SoftmaxCrossEntropy(in[0], G.NodeFromAny(g, y, G.WithName("y")))
 		}},
 		{"ReLUThroughLinear", [][]int{{4, 3}, {2, 3}, {2}}, func(g *G.ExprGraph, in []*G.Node, r *rng.RNG) (*G.Node, error) {
 			y := G.Must(G.ApplyOp(linearOp{opBase{"Linear"}}, in[0], in[1], in[2]))
@@ -142,5 +147,14 @@ func TestGradCheckCatchesWrongGradient(t *testing.T) {
 	}
 	if worst < 0.1 {
 		t.Fatalf("a doubled gradient gave relative error %.3g; the checker is blind", worst)
+	}
+}
+
+func TestSoftmaxCrossEntropyOfEqualLogitsIsLogK(t *testing.T) {
+	// Two rows, K = 4, equal logits (one of them huge, for stability): each row's loss is ln 4.
+	l := []float64{0, 0, 0, 0, 1e3, 1e3, 1e3, 1e3}
+	y := []float64{1, 0, 0, 0, 0, 0, 0, 1}
+	if got := xentSum(l, y, 2, 4) / 2; math.Abs(got-math.Log(4)) > 1e-12 {
+		t.Fatalf("loss %v, want ln 4", got)
 	}
 }

@@ -216,6 +216,9 @@ func writeGrid(path string, m models.Model) error {
 		labels[i] = i / gridRows
 	}
 	imgs, err := m.Generate(seeds, labels)
+	if errors.Is(err, models.ErrNotGenerative) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("sample grid: %w", err)
 	}
