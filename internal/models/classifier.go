@@ -219,7 +219,9 @@ func (m *ClassifierModel) Evaluate(test *data.Dataset) ([]Metric, error) {
 }
 
 // Generate is not available: a classifier only scores images.
-func (m *ClassifierModel) Generate([]uint64, []int) ([][]float32, error) { return nil, ErrNotGenerative }
+func (m *ClassifierModel) Generate([]uint64, []int) ([][]float32, error) {
+	return nil, ErrNotGenerative
+}
 
 func (m *ClassifierModel) State(train bool) []checkpoint.Tensor {
 	ts := paramTensors(m.Params.List)
