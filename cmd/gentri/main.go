@@ -21,10 +21,11 @@ import (
 
 // Exit codes, documented in the README.
 const (
-	exitOK          = 0
-	exitFailure     = 1   // runtime failure: I/O, a corrupted checkpoint, ...
-	exitUsage       = 2   // bad flags or config
-	exitNaN         = 3   // training stopped on a NaN/Inf loss; last good checkpoint kept
+	exitOK      = 0
+	exitFailure = 1 // runtime failure: I/O, a corrupted checkpoint, ...
+	exitUsage   = 2 // bad flags or config
+	exitNaN     = 3 // training stopped on a NaN/Inf loss; last good checkpoint kept
+	// exitGate (4, eval.go): a --fail-if gate of `gentri eval` held.
 	exitInterrupted = 130 // Ctrl-C or SIGTERM: a checkpoint of the current step was written
 )
 
@@ -63,7 +64,10 @@ func execute(ctx context.Context, args []string, s streams) int {
 	fmt.Fprintf(s.Err, "gentri: %v\n", err)
 	var nan *train.NaNError
 	var usage usageError
+	var gate gateError
 	switch {
+	case errors.As(err, &gate):
+		return exitGate
 	case errors.Is(err, train.ErrInterrupted):
 		return exitInterrupted
 	case errors.As(err, &nan):
@@ -86,7 +90,7 @@ func newRoot(s streams) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newTrainCmd(s), newSampleCmd(s), newVersionCmd(s), newEnvCmd(s))
+	root.AddCommand(newTrainCmd(s), newSampleCmd(s), newEvalCmd(s), newVersionCmd(s), newEnvCmd(s))
 	// Unknown subcommands and stray arguments are usage errors too.
 	for _, c := range root.Commands() {
 		if c.Args == nil {

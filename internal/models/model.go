@@ -79,6 +79,8 @@ type SamplerOptions struct {
 // Sampler is implemented by models whose sampling has options (diffusion).
 type Sampler interface {
 	SetSampler(SamplerOptions) error
+	// Options returns the current sampler options (initially the config's).
+	Options() SamplerOptions
 	// NFE is the number of network evaluations per sample under the
 	// current options (twice the steps under guidance).
 	NFE() int

@@ -2,6 +2,9 @@ package models
 
 import (
 	"fmt"
+	"math"
+
+	G "gorgonia.org/gorgonia"
 
 	"gorgonia.org/tensor"
 
@@ -168,4 +171,125 @@ func (m *VAEModel) Load(f *checkpoint.File, train bool) error {
 		return loadAdam(f, "optim", m.Opt)
 	}
 	return nil
+}
+
+// IWAE estimates each image's log-likelihood with k importance samples
+// from q(z|x) (Burda et al.; trilemma-metrics §7), in nats, and returns the
+// mean negative log-likelihood over the images:
+//
+//	log p(x) ≈ logsumexp_k [log p(x|z_k) + log p(z_k) − log q(z_k|x)] − log k.
+//
+// Noise comes from r; the images should be binary for a true likelihood.
+func (m *VAEModel) IWAE(images [][]float32, k int, r *rng.RNG, progress func(done, total int)) (float64, error) {
+	if k < 1 {
+		return 0, fmt.Errorf("iwae: k must be >= 1, got %d", k)
+	}
+	mus, logvars, err := m.encodeAll(images)
+	if err != nil {
+		return 0, err
+	}
+	dec, err := m.newDecoderLogits(vaeEvalBatch)
+	if err != nil {
+		return 0, err
+	}
+	z := dec.z.Data().([]float32)
+	L, P := m.Latent, m.Pixels
+	total := 0.0
+	logw := make([]float64, k)
+	for n, x := range images {
+		mu, lv := mus[n], logvars[n]
+		for start := 0; start < k; start += vaeEvalBatch {
+			rows := min(vaeEvalBatch, k-start)
+			clear(z)
+			// log p(z) − log q(z|x) for each draw, with z = μ + σ·ε
+			// (the 2π terms of the two Gaussians cancel).
+			for i := 0; i < rows; i++ {
+				s := 0.0
+				for j := 0; j < L; j++ {
+					eps := r.NormFloat64()
+					sd := math.Exp(0.5 * float64(lv[j]))
+					zj := float64(mu[j]) + sd*eps
+					z[i*L+j] = float32(zj)
+					s += -0.5*zj*zj + 0.5*eps*eps + 0.5*float64(lv[j])
+				}
+				logw[start+i] = s
+			}
+			if err := runVM(dec.vm); err != nil {
+				return 0, fmt.Errorf("iwae decoder: %w", err)
+			}
+			logits := dec.out.Data().([]float32)
+			for i := 0; i < rows; i++ {
+				logw[start+i] += bernoulliLogLik(logits[i*P:(i+1)*P], x)
+			}
+		}
+		total += logSumExp64(logw) - math.Log(float64(k))
+		if progress != nil {
+			progress(n+1, len(images))
+		}
+	}
+	return -total / float64(len(images)), nil
+}
+
+// bernoulliLogLik is Σ x·l − softplus(l) over the pixels.
+func bernoulliLogLik(logits, x []float32) float64 {
+	s := 0.0
+	for j, l := range logits {
+		v := float64(l)
+		sp := math.Log1p(math.Exp(-math.Abs(v))) + math.Max(v, 0)
+		s += float64(x[j])*v - sp
+	}
+	return s
+}
+
+func logSumExp64(v []float64) float64 {
+	m := math.Inf(-1)
+	for _, x := range v {
+		m = math.Max(m, x)
+	}
+	s := 0.0
+	for _, x := range v {
+		s += math.Exp(x - m)
+	}
+	return m + math.Log(s)
+}
+
+// encodeAll returns μ and log σ² of every image.
+func (m *VAEModel) encodeAll(images [][]float32) (mus, logvars [][]float32, err error) {
+	g := G.NewGraph()
+	xT := tensor.New(tensor.Of(m.Params.Dtype), tensor.WithShape(vaeEvalBatch, m.Pixels))
+	mu, lv, err := m.encode(g, G.NodeFromAny(g, xT, G.WithName("x")))
+	if err != nil {
+		return nil, nil, err
+	}
+	var muV, lvV G.Value
+	G.Read(mu, &muV)
+	G.Read(lv, &lvV)
+	vm := G.NewTapeMachine(g)
+	x := xT.Data().([]float32)
+	for start := 0; start < len(images); start += vaeEvalBatch {
+		end := min(start+vaeEvalBatch, len(images))
+		clear(x)
+		for i, img := range images[start:end] {
+			copy(x[i*m.Pixels:], img)
+		}
+		if err := runVM(vm); err != nil {
+			return nil, nil, fmt.Errorf("vae encoder: %w", err)
+		}
+		mus = appendRows(mus, muV, end-start, m.Latent)
+		logvars = appendRows(logvars, lvV, end-start, m.Latent)
+	}
+	return mus, logvars, nil
+}
+
+// newDecoderLogits is the decoder graph returning logits instead of means.
+func (m *VAE) newDecoderLogits(batch int) (*vaeDecoder, error) {
+	g := G.NewGraph()
+	d := &vaeDecoder{z: tensor.New(tensor.Of(m.Params.Dtype), tensor.WithShape(batch, m.Latent)), batch: batch}
+	logits, err := mlp(g, G.NodeFromAny(g, d.z, G.WithName("z")), m.dec)
+	if err != nil {
+		return nil, fmt.Errorf("vae decoder: %w", err)
+	}
+	G.Read(logits, &d.out)
+	d.vm = G.NewTapeMachine(g)
+	return d, nil
 }

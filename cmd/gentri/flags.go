@@ -1,0 +1,66 @@
+package main
+
+import (
+	"github.com/spf13/pflag"
+
+	"github.com/gentri/gentri/internal/models"
+)
+
+// samplerFlags are the diffusion sampling flags `sample` and `eval` share.
+type samplerFlags struct {
+	opts models.SamplerOptions
+	set  bool // any of them was given
+	fs   *pflag.FlagSet
+}
+
+func addSamplerFlags(f *pflag.FlagSet) *samplerFlags {
+	s := &samplerFlags{fs: f}
+	f.StringVar(&s.opts.Sampler, "sampler", "", "diffusion: ddpm (ancestral) or ddim (default: the config's sample.sampler)")
+	f.IntVar(&s.opts.Steps, "steps", 0, "diffusion: denoising steps (default: the config's sample.steps; T for ddpm)")
+	f.Float64Var(&s.opts.Eta, "eta", 0, "diffusion: DDIM eta, 0 deterministic, 1 stochastic")
+	f.StringVar(&s.opts.Variance, "variance", "", "diffusion: ancestral variance, beta_tilde (default) or beta")
+	f.Float64Var(&s.opts.Guidance, "guidance", 0, "diffusion: classifier-free guidance scale (0 = plain conditional)")
+	return s
+}
+
+// apply sets the sampler of a diffusion model: the flags given override
+// its configured defaults; on another model any of them is a usage error.
+func (s *samplerFlags) apply(m models.Model) error {
+	changed := false
+	for _, n := range []string{"sampler", "steps", "eta", "variance", "guidance"} {
+		changed = changed || s.fs.Changed(n)
+	}
+	smp, ok := m.(models.Sampler)
+	if !ok {
+		if changed {
+			return usagef("--sampler, --steps, --eta, --variance and --guidance apply to diffusion models, not to a %s", m.Kind())
+		}
+		return nil
+	}
+	if !changed {
+		return nil
+	}
+	opts := smp.Options()
+	if s.fs.Changed("sampler") {
+		opts.Sampler = s.opts.Sampler
+		if !s.fs.Changed("steps") {
+			opts.Steps = 0 // the new sampler's own default
+		}
+	}
+	if s.fs.Changed("steps") {
+		opts.Steps = s.opts.Steps
+	}
+	if s.fs.Changed("eta") {
+		opts.Eta = s.opts.Eta
+	}
+	if s.fs.Changed("variance") {
+		opts.Variance = s.opts.Variance
+	}
+	if s.fs.Changed("guidance") {
+		opts.Guidance = s.opts.Guidance
+	}
+	if err := smp.SetSampler(opts); err != nil {
+		return usageError{err}
+	}
+	return nil
+}

@@ -1,0 +1,319 @@
+package eval
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/gentri/gentri/internal/data"
+	"github.com/gentri/gentri/internal/models"
+	"github.com/gentri/gentri/internal/nn"
+	"github.com/gentri/gentri/internal/rng"
+	"github.com/gentri/gentri/internal/version"
+)
+
+// Metrics are the quality and diversity figures of one set of images
+// against the MNIST test set (§2–§4).
+type Metrics struct {
+	N              int       `json:"n"`
+	FID            float64   `json:"fid"`
+	KID            float64   `json:"kid"`
+	KIDStd         float64   `json:"kid_std"`
+	Precision      float64   `json:"precision"`
+	Recall         float64   `json:"recall"`
+	Density        float64   `json:"density"`
+	Coverage       float64   `json:"coverage"`
+	IS             float64   `json:"mnist_is"`
+	ClassKL        float64   `json:"class_kl"`
+	ClassesCovered int       `json:"classes_covered"`
+	ClassAccuracy  *float64  `json:"class_accuracy,omitempty"`
+	PerClassFID    []float64 `json:"per_class_fid,omitempty"`
+}
+
+// Speed is the sampling cost (§12).
+type Speed struct {
+	NFE              int     `json:"nfe"`
+	SecondsPer100    float64 `json:"seconds_per_100"`
+	SamplesPerSecond float64 `json:"samples_per_s"`
+	MsPerNFE         float64 `json:"ms_per_nfe_per_sample"`
+	PeakRSSMB        float64 `json:"peak_rss_mb"`
+}
+
+// Record is one evaluation: every figure plus what it depends on.
+type Record struct {
+	Model         string   `json:"model"`
+	Checkpoint    string   `json:"checkpoint,omitempty"`
+	SamplesDir    string   `json:"samples_dir,omitempty"`
+	Step          int      `json:"step,omitempty"`
+	Sampler       *Sampler `json:"sampler,omitempty"`
+	Seed          uint64   `json:"seed"`
+	ExtractorHash string   `json:"extractor_sha256"`
+	Metrics
+	TestNELBO  *float64 `json:"test_nelbo,omitempty"`
+	IWAENLL    *float64 `json:"iwae_nll,omitempty"`
+	IWAEK      int      `json:"iwae_k,omitempty"`
+	IWAEImages int      `json:"iwae_images,omitempty"`
+	Speed      *Speed   `json:"speed,omitempty"`
+	Floor      *Metrics `json:"real_floor,omitempty"`
+	Hardware   Hardware `json:"hardware"`
+	Version    string   `json:"gentri_version"`
+	Warnings   []string `json:"warnings,omitempty"`
+}
+
+// Sampler records the sampling settings of a diffusion model.
+type Sampler struct {
+	Name     string  `json:"name"`
+	Steps    int     `json:"steps"`
+	Eta      float64 `json:"eta"`
+	Variance string  `json:"variance,omitempty"`
+	Guidance float64 `json:"guidance"`
+}
+
+// Hardware names what the speed figures depend on.
+type Hardware struct {
+	CPU        string `json:"cpu"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	BLAS       string `json:"blas"`
+	Go         string `json:"go"`
+}
+
+// Reference holds the MNIST test set's features: the real side of every metric.
+type Reference struct {
+	Features, Probs [][]float64
+	Labels          []int
+	Gaussian        Gaussian
+	ClassGaussians  []Gaussian
+}
+
+// NewReference extracts the features of the test set once.
+func NewReference(e *Extractor, test *data.Dataset) (*Reference, error) {
+	imgs := make([][]float32, test.N)
+	labels := make([]int, test.N)
+	for i := range imgs {
+		imgs[i], labels[i] = test.Image(i), int(test.Labels[i])
+	}
+	f, p, err := e.Model.Features(imgs)
+	if err != nil {
+		return nil, err
+	}
+	ref := &Reference{Features: f, Probs: p, Labels: labels}
+	if ref.Gaussian, err = FitGaussian(f); err != nil && !IsWarning(err) {
+		return nil, err
+	}
+	for c := 0; c < e.Model.Classes; c++ {
+		var fc [][]float64
+		for i, l := range labels {
+			if l == c {
+				fc = append(fc, f[i])
+			}
+		}
+		g, err := FitGaussian(fc)
+		if err != nil && !IsWarning(err) {
+			return nil, fmt.Errorf("test images of class %d: %w", c, err)
+		}
+		ref.ClassGaussians = append(ref.ClassGaussians, g)
+	}
+	return ref, nil
+}
+
+// prdcSubset is a fixed random subset of n reference rows (§13: PRDC uses
+// N real images for N fake ones).
+func (r *Reference) prdcSubset(n int) [][]float64 {
+	perm := rand.New(rand.NewPCG(0, 0x5eed)).Perm(len(r.Features))
+	out := make([][]float64, min(n, len(perm)))
+	for i := range out {
+		out[i] = r.Features[perm[i]]
+	}
+	return out
+}
+
+// Score computes the metrics of images (pixels in [0,1]); wantLabels, if not
+// nil, are the classes the images were asked to show (conditional models).
+func Score(e *Extractor, ref *Reference, imgs [][]float32, wantLabels []int, seed uint64) (Metrics, []string, error) {
+	var warns []string
+	warn := func(err error) error {
+		if err != nil && IsWarning(err) {
+			warns = append(warns, err.Error())
+			return nil
+		}
+		return err
+	}
+	feats, probs, err := e.Model.Features(imgs)
+	if err != nil {
+		return Metrics{}, nil, err
+	}
+	n := len(imgs)
+	m := Metrics{N: n}
+	g, err := FitGaussian(feats)
+	if err = warn(err); err != nil {
+		return m, nil, fmt.Errorf("fid: %w", err)
+	}
+	if m.FID, err = FID(ref.Gaussian, g); err != nil {
+		return m, nil, fmt.Errorf("fid: %w", err)
+	}
+	subset := min(KIDSubsetSize, n)
+	if subset < KIDSubsetSize {
+		warns = append(warns, fmt.Sprintf("kid: subsets of %d samples (N=%d), not %d (§2.3)", subset, n, KIDSubsetSize))
+	}
+	if m.KID, m.KIDStd, err = KID(ref.Features, feats, KIDSubsets, subset, seed); err != nil {
+		return m, nil, fmt.Errorf("kid: %w", err)
+	}
+	p, err := ComputePRDC(ref.prdcSubset(n), feats, PRDCKPrecisionRecall, PRDCKDensityCoverage)
+	if err != nil {
+		return m, nil, fmt.Errorf("precision/recall: %w", err)
+	}
+	m.Precision, m.Recall, m.Density, m.Coverage = p.Precision, p.Recall, p.Density, p.Coverage
+	m.IS = InceptionScore(probs)
+	pred := Argmax(probs)
+	hist := ClassHistogram(pred, e.Model.Classes)
+	m.ClassKL, m.ClassesCovered = KLToUniform(hist), ClassesCovered(hist, ClassCoverageThreshold)
+	if wantLabels != nil {
+		acc := ClassAccuracy(pred, wantLabels)
+		m.ClassAccuracy = &acc
+		for c := range ref.ClassGaussians {
+			var fc [][]float64
+			for i, l := range wantLabels {
+				if l == c {
+					fc = append(fc, feats[i])
+				}
+			}
+			gc, err := FitGaussian(fc)
+			if err = warn(err); err != nil {
+				warns = append(warns, fmt.Sprintf("per-class fid of class %d: %v", c, err))
+				m.PerClassFID = append(m.PerClassFID, math.NaN())
+				continue
+			}
+			f, err := FID(ref.ClassGaussians[c], gc)
+			if err != nil {
+				return m, nil, fmt.Errorf("per-class fid of class %d: %w", c, err)
+			}
+			m.PerClassFID = append(m.PerClassFID, f)
+		}
+	}
+	return m, warns, nil
+}
+
+// GenerateOptions drive a model's sampling for evaluation.
+type GenerateOptions struct {
+	N    int
+	Seed uint64
+	// Log receives the duration estimate after the warm-up batch.
+	Log io.Writer
+	// Progress is called after each batch of 100 samples.
+	Progress func(done, total int)
+}
+
+// Generate draws N samples in batches of 100 (§12's batch): sample i uses
+// seed Seed+i and, for a conditional model, class i mod classes (balanced
+// labels, §11). The first batch is the warm-up; the others are timed and
+// their median is the speed figure (extra batches are drawn when N gives
+// fewer than three).
+func Generate(m models.Model, o GenerateOptions) (imgs [][]float32, labels []int, speed *Speed, err error) {
+	classes := 0
+	if c, ok := m.(models.Conditional); ok {
+		classes = c.NumClasses()
+	}
+	nfe := 1
+	if s, ok := m.(models.Sampler); ok {
+		nfe = s.NFE()
+	}
+	batch := func(start int) ([][]float32, []int, time.Duration, error) {
+		seeds, ls := make([]uint64, SpeedBatchSize), make([]int, SpeedBatchSize)
+		for i := range seeds {
+			seeds[i], ls[i] = o.Seed+uint64(start+i), -1
+			if classes > 0 {
+				ls[i] = (start + i) % classes
+			}
+		}
+		t0 := time.Now()
+		out, err := m.Generate(seeds, ls)
+		return out, ls, time.Since(t0), err
+	}
+	var runs []time.Duration
+	total := (o.N + SpeedBatchSize - 1) / SpeedBatchSize
+	for b := 0; b < total || len(runs) < SpeedMinRuns; b++ {
+		out, ls, d, err := batch(b * SpeedBatchSize)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if b == 0 && o.Log != nil {
+			est := time.Duration(float64(d) * float64(max(total, SpeedMinRuns+1)))
+			fmt.Fprintf(o.Log, "sampling %d images at %d NFE each: about %s (first batch of 100 took %s)\n",
+				o.N, nfe, est.Round(time.Second), d.Round(time.Millisecond))
+		}
+		if b > 0 {
+			runs = append(runs, d)
+		}
+		if b < total {
+			keep := min(SpeedBatchSize, o.N-b*SpeedBatchSize)
+			imgs = append(imgs, out[:keep]...)
+			if classes > 0 {
+				labels = append(labels, ls[:keep]...)
+			}
+			if o.Progress != nil {
+				o.Progress(len(imgs), o.N)
+			}
+		}
+	}
+	sr, err := SummarizeSpeed(nfe, SpeedBatchSize, runs)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return imgs, labels, &Speed{NFE: nfe, SecondsPer100: sr.MedianSeconds, SamplesPerSecond: sr.SamplesPerSecond,
+		MsPerNFE: sr.MsPerNFEPerSample, PeakRSSMB: PeakRSSMB()}, nil
+}
+
+// Floor scores N training images: the real-data floor no model can beat
+// (§14.1: it is not 0).
+func Floor(e *Extractor, ref *Reference, train *data.Dataset, n int, seed uint64) (Metrics, []string, error) {
+	perm := rng.New(seed, models.StreamEval).Perm(train.N)
+	imgs := make([][]float32, min(n, train.N))
+	labels := make([]int, len(imgs))
+	for i := range imgs {
+		imgs[i], labels[i] = train.Image(perm[i]), int(train.Labels[perm[i]])
+	}
+	return Score(e, ref, imgs, labels, seed)
+}
+
+// PeakRSSMB is the process's peak resident memory (VmHWM), in MiB.
+func PeakRSSMB() float64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return math.NaN()
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			var kb float64
+			fmt.Sscanf(strings.TrimSpace(rest), "%f", &kb)
+			return kb / 1024
+		}
+	}
+	return math.NaN()
+}
+
+// CurrentHardware describes this machine for the record.
+func CurrentHardware() Hardware {
+	cpu := runtime.GOARCH
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if rest, ok := strings.CutPrefix(line, "model name"); ok {
+				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(rest), ":"))
+				break
+			}
+		}
+	}
+	return Hardware{CPU: cpu, GOMAXPROCS: runtime.GOMAXPROCS(0), BLAS: nn.BLASName, Go: runtime.Version()}
+}
+
+// NewRecord starts a record with what every evaluation states.
+func NewRecord(kind string, e *Extractor, seed uint64) *Record {
+	return &Record{Model: kind, Seed: seed, ExtractorHash: e.Hash, Hardware: CurrentHardware(), Version: version.Version}
+}
