@@ -223,3 +223,53 @@ func TestSIGTERMWritesCheckpointAndResumes(t *testing.T) {
 		t.Fatalf("resume result %s, want step %d", out, want)
 	}
 }
+
+// gentri eval on a small trained VAE with a small trained feature network:
+// every part of the record is there, gates exit 4, --samples judges PNGs.
+func TestEvalEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	cls, vae := filepath.Join(dir, "cls"), filepath.Join(dir, "vae")
+	small := []string{"--set", "data.subset=640", "--set", "train.batch_size=32", "--set", "train.checkpoint_every=1000", "--quiet"}
+	if code, _, stderr := run(t, append([]string{"train", "--model", "classifier", "--set", "model.channels=4", "--set", "model.hidden=16",
+		"--set", "train.steps=20", "--out", cls}, small...)...); code != 0 {
+		t.Fatalf("classifier: %s", stderr)
+	}
+	if code, _, stderr := run(t, append([]string{"train", "--model", "vae", "--set", "train.steps=20", "--out", vae}, append(tiny, "--quiet")...)...); code != 0 {
+		t.Fatalf("vae: %s", stderr)
+	}
+	ext := filepath.Join(cls, "ckpt-00000020.safetensors")
+	ckpt := filepath.Join(vae, "ckpt-00000020.safetensors")
+	base := []string{"eval", "--checkpoint", ckpt, "--extractor", ext, "--n", "300", "--iwae-k", "4", "--iwae-images", "20", "--quiet"}
+	code, stdout, stderr := run(t, append(base, "--json")...)
+	if code != 0 {
+		t.Fatalf("eval exit %d: %s", code, stderr)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(stdout), &rec); err != nil {
+		t.Fatalf("eval --json: %v\n%s", err, stdout)
+	}
+	for _, k := range []string{"fid", "kid", "precision", "recall", "density", "coverage", "mnist_is", "class_kl",
+		"classes_covered", "test_nelbo", "iwae_nll", "speed", "real_floor", "extractor_sha256", "hardware"} {
+		if _, ok := rec[k]; !ok {
+			t.Errorf("record lacks %q", k)
+		}
+	}
+	if sp := rec["speed"].(map[string]any); sp["nfe"].(float64) != 1 || sp["seconds_per_100"].(float64) <= 0 {
+		t.Errorf("speed %v", sp)
+	}
+	if code, _, stderr := run(t, append(base, "--no-floor", "--iwae-k", "0", "--fail-if", "fid<1e9")...); code != exitGate || !strings.Contains(stderr, "fid<1e9") {
+		t.Errorf("holding gate: exit %d, %q; want %d", code, stderr, exitGate)
+	}
+	if code, _, stderr := run(t, append(base, "--no-floor", "--iwae-k", "0", "--fail-if", "fdi>1")...); code != exitUsage || !strings.Contains(stderr, `"fdi"`) {
+		t.Errorf("unknown gate figure: exit %d, %q", code, stderr)
+	}
+
+	pngs := filepath.Join(dir, "pngs")
+	if code, _, stderr := run(t, "sample", "--checkpoint", ckpt, "--n", "150", "--each", pngs, "--out", filepath.Join(dir, "g.png"), "--quiet"); code != 0 {
+		t.Fatal(stderr)
+	}
+	code, stdout, stderr = run(t, "eval", "--samples", pngs, "--extractor", ext, "--no-floor", "--json", "--quiet")
+	if code != 0 || !strings.Contains(stdout, `"n":150`) {
+		t.Fatalf("eval --samples: exit %d, %s %s", code, stdout, stderr)
+	}
+}

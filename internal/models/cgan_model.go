@@ -260,24 +260,11 @@ func (m *CGANModel) meanScore(v G.Value) float64 {
 	return s / float64(len(ls))
 }
 
-// updateEMA moves G's average towards G with decay min(d, (1+t)/(10+t)),
-// the warm-up of TensorFlow's ExponentialMovingAverage, so early samples are
-// not dominated by the random initial weights. BatchNorm running statistics
-// are averaged the same way (as timm's ModelEmaV2 does with buffers).
+// updateEMA moves G's average towards G (ema.go: warm-up decay
+// min(d, (1+t)/(10+t))). BatchNorm running statistics are averaged the same
+// way (as timm's ModelEmaV2 does with buffers).
 func (m *CGANModel) updateEMA() {
-	if m.EMADecay == 0 {
-		copyState(m.GEMA.state(), m.G.state())
-		return
-	}
-	t := float64(m.OptG.Step)
-	d := math.Min(m.EMADecay, (1+t)/(10+t))
-	src := m.G.state()
-	for i, p := range m.GEMA.state() {
-		e, w := p.Value.Data().([]float32), src[i].Value.Data().([]float32)
-		for j := range e {
-			e[j] = float32(d*float64(e[j]) + (1-d)*float64(w[j]))
-		}
-	}
+	updateEMA(m.GEMA.state(), m.G.state(), m.EMADecay, m.OptG.Step)
 }
 
 // Generate draws z ~ N(0, I) from each seed's own stream, then, for a

@@ -1,0 +1,484 @@
+package models
+
+import (
+	"fmt"
+	"math"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/gentri/gentri/internal/checkpoint"
+	"github.com/gentri/gentri/internal/data"
+	"github.com/gentri/gentri/internal/nn"
+	"github.com/gentri/gentri/internal/rng"
+)
+
+// DDPMModel is the trainable class-conditional DDPM (Ho et al. 2020) with
+// classifier-free guidance (Ho & Salimans 2022): the U-Net ("net."), an
+// exponential moving average of its weights ("ema.") that sampling and
+// evaluation use, one Adam ("optim."), the noise schedule and the sampler
+// options.
+//
+// Training minimises L_simple = mean ‖ε − ε_θ(√ᾱ_t x_0 + √(1−ᾱ_t) ε, t, y)‖²
+// with x_0 ∈ [−1, 1], t ~ U{0..T−1}, and y replaced by "no class" (K) with
+// probability CondDrop. Sampling follows trilemma-metrics §10 exactly: x̂_0
+// is never clipped inside the chain; only the final image is clamped to
+// [−1, 1] (pixels [0, 1]).
+type DDPMModel struct {
+	Net, EMA *UNet
+	Opt      *nn.Adam
+	Sched    *Schedule
+	EMADecay float64
+	CondDrop float64
+	Warmup   int     // linear LR warm-up over this many steps (0 = off)
+	LR       float64 // the LR after warm-up
+
+	sampler SamplerOptions
+	train   *unetGraph
+	emaFwd  *unetGraph // inference graphs at ddpmInferBatch
+	netFwd  *unetGraph
+}
+
+// DDPMOptions are the DDPM's hyperparameters; the U-Net's zero fields take
+// the peer's defaults (C 16, mult 1,2,4, GroupNorm 8, 28×28).
+type DDPMOptions struct {
+	UNet                  UNetOptions
+	Seed                  uint64
+	LR, Beta1, Beta2, Eps float64
+	EMA                   float64
+	Timesteps             int
+	Schedule              string // "linear" or "cosine"
+	BetaStart, BetaEnd    float64
+	CondDrop              float64
+	Warmup                int
+}
+
+// ddpmInferBatch is the fixed batch of the sampling and evaluation graphs
+// (shorter batches are padded, so a sample's bytes never depend on its
+// batch); 100 is a training grid and §12's timing batch.
+const ddpmInferBatch = 100
+
+// ddpmEvalImages is how many test images Evaluate scores.
+const ddpmEvalImages = 1000
+
+// Defaults of the sampler: what the training grids use.
+const (
+	DefaultSampler   = "ddim"
+	DefaultDDIMSteps = 50
+)
+
+// NewDDPMModel returns an untrained DDPM whose EMA starts as a copy of the
+// network, sampling with DDIM, 50 steps, η = 0 until SetSampler says
+// otherwise.
+func NewDDPMModel(o DDPMOptions) (*DDPMModel, error) {
+	var sched *Schedule
+	var err error
+	switch o.Schedule {
+	case "linear", "":
+		sched, err = LinearSchedule(o.Timesteps, o.BetaStart, o.BetaEnd)
+	case "cosine":
+		sched, err = CosineSchedule(o.Timesteps)
+	default:
+		err = fmt.Errorf("schedule %q: want linear or cosine", o.Schedule)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ddpm: %w", err)
+	}
+	if !(o.CondDrop >= 0 && o.CondDrop <= 1) || o.Warmup < 0 || !(o.EMA >= 0 && o.EMA < 1) {
+		return nil, fmt.Errorf("ddpm: cond_drop %g, warmup %d, ema %g: want cond_drop in [0, 1], warmup >= 0, ema in [0, 1)", o.CondDrop, o.Warmup, o.EMA)
+	}
+	r := rng.New(o.Seed, StreamInit)
+	net, err := NewUNet(nn.NewParams(tensor.Float32, r), "net.", o.UNet)
+	if err != nil {
+		return nil, fmt.Errorf("ddpm: %w", err)
+	}
+	ema, err := NewUNet(nn.NewParams(tensor.Float32, r), "ema.", o.UNet)
+	if err != nil {
+		return nil, fmt.Errorf("ddpm: %w", err)
+	}
+	copyState(ema.Params.List, net.Params.List)
+	m := &DDPMModel{
+		Net: net, EMA: ema, Sched: sched,
+		Opt:      nn.NewAdam(net.Params.List, o.LR, o.Beta1, o.Beta2, o.Eps),
+		EMADecay: o.EMA, CondDrop: o.CondDrop, Warmup: o.Warmup, LR: o.LR,
+	}
+	if err := m.SetSampler(SamplerOptions{Sampler: DefaultSampler, Steps: DefaultDDIMSteps}); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *DDPMModel) Kind() string    { return "ddpm" }
+func (m *DDPMModel) NumParams() int  { return m.Net.Params.Count() }
+func (m *DDPMModel) NumClasses() int { return m.Net.Classes }
+func (m *DDPMModel) pixels() int     { return m.Net.Size * m.Net.Size }
+func (m *DDPMModel) noClass() int    { return m.Net.Classes }
+
+// SetSampler chooses how Generate samples:
+//
+//	ddpm: ancestral sampling on Steps evenly spaced steps (0 = all T; fewer
+//	      is the respaced DDPM), σ² = β̃ ("beta_tilde", default) or β ("beta");
+//	ddim: DDIM on Steps evenly spaced steps (0 = 50, at most T), η ∈ [0, 1].
+//
+// Guidance w ≥ 0 is the classifier-free guidance scale. Errors: an unknown
+// sampler or variance, Steps outside [0, T], η outside [0, 1] or η ≠ 0 with
+// ddpm, variance "beta" with ddim, w < 0 or not finite.
+func (m *DDPMModel) SetSampler(o SamplerOptions) error {
+	T := m.Sched.T
+	switch o.Sampler {
+	case "ddpm", "ddim":
+	default:
+		return fmt.Errorf("ddpm: sampler %q: want ddpm (ancestral) or ddim", o.Sampler)
+	}
+	if o.Steps < 0 || o.Steps > T {
+		return fmt.Errorf("ddpm: %d sampling steps: want 1 to %d (the model was trained with T = %d), or 0 for the default", o.Steps, T, T)
+	}
+	if !(o.Eta >= 0 && o.Eta <= 1) {
+		return fmt.Errorf("ddpm: eta %g: want 0 (deterministic DDIM) to 1", o.Eta)
+	}
+	if o.Sampler == "ddpm" && o.Eta != 0 {
+		return fmt.Errorf("ddpm: eta %g is a DDIM option; the ancestral sampler's noise is set by the variance (beta_tilde or beta)", o.Eta)
+	}
+	switch o.Variance {
+	case "", VarianceBetaTilde:
+	case VarianceBeta:
+		if o.Sampler == "ddim" {
+			return fmt.Errorf("ddpm: variance %q is an option of the ddpm sampler; DDIM's noise is set by eta", o.Variance)
+		}
+	default:
+		return fmt.Errorf("ddpm: variance %q: want %s or %s", o.Variance, VarianceBetaTilde, VarianceBeta)
+	}
+	if !(o.Guidance >= 0) || math.IsInf(o.Guidance, 0) {
+		return fmt.Errorf("ddpm: guidance scale %g: want a finite w >= 0 (0 = plain conditional)", o.Guidance)
+	}
+	m.sampler = o
+	return nil
+}
+
+// Sampler returns the current sampler options.
+func (m *DDPMModel) Sampler() SamplerOptions { return m.sampler }
+
+// steps resolves the sampler's step count (0 = its default).
+func (m *DDPMModel) steps() int {
+	switch {
+	case m.sampler.Steps > 0:
+		return m.sampler.Steps
+	case m.sampler.Sampler == "ddpm":
+		return m.Sched.T
+	}
+	return min(DefaultDDIMSteps, m.Sched.T)
+}
+
+// NFE is the number of U-Net evaluations per sample: the steps, twice
+// under guidance (a conditional and an unconditional pass).
+func (m *DDPMModel) NFE() int {
+	if m.sampler.Guidance != 0 {
+		return 2 * m.steps()
+	}
+	return m.steps()
+}
+
+// unetGraph is one graph of a U-Net at a fixed batch: inputs x (B,1,S,S),
+// tfeat (B,C) and one-hot y (B,K+1); out holds ε_θ. With a target it also
+// computes the MSE loss and its gradients wrt the network's parameters.
+type unetGraph struct {
+	batch            int
+	x, tfeat, y, eps *tensor.Dense
+	out, loss        G.Value
+	grads            G.Nodes
+	vm               G.VM
+}
+
+func newUNetGraph(net *UNet, batch int, train bool) (*unetGraph, error) {
+	g := G.NewGraph()
+	S := net.Size
+	f32 := func(shape ...int) *tensor.Dense {
+		return tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(shape...))
+	}
+	s := &unetGraph{batch: batch, x: f32(batch, 1, S, S), tfeat: f32(batch, net.Channels), y: f32(batch, net.Classes+1)}
+	x := G.NodeFromAny(g, s.x, G.WithName("x"))
+	out, err := net.Apply(g, x, G.NodeFromAny(g, s.tfeat, G.WithName("tfeat")), G.NodeFromAny(g, s.y, G.WithName("y")))
+	if err != nil {
+		return nil, fmt.Errorf("ddpm u-net: %w", err)
+	}
+	G.Read(out, &s.out)
+	if train {
+		s.eps = f32(batch, 1, S, S)
+		loss := G.Must(G.Mean(G.Must(G.Square(G.Must(G.Sub(out, G.NodeFromAny(g, s.eps, G.WithName("eps"))))))))
+		G.Read(loss, &s.loss)
+		if s.grads, err = G.Grad(loss, paramNodes(g, net.Params.List)...); err != nil {
+			return nil, fmt.Errorf("ddpm: gradients: %w", err)
+		}
+	}
+	s.vm = G.NewTapeMachine(g)
+	return s, nil
+}
+
+// setRow fills row i's time features for step t and one-hot label.
+func (s *unetGraph) setRow(i, t, label int) {
+	tf := s.tfeat.Data().([]float32)
+	c := len(tf) / s.batch
+	TimestepEmbedding(tf[i*c:(i+1)*c], t)
+	y := s.y.Data().([]float32)
+	k := len(y) / s.batch
+	row := y[i*k : (i+1)*k]
+	clear(row)
+	row[label] = 1
+}
+
+// TrainStep draws, from r and in this order, t_i ~ U{0..T−1} for each
+// image, ε ~ N(0, I) for the whole batch, then one uniform per image that
+// drops its label to "no class" below CondDrop; it takes one Adam step on
+// the MSE between ε and ε_θ(x_t, t, y), then moves the EMA.
+func (m *DDPMModel) TrainStep(b Batch, r *rng.RNG) ([]Metric, error) {
+	if m.train == nil || m.train.batch != b.N {
+		var err error
+		if m.train, err = newUNetGraph(m.Net, b.N, true); err != nil {
+			return nil, err
+		}
+	}
+	s, P := m.train, m.pixels()
+	if len(b.X) < b.N*P || len(b.Labels) < b.N {
+		return nil, fmt.Errorf("ddpm: batch of %d holds %d pixels and %d labels, want %d×%d pixels", b.N, len(b.X), len(b.Labels), b.N, P)
+	}
+	ts := make([]int, b.N)
+	for i := range ts {
+		ts[i] = r.IntN(m.Sched.T)
+	}
+	eps := s.eps.Data().([]float32)
+	rng.Normal(r, eps)
+	x := s.x.Data().([]float32)
+	for i, t := range ts {
+		label := int(b.Labels[i])
+		if label >= m.Net.Classes {
+			return nil, fmt.Errorf("ddpm: label %d but the model has %d classes", label, m.Net.Classes)
+		}
+		if r.Float64() < m.CondDrop {
+			label = m.noClass()
+		}
+		row := x[i*P : (i+1)*P]
+		for j, v := range b.X[i*P : (i+1)*P] {
+			row[j] = 2*v - 1 // x_0 in [−1, 1]
+		}
+		QSample(row, row, eps[i*P:(i+1)*P], m.Sched.AlphaBar[t])
+		s.setRow(i, t, label)
+	}
+	if err := runVM(s.vm); err != nil {
+		return nil, fmt.Errorf("ddpm train step: %w", err)
+	}
+	m.Opt.LR = m.learningRate()
+	if err := m.Opt.Update(gradValues(s.grads)); err != nil {
+		return nil, err
+	}
+	updateEMA(m.EMA.Params.List, m.Net.Params.List, m.EMADecay, m.Opt.Step)
+	return []Metric{{"loss", scalarValue(s.loss)}}, nil
+}
+
+// learningRate is LR·min(1, (k+1)/Warmup) for the k-th update (k from 0).
+func (m *DDPMModel) learningRate() float64 {
+	if k := m.Opt.Step; m.Warmup > 0 && k < int64(m.Warmup) {
+		return m.LR * float64(k+1) / float64(m.Warmup)
+	}
+	return m.LR
+}
+
+// epsilon writes ε_θ of the EMA network for the graph's current x at step
+// t, guided with scale w: one pass with the rows' labels, and, for w ≠ 0, a
+// second with every row unconditional. cond is scratch of the graph's size.
+func (m *DDPMModel) epsilon(s *unetGraph, dst, cond []float32, t int, labels []int, w float64) error {
+	for i, l := range labels {
+		s.setRow(i, t, l)
+	}
+	if err := runVM(s.vm); err != nil {
+		return err
+	}
+	if w == 0 {
+		copy(dst, s.out.Data().([]float32))
+		return nil
+	}
+	copy(cond, s.out.Data().([]float32))
+	for i := range labels {
+		s.setRow(i, t, m.noClass())
+	}
+	if err := runVM(s.vm); err != nil {
+		return err
+	}
+	Guide(dst, cond, s.out.Data().([]float32), w)
+	return nil
+}
+
+// Generate samples one image per seed with the EMA network and the current
+// sampler. Sample i draws x_T ~ N(0, I) and then every step's noise z from
+// its own stream rng.New(seeds[i], StreamSample), in step order, so it
+// depends on its seed and label only. labels[i] < 0 (or labels nil) asks for
+// an unconditional sample; the last step adds no noise (DDPM's z = 0 at
+// t = 1). Pixels are (clamp(x_0, −1, 1) + 1)/2.
+func (m *DDPMModel) Generate(seeds []uint64, labels []int) ([][]float32, error) {
+	if labels != nil && len(labels) != len(seeds) {
+		return nil, fmt.Errorf("ddpm: %d labels for %d seeds", len(labels), len(seeds))
+	}
+	for i := range seeds {
+		if labels != nil && labels[i] >= m.Net.Classes {
+			return nil, fmt.Errorf("ddpm: class %d requested, the model has classes 0..%d (or < 0 for unconditional)", labels[i], m.Net.Classes-1)
+		}
+	}
+	if m.emaFwd == nil {
+		var err error
+		if m.emaFwd, err = newUNetGraph(m.EMA, ddpmInferBatch, false); err != nil {
+			return nil, err
+		}
+	}
+	o := m.sampler
+	ts, err := DDIMTimesteps(m.Sched.T, m.steps())
+	if err != nil {
+		return nil, fmt.Errorf("ddpm: %w", err)
+	}
+	s, P, B := m.emaFwd, m.pixels(), ddpmInferBatch
+	x := s.x.Data().([]float32)
+	eps, cond, z := make([]float32, B*P), make([]float32, B*P), make([]float32, P)
+	chunks := (len(seeds) + B - 1) / B
+	out := make([][]float32, 0, len(seeds))
+	for c := 0; c < chunks; c++ {
+		start, end := c*B, min((c+1)*B, len(seeds))
+		n := end - start
+		clear(x)
+		rs := make([]*rng.RNG, n)
+		ls := make([]int, B)
+		for i := range ls {
+			ls[i] = m.noClass()
+			if i < n && labels != nil && labels[start+i] >= 0 {
+				ls[i] = labels[start+i]
+			}
+		}
+		for i := range rs {
+			rs[i] = rng.New(seeds[start+i], StreamSample)
+			rng.Normal(rs[i], x[i*P:(i+1)*P])
+		}
+		for k, t := range ts {
+			prev := -1
+			if k+1 < len(ts) {
+				prev = ts[k+1]
+			}
+			if err := m.epsilon(s, eps, cond, t, ls, o.Guidance); err != nil {
+				return nil, fmt.Errorf("ddpm sampler: %w", err)
+			}
+			at, ap := m.Sched.Abar(t), m.Sched.Abar(prev)
+			var sigma float64
+			if o.Sampler == "ddpm" {
+				if sigma, err = AncestralSigma(at, ap, o.Variance); err != nil {
+					return nil, fmt.Errorf("ddpm: %w", err)
+				}
+			} else {
+				sigma = DDIMSigma(at, ap, o.Eta)
+			}
+			for i := 0; i < B; i++ {
+				var zi []float32
+				if i < n && prev >= 0 && sigma > 0 {
+					rng.Normal(rs[i], z)
+					zi = z
+				}
+				xi, ei := x[i*P:(i+1)*P], eps[i*P:(i+1)*P]
+				if o.Sampler == "ddpm" {
+					AncestralStep(xi, xi, ei, zi, at, ap, sigma)
+				} else {
+					DDIMStep(xi, xi, ei, zi, at, ap, sigma)
+				}
+			}
+			if o.Progress != nil {
+				o.Progress(c*len(ts)+k+1, chunks*len(ts))
+			}
+		}
+		for i := 0; i < n; i++ {
+			img := make([]float32, P)
+			for j, v := range x[i*P : (i+1)*P] {
+				img[j] = (min(max(v, -1), 1) + 1) / 2
+			}
+			out = append(out, img)
+		}
+	}
+	return out, nil
+}
+
+// Evaluate returns the held-out ε-MSE of the EMA network ("test_mse", the
+// weights sampling uses) and of the raw network ("test_mse_net") on the
+// first 1000 test images with their labels, each at a t ~ U{0..T−1} and
+// ε ~ N(0, I) drawn per image (t, then ε) from rng.New(0, StreamEval): the
+// same draws for every checkpoint.
+func (m *DDPMModel) Evaluate(test *data.Dataset) ([]Metric, error) {
+	P := m.pixels()
+	n := min(ddpmEvalImages, test.N)
+	if n == 0 || test.H*test.W != P {
+		return nil, fmt.Errorf("ddpm evaluate: %d test images of %dx%d, want some of %dx%d", test.N, test.H, test.W, m.Net.Size, m.Net.Size)
+	}
+	var err error
+	if m.emaFwd == nil {
+		if m.emaFwd, err = newUNetGraph(m.EMA, ddpmInferBatch, false); err != nil {
+			return nil, err
+		}
+	}
+	if m.netFwd == nil {
+		if m.netFwd, err = newUNetGraph(m.Net, ddpmInferBatch, false); err != nil {
+			return nil, err
+		}
+	}
+	r := rng.New(0, StreamEval)
+	B := ddpmInferBatch
+	eps := make([]float32, B*P)
+	var sse [2]float64
+	for start := 0; start < n; start += B {
+		rows := min(B, n-start)
+		ts, ls := make([]int, B), make([]int, B)
+		for i := range ls {
+			ls[i] = m.noClass()
+		}
+		clear(eps)
+		x0 := make([]float32, B*P)
+		for i := 0; i < rows; i++ {
+			ts[i] = r.IntN(m.Sched.T)
+			rng.Normal(r, eps[i*P:(i+1)*P])
+			for j, v := range test.Image(start + i) {
+				x0[i*P+j] = 2*v - 1
+			}
+			if l := int(test.Labels[start+i]); l < m.Net.Classes {
+				ls[i] = l
+			}
+		}
+		for k, s := range []*unetGraph{m.emaFwd, m.netFwd} {
+			x := s.x.Data().([]float32)
+			for i := 0; i < B; i++ {
+				QSample(x[i*P:(i+1)*P], x0[i*P:(i+1)*P], eps[i*P:(i+1)*P], m.Sched.AlphaBar[ts[i]])
+				s.setRow(i, ts[i], ls[i])
+			}
+			if err := runVM(s.vm); err != nil {
+				return nil, fmt.Errorf("ddpm evaluate: %w", err)
+			}
+			pred := s.out.Data().([]float32)
+			for j := 0; j < rows*P; j++ {
+				d := float64(pred[j]) - float64(eps[j])
+				sse[k] += d * d
+			}
+		}
+	}
+	count := float64(n * P)
+	return []Metric{{"test_mse", sse[0] / count}, {"test_mse_net", sse[1] / count}}, nil
+}
+
+func (m *DDPMModel) State(train bool) []checkpoint.Tensor {
+	ts := append(paramTensors(m.Net.Params.List), paramTensors(m.EMA.Params.List)...)
+	if train {
+		ts = append(ts, adamTensors("optim", m.Opt)...)
+	}
+	return ts
+}
+
+func (m *DDPMModel) Load(f *checkpoint.File, train bool) error {
+	for _, ps := range [][]*nn.Param{m.Net.Params.List, m.EMA.Params.List} {
+		if err := loadParams(f, ps); err != nil {
+			return err
+		}
+	}
+	if train {
+		return loadAdam(f, "optim", m.Opt)
+	}
+	return nil
+}

@@ -1,0 +1,231 @@
+package models
+
+import (
+	"fmt"
+	"math"
+)
+
+// The maths of denoising diffusion, independent of the network
+// (trilemma-metrics §10). Timesteps are 0-based indices t ∈ [0, T), index t
+// being the paper's step t+1, as the PyTorch peer draws them
+// (torch.randint(0, T)); ᾱ_{−1} = 1 stands for the clean image. Everything
+// is computed in float64 and, for float32 slices, rounded once per element.
+
+// float is the element type the step functions accept.
+type float interface{ float32 | float64 }
+
+// Schedule is a noise schedule: β_t, α_t = 1 − β_t and ᾱ_t = Π_{s≤t} α_s.
+type Schedule struct {
+	T                       int
+	Betas, Alphas, AlphaBar []float64
+}
+
+// LinearSchedule returns β_t = b0 + (b1 − b0)·t/(T−1), torch.linspace(b0,
+// b1, T): the DDPM default is LinearSchedule(1000, 1e-4, 0.02).
+func LinearSchedule(T int, b0, b1 float64) (*Schedule, error) {
+	if T < 1 {
+		return nil, fmt.Errorf("linear schedule: T = %d, want >= 1", T)
+	}
+	if !(b0 > 0 && b0 <= b1 && b1 < 1) {
+		return nil, fmt.Errorf("linear schedule: betas %g..%g, want 0 < start <= end < 1", b0, b1)
+	}
+	betas := make([]float64, T)
+	for t := range betas {
+		if T == 1 {
+			betas[t] = b0
+			continue
+		}
+		betas[t] = b0 + (b1-b0)*float64(t)/float64(T-1)
+	}
+	return scheduleFromBetas(betas), nil
+}
+
+// CosineSchedule returns Nichol & Dhariwal's schedule,
+//
+//	f(u) = cos²((u + s)/(1 + s) · π/2),  s = 0.008,
+//	β_t = min(1 − f((t+1)/T)/f(t/T), 0.999),
+//
+// so ᾱ_t = f((t+1)/T)/f(0) wherever no β was clipped (the last steps).
+func CosineSchedule(T int) (*Schedule, error) {
+	if T < 1 {
+		return nil, fmt.Errorf("cosine schedule: T = %d, want >= 1", T)
+	}
+	betas := make([]float64, T)
+	for t := range betas {
+		betas[t] = math.Min(1-cosineF(float64(t+1)/float64(T))/cosineF(float64(t)/float64(T)), 0.999)
+	}
+	return scheduleFromBetas(betas), nil
+}
+
+// cosineF is f(u) = cos²((u + 0.008)/1.008 · π/2).
+func cosineF(u float64) float64 {
+	const s = 0.008
+	c := math.Cos((u + s) / (1 + s) * math.Pi / 2)
+	return c * c
+}
+
+func scheduleFromBetas(betas []float64) *Schedule {
+	s := &Schedule{T: len(betas), Betas: betas, Alphas: make([]float64, len(betas)), AlphaBar: make([]float64, len(betas))}
+	prod := 1.0
+	for t, b := range betas {
+		s.Alphas[t] = 1 - b
+		prod *= 1 - b
+		s.AlphaBar[t] = prod
+	}
+	return s
+}
+
+// Abar returns ᾱ_t, with ᾱ_{−1} = 1 (no noise).
+func (s *Schedule) Abar(t int) float64 {
+	if t < 0 {
+		return 1
+	}
+	return s.AlphaBar[t]
+}
+
+// PosteriorVariance returns β̃_t = β_t·(1 − ᾱ_{t−1})/(1 − ᾱ_t), the variance
+// of q(x_{t−1} | x_t, x_0); β̃_0 = 0.
+func (s *Schedule) PosteriorVariance(t int) float64 {
+	return s.Betas[t] * (1 - s.Abar(t-1)) / (1 - s.AlphaBar[t])
+}
+
+// QSample writes x_t = √ᾱ·x0 + √(1−ᾱ)·ε, a draw of q(x_t | x_0) =
+// N(√ᾱ_t x_0, (1 − ᾱ_t) I) for ε ~ N(0, I).
+func QSample[T float](dst, x0, eps []T, abar float64) {
+	a, b := math.Sqrt(abar), math.Sqrt(1-abar)
+	for i := range dst {
+		dst[i] = T(a*float64(x0[i]) + b*float64(eps[i]))
+	}
+}
+
+// QStep writes x_t = √(1−β)·x_{t−1} + √β·z, a draw of one forward step
+// q(x_t | x_{t−1}) = N(√α_t x_{t−1}, β_t I) for z ~ N(0, I).
+func QStep[T float](dst, prev, z []T, beta float64) {
+	a, b := math.Sqrt(1-beta), math.Sqrt(beta)
+	for i := range dst {
+		dst[i] = T(a*float64(prev[i]) + b*float64(z[i]))
+	}
+}
+
+// PredictX0 writes x̂_0 = (x_t − √(1−ᾱ_t)·ε)/√ᾱ_t.
+func PredictX0[T float](dst, xt, eps []T, abar float64) {
+	a, b := math.Sqrt(abar), math.Sqrt(1-abar)
+	for i := range dst {
+		dst[i] = T((float64(xt[i]) - b*float64(eps[i])) / a)
+	}
+}
+
+// Variance names the σ² of the ancestral sampler.
+const (
+	VarianceBetaTilde = "beta_tilde" // σ_t² = β̃_t ("fixed-small", the default)
+	VarianceBeta      = "beta"       // σ_t² = β_t ("fixed-large")
+)
+
+// AncestralSigma returns σ of an ancestral step from t to prev < t (prev =
+// −1: the last step), on the effective schedule of that pair,
+//
+//	β' = 1 − ᾱ_t/ᾱ_prev,  σ² = β' (beta) or β'·(1 − ᾱ_prev)/(1 − ᾱ_t) (beta_tilde).
+//
+// With prev = t − 1 these are β_t and β̃_t of §10; with a coarser step
+// sequence it is the "respaced" DDPM (Nichol & Dhariwal 2021).
+func AncestralSigma(abarT, abarPrev float64, variance string) (float64, error) {
+	beta := 1 - abarT/abarPrev
+	switch variance {
+	case VarianceBeta:
+		return math.Sqrt(beta), nil
+	case VarianceBetaTilde, "":
+		return math.Sqrt(beta * (1 - abarPrev) / (1 - abarT)), nil
+	}
+	return 0, fmt.Errorf("variance %q: want %s or %s", variance, VarianceBetaTilde, VarianceBeta)
+}
+
+// AncestralStep writes the DDPM step (§10) from x_t to x_prev,
+//
+//	x_prev = (x_t − β'/√(1−ᾱ_t)·ε)/√α' + σ·z,  α' = ᾱ_t/ᾱ_prev, β' = 1 − α',
+//
+// which is (1/√α_t)(x_t − β_t/√(1−ᾱ_t)·ε_θ) + σ_t z for prev = t − 1.
+// z is ignored (no noise) when nil or σ = 0.
+func AncestralStep[T float](dst, xt, eps, z []T, abarT, abarPrev, sigma float64) {
+	alpha := abarT / abarPrev
+	c := (1 - alpha) / math.Sqrt(1-abarT)
+	inv := 1 / math.Sqrt(alpha)
+	for i := range dst {
+		v := inv * (float64(xt[i]) - c*float64(eps[i]))
+		if z != nil && sigma != 0 {
+			v += sigma * float64(z[i])
+		}
+		dst[i] = T(v)
+	}
+}
+
+// DDIMSigma returns σ = η·√((1−ᾱ_prev)/(1−ᾱ_t))·√(1 − ᾱ_t/ᾱ_prev), DDIM's
+// noise for a step from t to prev (ermongroup/ddim generalized_steps): η = 0
+// is deterministic, η = 1 gives σ² = β̃ of the (respaced) DDPM posterior.
+func DDIMSigma(abarT, abarPrev, eta float64) float64 {
+	return eta * math.Sqrt((1-abarPrev)/(1-abarT)) * math.Sqrt(1-abarT/abarPrev)
+}
+
+// DDIMStep writes the DDIM step (§10) from x_t to x_prev,
+//
+//	x̂_0 = (x_t − √(1−ᾱ_t)·ε)/√ᾱ_t,
+//	x_prev = √ᾱ_prev·x̂_0 + √(1 − ᾱ_prev − σ²)·ε + σ·z.
+//
+// x̂_0 is not clipped. z is ignored when nil or σ = 0.
+func DDIMStep[T float](dst, xt, eps, z []T, abarT, abarPrev, sigma float64) {
+	sa, sb := math.Sqrt(abarT), math.Sqrt(1-abarT)
+	ca, ce := math.Sqrt(abarPrev), math.Sqrt(math.Max(1-abarPrev-sigma*sigma, 0))
+	for i := range dst {
+		e := float64(eps[i])
+		x0 := (float64(xt[i]) - sb*e) / sa
+		v := ca*x0 + ce*e
+		if z != nil && sigma != 0 {
+			v += sigma * float64(z[i])
+		}
+		dst[i] = T(v)
+	}
+}
+
+// DDIMTimesteps returns the S steps a sampler visits, in the order it
+// visits them: t_i = ⌊i·T/S⌋ for i = S−1, …, 0. This is DDIM's "uniform"
+// skip (range(0, T, T/S)) whenever S divides T, is every step for S = T,
+// and always ends at t = 0.
+func DDIMTimesteps(T, S int) ([]int, error) {
+	if S < 1 || S > T {
+		return nil, fmt.Errorf("%d sampling steps: want 1 to %d (the training steps T)", S, T)
+	}
+	ts := make([]int, S)
+	for i := range ts {
+		ts[S-1-i] = i * T / S
+	}
+	return ts, nil
+}
+
+// Guide writes classifier-free guidance's ε = ε_c + w·(ε_c − ε_u) (Ho &
+// Salimans 2022, the ModelOptions form): w = 0 is the conditional
+// prediction, bit for bit.
+func Guide[T float](dst, cond, uncond []T, w float64) {
+	if w == 0 {
+		copy(dst, cond)
+		return
+	}
+	for i := range dst {
+		c := float64(cond[i])
+		dst[i] = T(c + w*(c-float64(uncond[i])))
+	}
+}
+
+// TimestepEmbedding writes the peer's timestep_embedding(t, dim) for one t
+// into dst (len dim, even): with half = dim/2 and f_i = exp(−ln(10⁴)·i/half),
+// dst = [sin(t·f_0) … sin(t·f_{half−1}), cos(t·f_0) … cos(t·f_{half−1})].
+// f_i and t·f_i are rounded to float32 as PyTorch computes them, so the
+// arguments match the peer's bit for bit up to exp's last ulp.
+func TimestepEmbedding(dst []float32, t int) {
+	half := len(dst) / 2
+	for i := 0; i < half; i++ {
+		e := float32(float32(-math.Log(10000))*float32(i)) / float32(half)
+		f := float32(math.Exp(float64(e)))
+		a := float64(float32(float32(t) * f))
+		dst[i] = float32(math.Sin(a))
+		dst[half+i] = float32(math.Cos(a))
+	}
+}
