@@ -54,7 +54,7 @@ func mlp(g *G.ExprGraph, x *G.Node, ls [3]*nn.Linear) (*G.Node, error) {
 			return nil, err
 		}
 		if i < 2 {
-			if h, err = G.Rectify(h); err != nil {
+			if h, err = nn.ReLU(h); err != nil {
 				return nil, err
 			}
 		}

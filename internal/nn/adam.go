@@ -3,6 +3,8 @@ package nn
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	G "gorgonia.org/gorgonia"
 )
@@ -55,7 +57,9 @@ func (a *Adam) Update(grads []G.Value) error {
 			if !ok || len(g) != len(w) {
 				return fmt.Errorf("adam: gradient of %s does not match its parameter", p.Name)
 			}
-			adamKernel(w, g, a.M[i], a.V[i], a.Beta1, a.Beta2, a.Eps, stepSize, bc2)
+			parallelChunks(len(w), func(lo, hi int) {
+				adamKernel(w[lo:hi], g[lo:hi], a.M[i][lo:hi], a.V[i][lo:hi], a.Beta1, a.Beta2, a.Eps, stepSize, bc2)
+			})
 		case []float64:
 			g, ok := grads[i].Data().([]float64)
 			if !ok || len(g) != len(w) {
@@ -65,6 +69,27 @@ func (a *Adam) Update(grads []G.Value) error {
 		}
 	}
 	return nil
+}
+
+// parallelChunks splits [0, n) over GOMAXPROCS goroutines when n is large
+// enough to pay for them. Each element is updated by one goroutine only, so
+// the result does not depend on the split.
+func parallelChunks(n int, f func(lo, hi int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if n < 1<<15 || workers < 2 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	size := (n + workers - 1) / workers
+	for lo := 0; lo < n; lo += size {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			f(lo, hi)
+		}(lo, min(lo+size, n))
+	}
+	wg.Wait()
 }
 
 func adamKernel[T float](w, g []T, m, v []float32, b1, b2, eps, stepSize, bc2 float64) {
