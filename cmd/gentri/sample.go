@@ -20,6 +20,7 @@ type sampleOptions struct {
 	N, Cols, Class                         int
 	Seed                                   uint64
 	SeedSet, NSet, Recon, Quiet, JSON      bool
+	sampler                                *samplerFlags
 }
 
 func newSampleCmd(s streams) *cobra.Command {
@@ -49,6 +50,7 @@ func newSampleCmd(s streams) *cobra.Command {
 	f.BoolVar(&o.Recon, "recon", false, "VAE: write test images beside their reconstructions instead of samples")
 	f.BoolVar(&o.Quiet, "quiet", false, "no messages on stderr")
 	f.BoolVar(&o.JSON, "json", false, "print the result as one JSON object on stdout")
+	o.sampler = addSamplerFlags(f)
 	return c
 }
 
@@ -69,6 +71,23 @@ func runSample(o sampleOptions, s streams) error {
 	}
 	if o.Model != "" && o.Model != cfg.Model.Kind {
 		return usagef("--model %s, but %s is a %s checkpoint", o.Model, o.Checkpoint, cfg.Model.Kind)
+	}
+	if err := o.sampler.apply(m); err != nil {
+		return err
+	}
+	nfe := 1
+	if smp, ok := m.(models.Sampler); ok {
+		nfe = smp.NFE()
+		opts := smp.Options()
+		bar := progress(s, o.Quiet, 0, fmt.Sprintf("%s %d steps", opts.Sampler, opts.Steps))
+		opts.Progress = func(done, total int) {
+			bar.ChangeMax(total)
+			bar.Set(done)
+		}
+		if err := smp.SetSampler(opts); err != nil {
+			return usageError{err}
+		}
+		defer bar.Finish()
 	}
 	if !o.NSet {
 		o.N = cfg.Sample.N
@@ -120,12 +139,12 @@ func runSample(o sampleOptions, s streams) error {
 		return err
 	}
 	if !o.Quiet {
-		fmt.Fprintf(s.Err, "wrote %s (%d images from %s)\n", o.Out, len(imgs), o.Checkpoint)
+		fmt.Fprintf(s.Err, "wrote %s (%d images from %s, %d network evaluations each)\n", o.Out, len(imgs), o.Checkpoint, nfe)
 	}
 	if o.JSON {
 		return json.NewEncoder(s.Out).Encode(map[string]any{
 			"checkpoint": o.Checkpoint, "model": cfg.Model.Kind, "out": o.Out, "each": o.Each,
-			"n": o.N, "seed": o.Seed, "recon": o.Recon, "class": o.Class,
+			"n": o.N, "seed": o.Seed, "recon": o.Recon, "class": o.Class, "nfe_per_sample": nfe,
 		})
 	}
 	return nil
