@@ -224,19 +224,9 @@ func (m *ClassifierModel) Generate([]uint64, []int) ([][]float32, error) {
 }
 
 func (m *ClassifierModel) State(train bool) []checkpoint.Tensor {
-	ts := paramTensors(m.Params.List)
-	if train {
-		ts = append(ts, adamTensors("optim", m.Opt)...)
-	}
-	return ts
+	return netState(m.Params.List, m.Opt, train)
 }
 
 func (m *ClassifierModel) Load(f *checkpoint.File, train bool) error {
-	if err := loadParams(f, m.Params.List); err != nil {
-		return err
-	}
-	if train {
-		return loadAdam(f, "optim", m.Opt)
-	}
-	return nil
+	return loadNetState(f, m.Params.List, m.Opt, train)
 }

@@ -61,3 +61,24 @@ func loadAdam(f *checkpoint.File, prefix string, a *nn.Adam) error {
 	a.Step = step[0]
 	return nil
 }
+
+// netState is the checkpoint of a single network trained by one Adam:
+// its weights and, with train, the optimizer state under "optim.".
+func netState(ps []*nn.Param, opt *nn.Adam, train bool) []checkpoint.Tensor {
+	ts := paramTensors(ps)
+	if train {
+		ts = append(ts, adamTensors("optim", opt)...)
+	}
+	return ts
+}
+
+// loadNetState restores what netState wrote.
+func loadNetState(f *checkpoint.File, ps []*nn.Param, opt *nn.Adam, train bool) error {
+	if err := loadParams(f, ps); err != nil {
+		return err
+	}
+	if train {
+		return loadAdam(f, "optim", opt)
+	}
+	return nil
+}

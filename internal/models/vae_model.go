@@ -156,21 +156,11 @@ func appendRows(out [][]float32, v interface{ Data() interface{} }, n, w int) []
 }
 
 func (m *VAEModel) State(train bool) []checkpoint.Tensor {
-	ts := paramTensors(m.Params.List)
-	if train {
-		ts = append(ts, adamTensors("optim", m.Opt)...)
-	}
-	return ts
+	return netState(m.Params.List, m.Opt, train)
 }
 
 func (m *VAEModel) Load(f *checkpoint.File, train bool) error {
-	if err := loadParams(f, m.Params.List); err != nil {
-		return err
-	}
-	if train {
-		return loadAdam(f, "optim", m.Opt)
-	}
-	return nil
+	return loadNetState(f, m.Params.List, m.Opt, train)
 }
 
 // IWAE estimates each image's log-likelihood with k importance samples
