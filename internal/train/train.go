@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -97,11 +98,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("train.batch_size: %w", err)
 	}
 	r := rng.New(cfg.Train.Seed, models.StreamTrain)
-	step := 0
+	step, priorSeconds := 0, 0.0
 	if o.Resume != "" {
 		if step, err = resume(o.Resume, cfg, m, r, batcher); err != nil {
 			return nil, err
 		}
+		priorSeconds = ElapsedAt(o.RunDir, step)
 		logf("resumed %s at step %d", o.Resume, step)
 	}
 	if err := os.MkdirAll(filepath.Join(o.RunDir, "samples"), 0o755); err != nil {
@@ -117,6 +119,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	defer statsFile.Close()
 	stats := json.NewEncoder(statsFile)
 
+	start := time.Now()
 	res := &Result{Step: step, Params: m.NumParams()}
 	bar := newBar(o.Progress, cfg.Train.Steps, step)
 	save := func(step int) error {
@@ -145,7 +148,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	x := make([]float32, cfg.Train.BatchSize*models.Height*models.Width)
 	labels := make([]uint8, cfg.Train.BatchSize)
-	start := time.Now()
 	window, windowStart := 0, time.Now()
 	for step < cfg.Train.Steps {
 		if ctx.Err() != nil {
@@ -175,7 +177,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if step%cfg.Train.LogEvery == 0 || step == cfg.Train.Steps {
 			elapsed := time.Since(windowStart).Seconds()
 			rate := float64(window*cfg.Train.BatchSize) / elapsed
-			rec := map[string]any{"step": step, "examples_per_s": round(rate, 1), "elapsed_s": round(time.Since(start).Seconds(), 2)}
+			rec := map[string]any{"step": step, "examples_per_s": round(rate, 1), "elapsed_s": round(priorSeconds+time.Since(start).Seconds(), 2)}
 			for _, l := range losses {
 				rec[l.Name] = l.Value
 			}
@@ -202,7 +204,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	bar.Finish()
-	res.Elapsed = time.Since(start)
+	res.Elapsed = time.Duration((priorSeconds + time.Since(start).Seconds()) * float64(time.Second))
 	return res, nil
 }
 
@@ -282,4 +284,27 @@ func formatMetrics(ms []models.Metric) string {
 func round(v float64, digits int) float64 {
 	p := math.Pow(10, float64(digits))
 	return math.Round(v*p) / p
+}
+
+// ElapsedAt is the training wall time of a run folder up to step, read
+// from its stats.jsonl, so a resumed run's elapsed_s (and its reported
+// training time) continue from where the interrupted part stopped.
+// Checkpoints hold no wall time: their bytes depend on the config and seed
+// alone.
+func ElapsedAt(runDir string, step int) float64 {
+	b, err := os.ReadFile(filepath.Join(runDir, "stats.jsonl"))
+	if err != nil {
+		return 0
+	}
+	best := 0.0
+	for _, line := range strings.Split(string(b), "\n") {
+		var rec struct {
+			Step    int     `json:"step"`
+			Elapsed float64 `json:"elapsed_s"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Step <= step && rec.Elapsed > best {
+			best = rec.Elapsed
+		}
+	}
+	return best
 }

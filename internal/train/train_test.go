@@ -209,3 +209,21 @@ func readString(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+func TestElapsedAtReadsTheRunsWallTimeUpToAStep(t *testing.T) {
+	dir := t.TempDir()
+	stats := `{"step":100,"elapsed_s":10}
+{"step":200,"elapsed_s":21.5}
+{"step":200,"checkpoint":"ckpt-00000200.safetensors","test_nelbo":99}
+{"step":300,"elapsed_s":33}
+`
+	os.WriteFile(filepath.Join(dir, "stats.jsonl"), []byte(stats), 0o644)
+	for _, c := range []struct {
+		step int
+		want float64
+	}{{50, 0}, {200, 21.5}, {250, 21.5}, {300, 33}} {
+		if got := ElapsedAt(dir, c.step); got != c.want {
+			t.Errorf("ElapsedAt(%d) = %v, want %v", c.step, got, c.want)
+		}
+	}
+}
