@@ -7,11 +7,11 @@
 # .bench/bench.json (with the raw logs under .bench/raw/).
 #
 # Environment:
-#   BENCH_MODELS   models to time, lower case              (default: vae)
-#   BENCH_ROUNDS   alternating Go/peer rounds              (default: 5)
-#   BENCH_COUNT    go test -count per round                (default: 2)
-#   BENCH_TIME     go test -benchtime                      (default: 20x)
-#   PEER_STEPS     the peer's timed steps per measurement  (default: 20)
+#   BENCH_MODELS   models to time, lower case              (default: vae cgan ddpm)
+#   BENCH_ROUNDS   alternating Go/peer rounds              (default: 3)
+#   BENCH_COUNT    go test -count per round                (default: 1)
+#   BENCH_TIME     go test -benchtime                      (default: 5x)
+#   PEER_STEPS     the peer's timed steps per measurement  (default: 5)
 #   BENCH_THREADS  threads for both sides                  (default: 2)
 #   OPENBLAS       1/0: build with -tags openblas; unset = when libopenblas is installed (as make)
 #   PEER_OMP_WAIT_POLICY  OMP_WAIT_POLICY for the peer      (default: PASSIVE; empty = libgomp's
@@ -22,11 +22,11 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
-MODELS=${BENCH_MODELS:-vae}
-ROUNDS=${BENCH_ROUNDS:-5}
-COUNT=${BENCH_COUNT:-2}
-BENCHTIME=${BENCH_TIME:-20x}
-PEER_STEPS=${PEER_STEPS:-20}
+MODELS=${BENCH_MODELS:-vae cgan ddpm}
+ROUNDS=${BENCH_ROUNDS:-3}
+COUNT=${BENCH_COUNT:-1}
+BENCHTIME=${BENCH_TIME:-5x}
+PEER_STEPS=${PEER_STEPS:-5}
 THREADS=${BENCH_THREADS:-2}
 PEER=${GENTRI_PEER:-../shared/peers/torch_peer.py}
 PEER_PY=${PEER_PYTHON:-/usr/bin/python3}

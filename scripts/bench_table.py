@@ -17,6 +17,10 @@ import glob, json, os, re, statistics, sys
 ROWS = [
     ("vae train step (batch 128)", "VAETrainStep", "ms/step", "vae_train_step"),
     ("vae sample 1000", "VAESample1000", "ms/1000samples", "vae_sample"),
+    ("cgan train step (batch 64)", "CGANTrainStep", "ms/step", "cgan_train_step"),
+    ("cgan sample 1000", "CGANSample1000", "ms/1000samples", "cgan_sample"),
+    ("ddpm train step (batch 64)", "DDPMTrainStep", "ms/step", "ddpm_train_step"),
+    ("ddpm network evaluation (batch 64)", "DDPMNFE64", "ms/nfe", "ddpm_nfe_batch64"),
 ]
 
 

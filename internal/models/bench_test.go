@@ -20,6 +20,10 @@ type benchModel struct {
 
 var benchModels = []benchModel{
 	{"VAE", func() Model { return NewVAEModel(784, 512, 20, 1, 1e-3, 0.9, 0.999, 1e-8) }, 128},
+	{"CGAN", func() Model {
+		return NewCGANModel(CGANOptions{Latent: 64, Channels: 64, Classes: 10, Seed: 1, LRG: 2e-4, LRD: 2e-4,
+			Beta1: 0.5, Beta2: 0.999, Eps: 1e-8, EMA: 0.999, Loss: "ns"})
+	}, 64},
 }
 
 // benchBatch is a fixed random binary batch, like the peer's torch.rand(n, 784).round().
@@ -87,6 +91,10 @@ func benchSample1000(b *testing.B, bm benchModel) {
 
 func BenchmarkVAETrainStep(b *testing.B)  { benchTrainStep(b, benchModelNamed(b, "VAE")) }
 func BenchmarkVAESample1000(b *testing.B) { benchSample1000(b, benchModelNamed(b, "VAE")) }
+
+// BenchmarkCGANTrainStep is one D step plus one G step at the peer's batch of 64.
+func BenchmarkCGANTrainStep(b *testing.B)  { benchTrainStep(b, benchModelNamed(b, "CGAN")) }
+func BenchmarkCGANSample1000(b *testing.B) { benchSample1000(b, benchModelNamed(b, "CGAN")) }
 
 func benchModelNamed(b *testing.B, name string) benchModel {
 	for _, bm := range benchModels {
