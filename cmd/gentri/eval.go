@@ -19,6 +19,7 @@ import (
 	"github.com/gentri/gentri/internal/eval"
 	"github.com/gentri/gentri/internal/models"
 	"github.com/gentri/gentri/internal/rng"
+	"github.com/gentri/gentri/internal/sample"
 	"github.com/gentri/gentri/internal/train"
 )
 
@@ -44,6 +45,8 @@ type evalOptions struct {
 	Gates                                                 []string
 	NoFloor, Quiet, JSON                                  bool
 	sampler                                               *samplerFlags
+	Plot                                                  string // 2-D models: the scatter plot to write
+	NSet                                                  bool   // --n was given
 }
 
 func newEvalCmd(s streams) *cobra.Command {
@@ -54,14 +57,18 @@ func newEvalCmd(s streams) *cobra.Command {
 		Example: `  gentri eval --checkpoint runs/0002-cgan/ckpt-00006000.safetensors
   gentri eval --model vae --json
   gentri eval --model cgan --fail-if 'fid>30' --fail-if 'class_accuracy<0.95'
-  gentri eval --samples other-tool-samples/`,
-		RunE: func(c *cobra.Command, _ []string) error { return runEval(c.Context(), o, s) },
+  gentri eval --samples other-tool-samples/
+  gentri eval --model ddpm2d --fail-if 'modes.captured<8'    # a 2-D model: modes, % high quality, reverse KL`,
+		RunE: func(c *cobra.Command, _ []string) error {
+			o.NSet = c.Flags().Changed("n")
+			return runEval(c.Context(), o, s)
+		},
 	}
 	f := c.Flags()
 	f.StringVar(&o.Checkpoint, "checkpoint", "", "checkpoint to evaluate (default: the newest under runs/)")
 	f.StringVar(&o.Model, "model", "", "with no --checkpoint: the newest checkpoint of this kind")
 	f.StringVar(&o.Samples, "samples", "", "evaluate a folder of 28x28 PNGs instead of a checkpoint")
-	f.IntVar(&o.N, "n", 2000, "number of samples (and of real images for the floor and precision/recall)")
+	f.IntVar(&o.N, "n", 2000, "number of samples (and of real images for the floor and precision/recall); 2-D models: 2500 unless given")
 	f.Uint64Var(&o.Seed, "seed", 0, "first sample seed; sample i uses seed+i")
 	f.StringArrayVar(&o.Gates, "fail-if", nil, "exit 4 if a figure passes a bound, e.g. 'fid>30', 'recall<0.5', 'speed.samples_per_s<100' (repeatable)")
 	f.BoolVar(&o.NoFloor, "no-floor", false, "skip the real-data floor (N training images scored the same way)")
@@ -71,6 +78,7 @@ func newEvalCmd(s streams) *cobra.Command {
 	f.StringVar(&o.Data, "data", "", "folder of MNIST IDX files (default: found as for training)")
 	f.BoolVar(&o.Quiet, "quiet", false, "no progress bars or messages on stderr")
 	f.BoolVar(&o.JSON, "json", false, "print one JSON record on stdout instead of the table")
+	f.StringVar(&o.Plot, "plot", "", "2-D models: scatter plot PNG of the samples over the true modes (default: beside the checkpoint, <checkpoint>-modes.png)")
 	o.sampler = addSamplerFlags(f)
 	return c
 }
@@ -90,43 +98,24 @@ func runEval(ctx context.Context, o evalOptions, s streams) error {
 	if !o.Quiet {
 		logw = s.Err
 	}
-	ext, err := extractor(ctx, o, s, logw)
-	if err != nil {
-		return err
-	}
-	dir := o.Data
-	if dir == "" {
-		if dir, err = data.FindMNIST(); err != nil {
+	var ck *opened
+	if o.Samples == "" {
+		var err error
+		if ck, err = openForEval(&o, logw); err != nil {
 			return err
 		}
-	}
-	test, err := data.LoadIDXDir(dir, "test")
-	if err != nil {
-		return err
-	}
-	ref, err := eval.NewReference(ext, test)
-	if err != nil {
-		return err
 	}
 	var rec *eval.Record
-	if o.Samples != "" {
-		if rec, err = evalSamples(o, ext, ref); err != nil {
-			return err
-		}
-	} else if rec, err = evalModel(o, s, ext, ref, test, logw); err != nil {
-		return err
+	var err error
+	if mix, ok := data.MixtureByName(ck.dataset()); ok {
+		rec, err = evalMixture(o, s, ck, mix, logw)
+	} else if o.Plot != "" {
+		return usagef("--plot draws the samples of a 2-D model (gan2d, vae2d, ddpm2d); %s is not one", ck.describe(o))
+	} else {
+		rec, err = evalImages(ctx, o, s, ck, logw)
 	}
-	if !o.NoFloor {
-		trainSet, err := data.LoadIDXDir(dir, "train")
-		if err != nil {
-			return err
-		}
-		fl, warns, err := eval.Floor(ext, ref, trainSet, rec.N, o.Seed)
-		if err != nil {
-			return fmt.Errorf("real-data floor: %w", err)
-		}
-		rec.Floor = &fl
-		rec.Warnings = append(rec.Warnings, prefixAll("real floor: ", warns)...)
+	if err != nil {
+		return err
 	}
 	failed, err := eval.CheckGates(rec, gates)
 	if err != nil {
@@ -136,6 +125,8 @@ func runEval(ctx context.Context, o evalOptions, s streams) error {
 		if err := json.NewEncoder(s.Out).Encode(jsonSafe(rec)); err != nil {
 			return err
 		}
+	} else if rec.Modes != nil {
+		printModes(s.Out, rec)
 	} else {
 		printRecord(s.Out, rec)
 	}
@@ -145,22 +136,30 @@ func runEval(ctx context.Context, o evalOptions, s streams) error {
 	return nil
 }
 
-func evalSamples(o evalOptions, ext *eval.Extractor, ref *eval.Reference) (*eval.Record, error) {
-	imgs, err := eval.LoadPNGDir(o.Samples, models.Height, models.Width)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	rec := eval.NewRecord("samples", ext, o.Seed)
-	rec.SamplesDir = o.Samples
-	m, warns, err := eval.Score(ext, ref, imgs, nil, o.Seed)
-	if err != nil {
-		return nil, err
-	}
-	rec.Metrics, rec.Warnings = m, warns
-	return rec, nil
+// opened is the checkpoint under evaluation; nil with --samples.
+type opened struct {
+	m    models.Model
+	cfg  *config.Config
+	step int
 }
 
-func evalModel(o evalOptions, s streams, ext *eval.Extractor, ref *eval.Reference, test *data.Dataset, logw io.Writer) (*eval.Record, error) {
+func (ck *opened) dataset() string {
+	if ck == nil {
+		return ""
+	}
+	return ck.cfg.Data.Dataset
+}
+
+func (ck *opened) describe(o evalOptions) string {
+	if ck == nil {
+		return "--samples " + o.Samples
+	}
+	return fmt.Sprintf("%s (a %s model)", o.Checkpoint, ck.cfg.Model.Kind)
+}
+
+// openForEval opens --checkpoint (default: the newest under runs/, of
+// --model's kind), checks --model and applies the sampler flags.
+func openForEval(o *evalOptions, logw io.Writer) (*opened, error) {
 	if o.Checkpoint == "" {
 		p, err := train.LatestCheckpoint(o.RunsRoot, o.Model)
 		if err != nil {
@@ -179,13 +178,73 @@ func evalModel(o evalOptions, s streams, ext *eval.Extractor, ref *eval.Referenc
 	if err := o.sampler.apply(m); err != nil {
 		return nil, err
 	}
-	rec := eval.NewRecord(cfg.Model.Kind, ext, o.Seed)
-	rec.Checkpoint = o.Checkpoint
-	_, rec.Step, _ = models.Describe(f, o.Checkpoint)
-	if smp, ok := m.(models.Sampler); ok {
-		so := smp.Options()
-		rec.Sampler = &eval.Sampler{Name: so.Sampler, Steps: so.Steps, Eta: so.Eta, Variance: so.Variance, Guidance: so.Guidance}
+	_, step, _ := models.Describe(f, o.Checkpoint)
+	return &opened{m: m, cfg: cfg, step: step}, nil
+}
+
+// evalImages measures an image model, or a folder of PNGs, against MNIST's
+// test set in the feature network's space, with the real-data floor.
+func evalImages(ctx context.Context, o evalOptions, s streams, ck *opened, logw io.Writer) (*eval.Record, error) {
+	ext, err := extractor(ctx, o, s, logw)
+	if err != nil {
+		return nil, err
 	}
+	dir := o.Data
+	if dir == "" {
+		if dir, err = data.FindMNIST(); err != nil {
+			return nil, err
+		}
+	}
+	test, err := data.LoadIDXDir(dir, "test")
+	if err != nil {
+		return nil, err
+	}
+	ref, err := eval.NewReference(ext, test)
+	if err != nil {
+		return nil, err
+	}
+	var rec *eval.Record
+	if o.Samples != "" {
+		if rec, err = evalSamples(o, ext, ref); err != nil {
+			return nil, err
+		}
+	} else if rec, err = evalModel(o, s, ck, ext, ref, test, logw); err != nil {
+		return nil, err
+	}
+	if !o.NoFloor {
+		trainSet, err := data.LoadIDXDir(dir, "train")
+		if err != nil {
+			return nil, err
+		}
+		fl, warns, err := eval.Floor(ext, ref, trainSet, rec.N, o.Seed)
+		if err != nil {
+			return nil, fmt.Errorf("real-data floor: %w", err)
+		}
+		rec.Floor = &fl
+		rec.Warnings = append(rec.Warnings, prefixAll("real floor: ", warns)...)
+	}
+	return rec, nil
+}
+
+func evalSamples(o evalOptions, ext *eval.Extractor, ref *eval.Reference) (*eval.Record, error) {
+	imgs, err := eval.LoadPNGDir(o.Samples, models.Height, models.Width)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	rec := eval.NewRecord("samples", ext, o.Seed)
+	rec.SamplesDir = o.Samples
+	m, warns, err := eval.Score(ext, ref, imgs, nil, o.Seed)
+	if err != nil {
+		return nil, err
+	}
+	rec.Metrics, rec.Warnings = &m, warns
+	return rec, nil
+}
+
+func evalModel(o evalOptions, s streams, ck *opened, ext *eval.Extractor, ref *eval.Reference, test *data.Dataset, logw io.Writer) (*eval.Record, error) {
+	m, cfg := ck.m, ck.cfg
+	rec := eval.NewRecord(cfg.Model.Kind, ext, o.Seed)
+	rec.Checkpoint, rec.Step, rec.Sampler = o.Checkpoint, ck.step, samplerRecord(m)
 	bar := progress(s, o.Quiet, o.N, "sampling")
 	imgs, labels, speed, err := eval.Generate(m, eval.GenerateOptions{N: o.N, Seed: o.Seed, Log: logw,
 		Progress: func(done, _ int) { bar.Set(done) }})
@@ -198,12 +257,57 @@ func evalModel(o evalOptions, s streams, ext *eval.Extractor, ref *eval.Referenc
 	if err != nil {
 		return nil, err
 	}
-	rec.Metrics, rec.Warnings = metrics, warns
+	rec.Metrics, rec.Warnings = &metrics, warns
 	if vae, ok := m.(*models.VAEModel); ok {
 		if err := evalVAE(o, s, vae, cfg, test, rec); err != nil {
 			return nil, err
 		}
 	}
+	return rec, nil
+}
+
+// samplerRecord states a diffusion model's sampler settings; nil for others.
+func samplerRecord(m models.Model) *eval.Sampler {
+	smp, ok := m.(models.Sampler)
+	if !ok {
+		return nil
+	}
+	so := smp.Options()
+	return &eval.Sampler{Name: so.Sampler, Steps: so.Steps, Eta: so.Eta, Variance: so.Variance, Guidance: so.Guidance}
+}
+
+// evalMixture measures a 2-D model on its mixture (trilemma-metrics §5.2):
+// N points (2500 unless --n) from seeds seed..seed+N−1 give the modes
+// captured, the share of high-quality samples, the reverse KL of the HQ
+// mode histogram and the well-covered modes, plus the sampling speed (§12)
+// and a scatter plot over the true modes. No feature network, no MNIST.
+func evalMixture(o evalOptions, s streams, ck *opened, mix data.Mixture, logw io.Writer) (*eval.Record, error) {
+	n := eval.MixtureSamples
+	if o.NSet {
+		n = o.N
+	}
+	rec := eval.NewRecord(ck.cfg.Model.Kind, nil, o.Seed)
+	rec.Checkpoint, rec.Step, rec.Sampler = o.Checkpoint, ck.step, samplerRecord(ck.m)
+	bar := progress(s, o.Quiet, n, "sampling")
+	rows, _, speed, err := eval.Generate(ck.m, eval.GenerateOptions{N: n, Seed: o.Seed, Log: logw,
+		Progress: func(done, _ int) { bar.Set(done) }})
+	bar.Finish()
+	if err != nil {
+		return nil, err
+	}
+	points, err := data.PointsOf(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.Checkpoint, err)
+	}
+	rec.Speed, rec.Modes = speed, eval.NewModeFigures(mix, points)
+	rec.Plot = o.Plot
+	if rec.Plot == "" {
+		rec.Plot = strings.TrimSuffix(o.Checkpoint, filepath.Ext(o.Checkpoint)) + "-modes.png"
+	}
+	if err := sample.WritePNG(rec.Plot, sample.Scatter(points, mix.Means, eval.HighQualityStds*mix.Std)); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(logw, "wrote %s\n", rec.Plot)
 	return rec, nil
 }
 
@@ -301,13 +405,15 @@ func prefixAll(p string, ss []string) []string {
 // computed) by nothing JSON can't carry: it marshals through the figures.
 func jsonSafe(r *eval.Record) *eval.Record {
 	c := *r
-	if c.PerClassFID != nil {
-		c.PerClassFID = append([]float64(nil), c.PerClassFID...)
-		for i, v := range c.PerClassFID {
+	if c.Metrics != nil && c.PerClassFID != nil {
+		m := *c.Metrics
+		m.PerClassFID = append([]float64(nil), m.PerClassFID...)
+		for i, v := range m.PerClassFID {
 			if math.IsNaN(v) {
-				c.PerClassFID[i] = -1
+				m.PerClassFID[i] = -1
 			}
 		}
+		c.Metrics = &m
 	}
 	return &c
 }
@@ -328,7 +434,7 @@ func printRecord(w io.Writer, r *eval.Record) {
 		if r.Floor != nil {
 			floor = fmt.Sprintf(format, v(r.Floor))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t"+format+"\t%s\n", side, name, v(&r.Metrics), floor)
+		fmt.Fprintf(tw, "%s\t%s\t"+format+"\t%s\n", side, name, v(r.Metrics), floor)
 	}
 	row("quality", "FID", func(m *eval.Metrics) float64 { return m.FID }, "%.3f")
 	row("", "KID", func(m *eval.Metrics) float64 { return m.KID }, "%.5f")
@@ -364,4 +470,31 @@ func printRecord(w io.Writer, r *eval.Record) {
 	for _, wn := range r.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", wn)
 	}
+}
+
+// printModes prints the figures of a 2-D model (§5.2) and its speed.
+func printModes(w io.Writer, r *eval.Record) {
+	md := r.Modes
+	fmt.Fprintf(w, "%s  %s  (%s, N=%d, seed %d)\n", r.Model, r.Checkpoint, md.Dataset, md.N, r.Seed)
+	if r.Sampler != nil {
+		fmt.Fprintf(w, "sampler %s, %d steps, eta %g\n", r.Sampler.Name, r.Sampler.Steps, r.Sampler.Eta)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "diversity\tmodes captured\t%d / %d\n", md.Captured, md.Components)
+	fmt.Fprintf(tw, "\twell-covered modes (>= 25%% of N/K)\t%d\n", md.WellCovered)
+	kl := "- (no high-quality sample)"
+	if md.ReverseKL != nil {
+		kl = fmt.Sprintf("%.4f", *md.ReverseKL)
+	}
+	fmt.Fprintf(tw, "\treverse KL of the HQ histogram (nats)\t%s\n", kl)
+	fmt.Fprintf(tw, "quality\thigh-quality samples (< 3 std)\t%.1f %%\n", 100*md.HighQuality)
+	if sp := r.Speed; sp != nil {
+		fmt.Fprintf(tw, "speed\tNFE per sample\t%d\n", sp.NFE)
+		fmt.Fprintf(tw, "\ts per 100 samples\t%.4f\n", sp.SecondsPer100)
+		fmt.Fprintf(tw, "\tsamples/s\t%.1f\n", sp.SamplesPerSecond)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "per mode: %v\n", md.PerMode)
+	fmt.Fprintf(w, "plot: %s\n", r.Plot)
+	fmt.Fprintf(w, "%s, GOMAXPROCS %d, %s, %s\n", r.Hardware.CPU, r.Hardware.GOMAXPROCS, r.Hardware.BLAS, r.Hardware.Go)
 }

@@ -273,3 +273,75 @@ func TestEvalEndToEnd(t *testing.T) {
 		t.Fatalf("eval --samples: exit %d, %s %s", code, stdout, stderr)
 	}
 }
+
+// A 2-D GAN on ring8: training writes scatter plots and mode counts,
+// `gentri eval` reports the §5.2 figures without a feature network or
+// MNIST, writes a scatter plot, and gates on them; `gentri sample` draws a
+// scatter plot too.
+func TestTwoDModelTrainEvalSampleEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	runDir := filepath.Join(dir, "run")
+	code, _, stderr := run(t, "train", "--model", "gan2d", "--set", "train.steps=50", "--set", "train.checkpoint_every=50",
+		"--set", "train.sample_every=25", "--set", "train.log_every=10", "--out", runDir, "--quiet")
+	if code != 0 {
+		t.Fatalf("train exit %d: %s", code, stderr)
+	}
+	stats := readFile(t, filepath.Join(runDir, "stats.jsonl"))
+	if !strings.Contains(stats, `"modes_captured"`) || !strings.Contains(stats, `"high_quality"`) {
+		t.Errorf("stats.jsonl lacks the mode counts:\n%s", stats)
+	}
+	if w, h := decodePNG(t, filepath.Join(runDir, "samples", "step-00000025.png")); w != 512 || h != 512 {
+		t.Errorf("training scatter plot is %dx%d", w, h)
+	}
+	ckpt := filepath.Join(runDir, "ckpt-00000050.safetensors")
+	// --data points at nothing: a 2-D model needs neither MNIST nor a feature network.
+	code, stdout, stderr := run(t, "eval", "--checkpoint", ckpt, "--json", "--quiet", "--data", filepath.Join(dir, "no-mnist"))
+	if code != 0 {
+		t.Fatalf("eval exit %d: %s", code, stderr)
+	}
+	var rec struct {
+		Model string         `json:"model"`
+		Modes map[string]any `json:"modes"`
+		Speed map[string]any `json:"speed"`
+		Plot  string         `json:"plot"`
+		FID   *float64       `json:"fid"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rec); err != nil {
+		t.Fatalf("eval --json: %v\n%s", err, stdout)
+	}
+	if rec.Model != "gan2d" || rec.Modes == nil || rec.Modes["n"].(float64) != 2500 || rec.Modes["components"].(float64) != 8 {
+		t.Fatalf("record %s: want gan2d with modes of 2500 samples of 8 components", stdout)
+	}
+	for _, k := range []string{"captured", "high_quality", "well_covered", "per_mode"} {
+		if _, ok := rec.Modes[k]; !ok {
+			t.Errorf("modes lack %q: %v", k, rec.Modes)
+		}
+	}
+	if rec.FID != nil || rec.Speed["nfe"].(float64) != 1 {
+		t.Errorf("a 2-D record with image metrics or speed %v: %s", rec.Speed, stdout)
+	}
+	if w, _ := decodePNG(t, rec.Plot); rec.Plot != filepath.Join(runDir, "ckpt-00000050-modes.png") || w != 512 {
+		t.Errorf("plot %q", rec.Plot)
+	}
+	plot := filepath.Join(dir, "p.png")
+	code, stdout, stderr = run(t, "eval", "--checkpoint", ckpt, "--n", "300", "--plot", plot, "--fail-if", "modes.captured>8", "--fail-if", "modes.high_quality<=1")
+	if code != exitGate || !strings.Contains(stderr, "modes.high_quality<=1") || strings.Contains(stderr, "modes.captured>8") {
+		t.Errorf("gates: exit %d, %q; want %d for the holding gate only", code, stderr, exitGate)
+	}
+	if !strings.Contains(stdout, "modes captured") || !strings.Contains(stdout, "(ring8, N=300") {
+		t.Errorf("table:\n%s", stdout)
+	}
+	if _, err := os.Stat(plot); err != nil {
+		t.Errorf("--plot: %v", err)
+	}
+	out := filepath.Join(dir, "s.png")
+	if code, _, stderr := run(t, "sample", "--checkpoint", ckpt, "--n", "500", "--out", out, "--quiet"); code != 0 {
+		t.Fatalf("sample exit %d: %s", code, stderr)
+	}
+	if w, h := decodePNG(t, out); w != 512 || h != 512 {
+		t.Errorf("sample scatter plot is %dx%d", w, h)
+	}
+	if code, _, stderr := run(t, "sample", "--checkpoint", ckpt, "--each", filepath.Join(dir, "each")); code != exitUsage || !strings.Contains(stderr, "scatter") {
+		t.Errorf("sample --each on points: exit %d, %q", code, stderr)
+	}
+}

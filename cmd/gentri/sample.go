@@ -3,11 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"image"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gentri/gentri/internal/data"
+	"github.com/gentri/gentri/internal/eval"
 	"github.com/gentri/gentri/internal/models"
 	"github.com/gentri/gentri/internal/rng"
 	"github.com/gentri/gentri/internal/sample"
@@ -101,6 +103,10 @@ func runSample(o sampleOptions, s streams) error {
 	if o.Cols < 0 {
 		return usagef("--cols must be >= 0, got %d", o.Cols)
 	}
+	mix, points := data.MixtureByName(cfg.Data.Dataset)
+	if points && (o.Each != "" || o.Cols != 0) {
+		return usagef("--each and --cols lay out images; a %s model's samples are points, drawn in one scatter plot", cfg.Model.Kind)
+	}
 	var imgs [][]float32
 	cols := o.Cols
 	if o.Recon {
@@ -135,11 +141,22 @@ func runSample(o sampleOptions, s streams) error {
 	if cols == 0 {
 		cols = sample.SquareCols(len(imgs))
 	}
-	if err := sample.WritePNG(o.Out, sample.Grid(imgs, models.Height, models.Width, cols)); err != nil {
+	var img image.Image
+	what := "images"
+	if points { // a 2-D model: its points over the true modes, each ringed at 3σ (§5.2's HQ radius)
+		pts, err := data.PointsOf(imgs)
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.Checkpoint, err)
+		}
+		img, what = sample.Scatter(pts, mix.Means, eval.HighQualityStds*mix.Std), "points"
+	} else {
+		img = sample.Grid(imgs, models.Height, models.Width, cols)
+	}
+	if err := sample.WritePNG(o.Out, img); err != nil {
 		return err
 	}
 	if !o.Quiet {
-		fmt.Fprintf(s.Err, "wrote %s (%d images from %s, %d network evaluations each)\n", o.Out, len(imgs), o.Checkpoint, nfe)
+		fmt.Fprintf(s.Err, "wrote %s (%d %s from %s, %d network evaluations each)\n", o.Out, len(imgs), what, o.Checkpoint, nfe)
 	}
 	if o.JSON {
 		return json.NewEncoder(s.Out).Encode(map[string]any{

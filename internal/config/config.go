@@ -32,16 +32,16 @@ type Config struct {
 // Model selects the architecture and its sizes.
 // Keys that only some kinds use are listed in kindKeys.
 type Model struct {
-	Kind     string `yaml:"kind"`     // "vae", "cgan" (later "ddpm", "classifier")
-	Hidden   int    `yaml:"hidden"`   // vae: hidden width
-	Latent   int    `yaml:"latent"`   // vae: latent dimension; cgan: noise dimension
-	Channels int    `yaml:"channels"` // cgan: base channel count of G and D
-	Classes  int    `yaml:"classes"`  // cgan: number of labels
+	Kind     string `yaml:"kind"`     // "vae", "cgan", "ddpm", "classifier"
+	Hidden   int    `yaml:"hidden"`   // vae, classifier and the 2-D kinds: hidden width
+	Latent   int    `yaml:"latent"`   // vae, vae2d: latent dimension; cgan, gan2d: noise dimension
+	Channels int    `yaml:"channels"` // cgan: base channel count of G and D; ddpm: the U-Net's base width
+	Classes  int    `yaml:"classes"`  // cgan, ddpm: number of labels
 }
 
 // Data says which images to train on and how to present them.
 type Data struct {
-	Dataset  string `yaml:"dataset"`  // "mnist"
+	Dataset  string `yaml:"dataset"`  // "mnist", or the 2-D mixtures "ring8" | "grid25"
 	Dir      string `yaml:"dir"`      // folder of IDX files; "" = locate MNIST
 	Binarize string `yaml:"binarize"` // "dynamic" | "none"
 	Subset   int    `yaml:"subset"`   // first N training images, 0 = all
@@ -63,7 +63,13 @@ type Train struct {
 	LRD             float64 `yaml:"lr_d"`            // cgan: the discriminator's learning rate (lr is G's)
 	Loss            string  `yaml:"loss"`            // cgan: "ns" (non-saturating softplus) | "hinge"
 	LabelSmoothing  float64 `yaml:"label_smoothing"` // cgan: one-sided; D's target for real images is 1-s
-	EMA             float64 `yaml:"ema"`             // cgan: decay of the generator's weight average (0 = off)
+	EMA             float64 `yaml:"ema"`             // cgan, ddpm: decay of the sampling network's weight average (0 = off)
+	Timesteps       int     `yaml:"timesteps"`       // ddpm: diffusion steps T
+	Schedule        string  `yaml:"schedule"`        // ddpm: "linear" | "cosine" noise schedule
+	BetaStart       float64 `yaml:"beta_start"`      // ddpm: first beta of the linear schedule
+	BetaEnd         float64 `yaml:"beta_end"`        // ddpm: last beta of the linear schedule
+	CondDrop        float64 `yaml:"cond_drop"`       // ddpm: probability of training a label as "no class"
+	Warmup          int     `yaml:"warmup"`          // ddpm: linear learning-rate warm-up steps (0 = off)
 }
 
 // kindKeys lists, per model kind, the keys only some kinds use. Such a key
@@ -74,6 +80,14 @@ var kindKeys = map[string][]string{
 	"cgan": {"model.latent", "model.channels", "model.classes", "train.lr_d", "train.loss", "train.label_smoothing", "train.ema"},
 	// classifier: the feature network of `gentri eval`.
 	"classifier": {"model.channels", "model.hidden", "model.classes"},
+	"ddpm": {"model.channels", "model.classes", "train.ema", "train.timesteps", "train.schedule", "train.beta_start",
+		"train.beta_end", "train.cond_drop", "train.warmup",
+		"sample.sampler", "sample.steps", "sample.eta", "sample.variance", "sample.guidance"},
+	// The 2-D models of the mixture benchmarks (data.dataset ring8, grid25).
+	"gan2d": {"model.hidden", "model.latent"},
+	"vae2d": {"model.hidden", "model.latent"},
+	"ddpm2d": {"model.hidden", "train.ema", "train.timesteps", "train.schedule", "train.beta_start", "train.beta_end",
+		"sample.sampler", "sample.steps", "sample.eta", "sample.variance"},
 }
 
 // foreignKeys returns the kind-specific keys the given kind does not use.
@@ -105,6 +119,12 @@ func (c *Config) value(key string) reflect.Value {
 type Sample struct {
 	N    int    `yaml:"n"`
 	Seed uint64 `yaml:"seed"`
+	// Diffusion sampling (ddpm); `gentri sample` and `eval` flags override them.
+	Sampler  string  `yaml:"sampler"`  // "ddpm" (ancestral) | "ddim"; also the training grids' sampler
+	Steps    int     `yaml:"steps"`    // denoising steps, <= train.timesteps; 0 = T for ddpm, 50 for ddim
+	Eta      float64 `yaml:"eta"`      // ddim: 0 deterministic .. 1 stochastic
+	Variance string  `yaml:"variance"` // ddpm: "beta_tilde" | "beta"
+	Guidance float64 `yaml:"guidance"` // classifier-free guidance scale (0 = plain conditional)
 }
 
 // Load builds the resolved config: start from the shipped default of the kind
@@ -331,6 +351,37 @@ func (c *Config) Validate() error {
 		check("model.channels", in(m.Channels, 1, 1024), "in [1, 1024]", m.Channels)
 		check("model.hidden", in(m.Hidden, 1, 65536), "in [1, 65536]", m.Hidden)
 		check("model.classes", in(m.Classes, 2, 10), "in [2, 10] (MNIST labels)", m.Classes)
+	case "ddpm":
+		check("model.channels", in(m.Channels, 8, 1024) && m.Channels%8 == 0, "a multiple of 8 in [8, 1024] (GroupNorm with 8 groups)", m.Channels)
+		check("model.classes", in(m.Classes, 2, 10), "in [2, 10] (MNIST labels)", m.Classes)
+		check("train.ema", t.EMA >= 0 && t.EMA < 1, ">= 0 and < 1", t.EMA)
+		check("train.timesteps", in(t.Timesteps, 1, 100000), "in [1, 100000]", t.Timesteps)
+		check("train.schedule", t.Schedule == "linear" || t.Schedule == "cosine", "one of linear, cosine", t.Schedule)
+		check("train.beta_start", t.BetaStart > 0 && t.BetaStart < 1, "> 0 and < 1", t.BetaStart)
+		check("train.beta_end", t.BetaEnd >= t.BetaStart && t.BetaEnd < 1, ">= train.beta_start and < 1", t.BetaEnd)
+		check("train.cond_drop", t.CondDrop >= 0 && t.CondDrop <= 1, ">= 0 and <= 1", t.CondDrop)
+		check("train.warmup", t.Warmup >= 0, ">= 0", t.Warmup)
+		check("sample.sampler", s.Sampler == "ddpm" || s.Sampler == "ddim", "one of ddpm, ddim", s.Sampler)
+		check("sample.steps", s.Steps >= 0 && s.Steps <= t.Timesteps, fmt.Sprintf("in [0, %d] (train.timesteps; 0 = the sampler's default)", t.Timesteps), s.Steps)
+		check("sample.eta", s.Eta >= 0 && s.Eta <= 1, ">= 0 and <= 1", s.Eta)
+		check("sample.eta", s.Sampler != "ddpm" || s.Eta == 0, "0 with sample.sampler ddpm (eta is a DDIM option)", s.Eta)
+		check("sample.variance", s.Variance == "beta_tilde" || s.Variance == "beta", "one of beta_tilde, beta", s.Variance)
+		check("sample.guidance", s.Guidance >= 0 && finite(s.Guidance), ">= 0 and finite", s.Guidance)
+	case "gan2d", "vae2d":
+		check("model.hidden", in(m.Hidden, 1, 65536), "in [1, 65536]", m.Hidden)
+		check("model.latent", in(m.Latent, 1, 4096), "in [1, 4096]", m.Latent)
+	case "ddpm2d": // the diffusion checks of ddpm, less the labels
+		check("model.hidden", in(m.Hidden, 1, 65536), "in [1, 65536]", m.Hidden)
+		check("train.ema", t.EMA >= 0 && t.EMA < 1, ">= 0 and < 1", t.EMA)
+		check("train.timesteps", in(t.Timesteps, 1, 100000), "in [1, 100000]", t.Timesteps)
+		check("train.schedule", t.Schedule == "linear" || t.Schedule == "cosine", "one of linear, cosine", t.Schedule)
+		check("train.beta_start", t.BetaStart > 0 && t.BetaStart < 1, "> 0 and < 1", t.BetaStart)
+		check("train.beta_end", t.BetaEnd >= t.BetaStart && t.BetaEnd < 1, ">= train.beta_start and < 1", t.BetaEnd)
+		check("sample.sampler", s.Sampler == "ddpm" || s.Sampler == "ddim", "one of ddpm, ddim", s.Sampler)
+		check("sample.steps", s.Steps >= 0 && s.Steps <= t.Timesteps, fmt.Sprintf("in [0, %d] (train.timesteps; 0 = the sampler's default)", t.Timesteps), s.Steps)
+		check("sample.eta", s.Eta >= 0 && s.Eta <= 1, ">= 0 and <= 1", s.Eta)
+		check("sample.eta", s.Sampler != "ddpm" || s.Eta == 0, "0 with sample.sampler ddpm (eta is a DDIM option)", s.Eta)
+		check("sample.variance", s.Variance == "beta_tilde" || s.Variance == "beta", "one of beta_tilde, beta", s.Variance)
 	default:
 		check("model.kind", false, "one of "+strings.Join(sortedKinds(), ", "), m.Kind)
 	}
@@ -339,7 +390,20 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: not used by model kind %q (remove it)", k, m.Kind))
 		}
 	}
-	check("data.dataset", d.Dataset == "mnist", "one of mnist", d.Dataset)
+	// The 2-D kinds model the points of a mixture, every other kind 28x28 images.
+	mixture := d.Dataset == "ring8" || d.Dataset == "grid25"
+	switch points := m.Kind == "gan2d" || m.Kind == "vae2d" || m.Kind == "ddpm2d"; {
+	case d.Dataset != "mnist" && !mixture:
+		check("data.dataset", false, "one of mnist, ring8, grid25", d.Dataset)
+	case points && !mixture:
+		errs = append(errs, fmt.Errorf("data.dataset: model.kind %q models 2-D points: want ring8 or grid25, got %q", m.Kind, d.Dataset))
+	case mixture && !points && kindKeys[m.Kind] != nil:
+		errs = append(errs, fmt.Errorf("data.dataset: %q is a set of 2-D points, but model.kind %q models 28x28 images (the 2-D kinds are gan2d, vae2d, ddpm2d)", d.Dataset, m.Kind))
+	}
+	if mixture {
+		check("data.binarize", d.Binarize == "none", `none for a 2-D mixture`, d.Binarize)
+		check("data.dir", d.Dir == "", `"" for a 2-D mixture (its points are drawn, not read)`, d.Dir)
+	}
 	check("data.binarize", d.Binarize == "dynamic" || d.Binarize == "none", "one of dynamic, none", d.Binarize)
 	check("data.subset", d.Subset >= 0, ">= 0", d.Subset)
 	check("train.steps", t.Steps >= 1, ">= 1", t.Steps)

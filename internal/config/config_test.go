@@ -234,10 +234,10 @@ func TestValidateNamesKeyAndValue(t *testing.T) {
 		edit func(c *Config)
 		sub  string
 	}{
-		{"kind", func(c *Config) { c.Model.Kind = "gan" }, `model.kind: must be one of cgan, classifier, vae, got "gan"`},
+		{"kind", func(c *Config) { c.Model.Kind = "gan" }, `model.kind: must be one of cgan, classifier, ddpm, ddpm2d, gan2d, vae, vae2d, got "gan"`},
 		{"hidden", func(c *Config) { c.Model.Hidden = 0 }, "model.hidden: must be in [1, 65536], got 0"},
 		{"latent", func(c *Config) { c.Model.Latent = 4097 }, "model.latent: must be in [1, 4096], got 4097"},
-		{"dataset", func(c *Config) { c.Data.Dataset = "cifar" }, `data.dataset: must be one of mnist, got "cifar"`},
+		{"dataset", func(c *Config) { c.Data.Dataset = "cifar" }, `data.dataset: must be one of mnist, ring8, grid25, got "cifar"`},
 		{"binarize", func(c *Config) { c.Data.Binarize = "static" }, `data.binarize: must be one of dynamic, none, got "static"`},
 		{"subset", func(c *Config) { c.Data.Subset = -1 }, "data.subset: must be >= 0, got -1"},
 		{"steps", func(c *Config) { c.Train.Steps = 0 }, "train.steps: must be >= 1, got 0"},
@@ -300,7 +300,7 @@ func TestYAMLRoundTripsThroughParse(t *testing.T) {
 
 func TestKeysComeFromYAMLTags(t *testing.T) {
 	keys := Keys()
-	if len(keys) != 26 || keys[0] != "model.kind" || keys[len(keys)-1] != "sample.seed" {
+	if len(keys) != 37 || keys[0] != "model.kind" || keys[len(keys)-1] != "sample.guidance" {
 		t.Errorf("Keys() = %v", keys)
 	}
 	for _, k := range keys {
@@ -349,5 +349,86 @@ func TestYAMLShowsOnlyTheKindsKeys(t *testing.T) {
 	}
 	if y := string(c.YAML()); strings.Contains(y, "channels") || strings.Contains(y, "lr_d") {
 		t.Fatalf("vae YAML shows cgan keys:\n%s", y)
+	}
+}
+
+// ddpmDefault mirrors configs/ddpm.yaml.
+var ddpmDefault = Config{
+	Model: Model{Kind: "ddpm", Channels: 16, Classes: 10},
+	Data:  Data{Dataset: "mnist", Dir: "", Binarize: "none", Subset: 0},
+	Train: Train{Seed: 1, Steps: 6000, BatchSize: 64, LR: 2e-4, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8,
+		LogEvery: 50, SampleEvery: 1000, CheckpointEvery: 1000, KeepCheckpoints: 3, EMA: 0.999,
+		Timesteps: 1000, Schedule: "linear", BetaStart: 1e-4, BetaEnd: 0.02, CondDrop: 0.1, Warmup: 0},
+	Sample: Sample{N: 100, Seed: 0, Sampler: "ddim", Steps: 50, Eta: 0, Variance: "beta_tilde", Guidance: 0},
+}
+
+func TestDDPMDefaultLoadsValidatesAndRoundTrips(t *testing.T) {
+	c, err := Load("ddpm", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *c != ddpmDefault {
+		t.Fatalf("got  %+v\nwant %+v", *c, ddpmDefault)
+	}
+	var back Config
+	if err := Parse(&back, c.YAML(), "yaml"); err != nil || back != *c {
+		t.Fatalf("round trip: %v\n%+v\n%s", err, back, c.YAML())
+	}
+	y := string(c.YAML())
+	for _, k := range []string{"timesteps: 1000", "cond_drop: 0.1", "sampler: ddim", "variance: beta_tilde", "ema: 0.999"} {
+		if !strings.Contains(y, k) {
+			t.Errorf("ddpm YAML lacks %q:\n%s", k, y)
+		}
+	}
+	for _, k := range []string{"lr_d", "hidden", "latent", "label_smoothing"} {
+		if strings.Contains(y, k) {
+			t.Errorf("ddpm YAML shows %q of another kind:\n%s", k, y)
+		}
+	}
+	for _, kind := range []string{"vae", "cgan", "classifier"} {
+		c, err := Load(kind, "", nil)
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		if y := string(c.YAML()); strings.Contains(y, "timesteps") || strings.Contains(y, "sampler") {
+			t.Errorf("%s YAML shows ddpm keys:\n%s", kind, y)
+		}
+	}
+	if _, err := Load("vae", "", []string{"sample.steps=10"}); err == nil || !strings.Contains(err.Error(), `sample.steps: not used by model kind "vae"`) {
+		t.Errorf("ddpm key on a vae: err = %v", err)
+	}
+}
+
+func TestDDPMValidateNamesKeyAndValue(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(c *Config)
+		sub  string
+	}{
+		{"channels not a multiple of 8", func(c *Config) { c.Model.Channels = 12 }, "model.channels: must be a multiple of 8 in [8, 1024] (GroupNorm with 8 groups), got 12"},
+		{"one class", func(c *Config) { c.Model.Classes = 1 }, "model.classes: must be in [2, 10]"},
+		{"ema", func(c *Config) { c.Train.EMA = 1 }, "train.ema: must be >= 0 and < 1, got 1"},
+		{"timesteps", func(c *Config) { c.Train.Timesteps = 0 }, "train.timesteps: must be in [1, 100000], got 0"},
+		{"schedule", func(c *Config) { c.Train.Schedule = "quadratic" }, `train.schedule: must be one of linear, cosine, got "quadratic"`},
+		{"beta start", func(c *Config) { c.Train.BetaStart = 0 }, "train.beta_start: must be > 0 and < 1, got 0"},
+		{"beta end below start", func(c *Config) { c.Train.BetaEnd = 1e-5 }, "train.beta_end: must be >= train.beta_start and < 1, got 1e-05"},
+		{"cond drop", func(c *Config) { c.Train.CondDrop = 1.5 }, "train.cond_drop: must be >= 0 and <= 1, got 1.5"},
+		{"warmup", func(c *Config) { c.Train.Warmup = -1 }, "train.warmup: must be >= 0, got -1"},
+		{"sampler", func(c *Config) { c.Sample.Sampler = "euler" }, `sample.sampler: must be one of ddpm, ddim, got "euler"`},
+		{"steps beyond T", func(c *Config) { c.Sample.Steps = 1001 }, "sample.steps: must be in [0, 1000] (train.timesteps; 0 = the sampler's default), got 1001"},
+		{"eta", func(c *Config) { c.Sample.Eta = 2 }, "sample.eta: must be >= 0 and <= 1, got 2"},
+		{"eta with ancestral", func(c *Config) { c.Sample.Sampler, c.Sample.Steps, c.Sample.Eta = "ddpm", 0, 0.5 }, "sample.eta: must be 0 with sample.sampler ddpm"},
+		{"variance", func(c *Config) { c.Sample.Variance = "large" }, `sample.variance: must be one of beta_tilde, beta, got "large"`},
+		{"guidance", func(c *Config) { c.Sample.Guidance = -1 }, "sample.guidance: must be >= 0 and finite, got -1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := ddpmDefault
+			tt.edit(&c)
+			wantErr(t, c.Validate(), tt.sub)
+		})
+	}
+	if err := ddpmDefault.Validate(); err != nil {
+		t.Errorf("default: %v", err)
 	}
 }

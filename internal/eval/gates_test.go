@@ -30,7 +30,7 @@ func TestParseGate(t *testing.T) {
 }
 
 func TestCheckGatesFailsOnlyHoldingGatesAndRejectsUnknownFigures(t *testing.T) {
-	r := &Record{Metrics: Metrics{FID: 12, Recall: 0.6}, Speed: &Speed{SamplesPerSecond: 500}}
+	r := &Record{Metrics: &Metrics{FID: 12, Recall: 0.6}, Speed: &Speed{SamplesPerSecond: 500}}
 	gates := []Gate{}
 	for _, s := range []string{"fid>30", "fid>10", "recall<0.5", "speed.samples_per_s<1000"} {
 		g, _ := ParseGate(s)

@@ -3,45 +3,12 @@ package eval
 import (
 	"math"
 	"testing"
+
+	"github.com/gentri/gentri/internal/data"
 )
 
-func TestMixtureDefinitions(t *testing.T) {
-	r8 := Ring8()
-	if len(r8.Means) != 8 || r8.Std != 0.01 {
-		t.Fatalf("ring8: %d means, std %g", len(r8.Means), r8.Std)
-	}
-	for i, m := range r8.Means {
-		near(t, "ring radius", math.Hypot(m[0], m[1]), 1, 1e-15)
-		near(t, "ring angle", math.Atan2(m[1], m[0]), math.Remainder(2*math.Pi*float64(i)/8, 2*math.Pi), 1e-12)
-	}
-	g := Grid25()
-	if len(g.Means) != 25 || g.Std != 0.05 {
-		t.Fatalf("grid25: %d means, std %g", len(g.Means), g.Std)
-	}
-	seen := map[[2]float64]bool{}
-	for _, m := range g.Means {
-		seen[m] = true
-		for _, v := range m {
-			if v != -4 && v != -2 && v != 0 && v != 2 && v != 4 {
-				t.Errorf("grid mean %v off the {−4,−2,0,2,4}² grid", m)
-			}
-		}
-	}
-	if len(seen) != 25 {
-		t.Errorf("grid25 has %d distinct means", len(seen))
-	}
-	if e := EightGaussians(); len(e.Means) != 8 {
-		t.Errorf("8gaussians: %d means", len(e.Means))
-	} else {
-		near(t, "8gaussians radius", math.Hypot(e.Means[4][0], e.Means[4][1]), 2/1.414, 1e-12)
-	}
-	if e := TwentyFiveGaussians(); len(e.Means) != 25 {
-		t.Errorf("25gaussians: %d means", len(e.Means))
-	}
-}
-
 // atModes returns `per` samples at each listed mode, offset by off·σ along x.
-func atModes(m Mixture, modes []int, per int, off float64) [][2]float64 {
+func atModes(m data.Mixture, modes []int, per int, off float64) [][2]float64 {
 	var out [][2]float64
 	for _, i := range modes {
 		for k := 0; k < per; k++ {
@@ -60,7 +27,7 @@ func allModes(k int) []int {
 }
 
 func TestCountModesOnConstructedSamples(t *testing.T) {
-	for _, m := range []Mixture{Ring8(), Grid25()} {
+	for _, m := range []data.Mixture{data.Ring8(), data.Grid25()} {
 		k := len(m.Means)
 		far := make([][2]float64, 50)
 		for i := range far {
@@ -115,7 +82,7 @@ func TestCountModesOnConstructedSamples(t *testing.T) {
 
 func TestCountModesOnTrueSamples(t *testing.T) {
 	// For a 2-D isotropic Gaussian P(r < 3σ) = 1 − e^{−9/2} ≈ 0.9889.
-	for _, m := range []Mixture{Ring8(), Grid25(), EightGaussians(), TwentyFiveGaussians()} {
+	for _, m := range []data.Mixture{data.Ring8(), data.Grid25(), data.EightGaussians(), data.TwentyFiveGaussians()} {
 		s := m.Sample(MixtureSamples, newRand(30))
 		if len(s) != MixtureSamples {
 			t.Fatalf("%s: %d samples", m.Name, len(s))

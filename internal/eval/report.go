@@ -53,8 +53,12 @@ type Record struct {
 	Step          int      `json:"step,omitempty"`
 	Sampler       *Sampler `json:"sampler,omitempty"`
 	Seed          uint64   `json:"seed"`
-	ExtractorHash string   `json:"extractor_sha256"`
-	Metrics
+	ExtractorHash string   `json:"extractor_sha256,omitempty"`
+	// The image metrics; nil for a 2-D model, which has Modes instead.
+	*Metrics
+	Modes *ModeFigures `json:"modes,omitempty"`
+	Plot  string       `json:"plot,omitempty"` // 2-D: the scatter plot written
+
 	TestNELBO  *float64 `json:"test_nelbo,omitempty"`
 	IWAENLL    *float64 `json:"iwae_nll,omitempty"`
 	IWAEK      int      `json:"iwae_k,omitempty"`
@@ -313,7 +317,12 @@ func CurrentHardware() Hardware {
 	return Hardware{CPU: cpu, GOMAXPROCS: runtime.GOMAXPROCS(0), BLAS: nn.BLASName, Go: runtime.Version()}
 }
 
-// NewRecord starts a record with what every evaluation states.
+// NewRecord starts a record with what every evaluation states; e is nil
+// where no feature network is used (2-D models).
 func NewRecord(kind string, e *Extractor, seed uint64) *Record {
-	return &Record{Model: kind, Seed: seed, ExtractorHash: e.Hash, Hardware: CurrentHardware(), Version: version.Version}
+	r := &Record{Model: kind, Seed: seed, Hardware: CurrentHardware(), Version: version.Version}
+	if e != nil {
+		r.ExtractorHash = e.Hash
+	}
+	return r
 }

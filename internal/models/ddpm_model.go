@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -33,11 +34,18 @@ type DDPMModel struct {
 	Warmup   int     // linear LR warm-up over this many steps (0 = off)
 	LR       float64 // the LR after warm-up
 
-	sampler SamplerOptions
-	train   *unetGraph
-	emaFwd  *unetGraph // inference graphs at ddpmInferBatch
-	netFwd  *unetGraph
+	sampler    SamplerOptions
+	inferBatch int // batch of the inference graphs (ddpmInferBatch; tests shrink it)
+	train      *unetGraph
+	emaFwd     *unetGraph // inference graphs at inferBatch
+	netFwd     *unetGraph
 }
+
+var (
+	_ Model       = (*DDPMModel)(nil)
+	_ Sampler     = (*DDPMModel)(nil)
+	_ Conditional = (*DDPMModel)(nil)
+)
 
 // DDPMOptions are the DDPM's hyperparameters; the U-Net's zero fields take
 // the peer's defaults (C 16, mult 1,2,4, GroupNorm 8, 28×28).
@@ -68,7 +76,7 @@ const (
 )
 
 // NewDDPMModel returns an untrained DDPM whose EMA starts as a copy of the
-// network, sampling with DDIM, 50 steps, η = 0 until SetSampler says
+// network, sampling with DDIM, min(50, T) steps, η = 0 until SetSampler says
 // otherwise.
 func NewDDPMModel(o DDPMOptions) (*DDPMModel, error) {
 	var sched *Schedule
@@ -101,8 +109,9 @@ func NewDDPMModel(o DDPMOptions) (*DDPMModel, error) {
 		Net: net, EMA: ema, Sched: sched,
 		Opt:      nn.NewAdam(net.Params.List, o.LR, o.Beta1, o.Beta2, o.Eps),
 		EMADecay: o.EMA, CondDrop: o.CondDrop, Warmup: o.Warmup, LR: o.LR,
+		inferBatch: ddpmInferBatch,
 	}
-	if err := m.SetSampler(SamplerOptions{Sampler: DefaultSampler, Steps: DefaultDDIMSteps}); err != nil {
+	if err := m.SetSampler(SamplerOptions{Sampler: DefaultSampler}); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -118,11 +127,13 @@ func (m *DDPMModel) noClass() int    { return m.Net.Classes }
 //
 //	ddpm: ancestral sampling on Steps evenly spaced steps (0 = all T; fewer
 //	      is the respaced DDPM), σ² = β̃ ("beta_tilde", default) or β ("beta");
-//	ddim: DDIM on Steps evenly spaced steps (0 = 50, at most T), η ∈ [0, 1].
+//	ddim: DDIM on Steps evenly spaced steps (0 = min(50, T)), η ∈ [0, 1].
 //
 // Guidance w ≥ 0 is the classifier-free guidance scale. Errors: an unknown
-// sampler or variance, Steps outside [0, T], η outside [0, 1] or η ≠ 0 with
-// ddpm, variance "beta" with ddim, w < 0 or not finite.
+// sampler or variance, Steps outside [0, T], η outside [0, 1], w < 0 or not
+// finite. The stored options are normalised: Steps resolved, and the option
+// the chosen sampler does not use cleared (η for ddpm, the variance for
+// ddim), so Options describes exactly what Generate does.
 func (m *DDPMModel) SetSampler(o SamplerOptions) error {
 	T := m.Sched.T
 	switch o.Sampler {
@@ -136,46 +147,40 @@ func (m *DDPMModel) SetSampler(o SamplerOptions) error {
 	if !(o.Eta >= 0 && o.Eta <= 1) {
 		return fmt.Errorf("ddpm: eta %g: want 0 (deterministic DDIM) to 1", o.Eta)
 	}
-	if o.Sampler == "ddpm" && o.Eta != 0 {
-		return fmt.Errorf("ddpm: eta %g is a DDIM option; the ancestral sampler's noise is set by the variance (beta_tilde or beta)", o.Eta)
-	}
-	switch o.Variance {
-	case "", VarianceBetaTilde:
-	case VarianceBeta:
-		if o.Sampler == "ddim" {
-			return fmt.Errorf("ddpm: variance %q is an option of the ddpm sampler; DDIM's noise is set by eta", o.Variance)
-		}
-	default:
+	if o.Variance != "" && o.Variance != VarianceBetaTilde && o.Variance != VarianceBeta {
 		return fmt.Errorf("ddpm: variance %q: want %s or %s", o.Variance, VarianceBetaTilde, VarianceBeta)
 	}
 	if !(o.Guidance >= 0) || math.IsInf(o.Guidance, 0) {
 		return fmt.Errorf("ddpm: guidance scale %g: want a finite w >= 0 (0 = plain conditional)", o.Guidance)
 	}
+	if o.Sampler == "ddpm" {
+		o.Eta = 0
+		if o.Variance == "" {
+			o.Variance = VarianceBetaTilde
+		}
+		if o.Steps == 0 {
+			o.Steps = T
+		}
+	} else {
+		o.Variance = ""
+		if o.Steps == 0 {
+			o.Steps = min(DefaultDDIMSteps, T)
+		}
+	}
 	m.sampler = o
 	return nil
 }
 
-// Sampler returns the current sampler options.
-func (m *DDPMModel) Sampler() SamplerOptions { return m.sampler }
-
-// steps resolves the sampler's step count (0 = its default).
-func (m *DDPMModel) steps() int {
-	switch {
-	case m.sampler.Steps > 0:
-		return m.sampler.Steps
-	case m.sampler.Sampler == "ddpm":
-		return m.Sched.T
-	}
-	return min(DefaultDDIMSteps, m.Sched.T)
-}
+// Options returns the current sampler options, normalised by SetSampler.
+func (m *DDPMModel) Options() SamplerOptions { return m.sampler }
 
 // NFE is the number of U-Net evaluations per sample: the steps, twice
 // under guidance (a conditional and an unconditional pass).
 func (m *DDPMModel) NFE() int {
 	if m.sampler.Guidance != 0 {
-		return 2 * m.steps()
+		return 2 * m.sampler.Steps
 	}
-	return m.steps()
+	return m.sampler.Steps
 }
 
 // unetGraph is one graph of a U-Net at a fixed batch: inputs x (B,1,S,S),
@@ -324,16 +329,16 @@ func (m *DDPMModel) Generate(seeds []uint64, labels []int) ([][]float32, error) 
 	}
 	if m.emaFwd == nil {
 		var err error
-		if m.emaFwd, err = newUNetGraph(m.EMA, ddpmInferBatch, false); err != nil {
+		if m.emaFwd, err = newUNetGraph(m.EMA, m.inferBatch, false); err != nil {
 			return nil, err
 		}
 	}
 	o := m.sampler
-	ts, err := DDIMTimesteps(m.Sched.T, m.steps())
+	ts, err := DDIMTimesteps(m.Sched.T, o.Steps)
 	if err != nil {
 		return nil, fmt.Errorf("ddpm: %w", err)
 	}
-	s, P, B := m.emaFwd, m.pixels(), ddpmInferBatch
+	s, P, B := m.emaFwd, m.pixels(), m.inferBatch
 	x := s.x.Data().([]float32)
 	eps, cond, z := make([]float32, B*P), make([]float32, B*P), make([]float32, P)
 	chunks := (len(seeds) + B - 1) / B
@@ -412,17 +417,17 @@ func (m *DDPMModel) Evaluate(test *data.Dataset) ([]Metric, error) {
 	}
 	var err error
 	if m.emaFwd == nil {
-		if m.emaFwd, err = newUNetGraph(m.EMA, ddpmInferBatch, false); err != nil {
+		if m.emaFwd, err = newUNetGraph(m.EMA, m.inferBatch, false); err != nil {
 			return nil, err
 		}
 	}
 	if m.netFwd == nil {
-		if m.netFwd, err = newUNetGraph(m.Net, ddpmInferBatch, false); err != nil {
+		if m.netFwd, err = newUNetGraph(m.Net, m.inferBatch, false); err != nil {
 			return nil, err
 		}
 	}
 	r := rng.New(0, StreamEval)
-	B := ddpmInferBatch
+	B := m.inferBatch
 	eps := make([]float32, B*P)
 	var sse [2]float64
 	for start := 0; start < n; start += B {
@@ -463,22 +468,16 @@ func (m *DDPMModel) Evaluate(test *data.Dataset) ([]Metric, error) {
 	return []Metric{{"test_mse", sse[0] / count}, {"test_mse_net", sse[1] / count}}, nil
 }
 
+// State is the network ("net."), its average ("ema.") and, with train,
+// Adam's state of the network ("optim.").
 func (m *DDPMModel) State(train bool) []checkpoint.Tensor {
-	ts := append(paramTensors(m.Net.Params.List), paramTensors(m.EMA.Params.List)...)
-	if train {
-		ts = append(ts, adamTensors("optim", m.Opt)...)
-	}
-	return ts
+	return netState(m.weights(), m.Opt, train)
 }
 
 func (m *DDPMModel) Load(f *checkpoint.File, train bool) error {
-	for _, ps := range [][]*nn.Param{m.Net.Params.List, m.EMA.Params.List} {
-		if err := loadParams(f, ps); err != nil {
-			return err
-		}
-	}
-	if train {
-		return loadAdam(f, "optim", m.Opt)
-	}
-	return nil
+	return loadNetState(f, m.weights(), m.Opt, train)
+}
+
+func (m *DDPMModel) weights() []*nn.Param {
+	return append(slices.Clone(m.Net.Params.List), m.EMA.Params.List...)
 }

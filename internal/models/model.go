@@ -29,7 +29,8 @@ type Model interface {
 	NumParams() int
 }
 
-// Batch is a minibatch of images in [0,1], N rows of H*W pixels.
+// Batch is a minibatch of images in [0,1], N rows of H*W pixels (for the
+// 2-D models of toy2d.go, N points: rows of x, y).
 type Batch struct {
 	N      int
 	X      []float32
@@ -54,6 +55,10 @@ const (
 	StreamTrain  uint64 = 2 // data order, binarisation, training noise
 	StreamSample uint64 = 3 // per-sample noise at generation (seed = sample seed)
 	StreamEval   uint64 = 4 // held-out evaluation noise and test binarisation
+	// The points of a 2-D mixture data set: training points from the run's
+	// seed, test points from seed 0, the same for every run.
+	StreamData     uint64 = 5
+	StreamDataTest uint64 = 6
 )
 
 // Conditional is implemented by models that generate a requested class.

@@ -33,12 +33,29 @@ func New(cfg *config.Config) (Model, error) {
 		return NewVAEModel(pixels, cfg.Model.Hidden, cfg.Model.Latent, t.Seed, t.LR, t.Beta1, t.Beta2, t.Eps), nil
 	case "classifier":
 		return NewClassifierModel(cfg.Model.Channels, cfg.Model.Hidden, cfg.Model.Classes, t.Seed, t.LR, t.Beta1, t.Beta2, t.Eps), nil
+	case "ddpm":
+		m, err := NewDDPMModel(DDPMOptions{
+			UNet: UNetOptions{Channels: cfg.Model.Channels, Classes: cfg.Model.Classes},
+			Seed: t.Seed, LR: t.LR, Beta1: t.Beta1, Beta2: t.Beta2, Eps: t.Eps, EMA: t.EMA,
+			Timesteps: t.Timesteps, Schedule: t.Schedule, BetaStart: t.BetaStart, BetaEnd: t.BetaEnd,
+			CondDrop: t.CondDrop, Warmup: t.Warmup,
+		})
+		if err != nil {
+			return nil, err
+		}
+		s := cfg.Sample
+		if err := m.SetSampler(SamplerOptions{Sampler: s.Sampler, Steps: s.Steps, Eta: s.Eta, Variance: s.Variance, Guidance: s.Guidance}); err != nil {
+			return nil, fmt.Errorf("sample.*: %w", err)
+		}
+		return m, nil
 	case "cgan":
 		return NewCGANModel(CGANOptions{
 			Latent: cfg.Model.Latent, Channels: cfg.Model.Channels, Classes: cfg.Model.Classes, Seed: t.Seed,
 			LRG: t.LR, LRD: t.LRD, Beta1: t.Beta1, Beta2: t.Beta2, Eps: t.Eps,
 			EMA: t.EMA, LabelSmoothing: t.LabelSmoothing, Loss: t.Loss,
 		}), nil
+	case "gan2d", "vae2d", "ddpm2d":
+		return newToy2D(cfg)
 	}
 	return nil, fmt.Errorf("model kind %q is not implemented", cfg.Model.Kind)
 }

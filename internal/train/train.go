@@ -21,6 +21,7 @@ import (
 	"github.com/gentri/gentri/internal/checkpoint"
 	"github.com/gentri/gentri/internal/config"
 	"github.com/gentri/gentri/internal/data"
+	"github.com/gentri/gentri/internal/eval"
 	"github.com/gentri/gentri/internal/models"
 	"github.com/gentri/gentri/internal/rng"
 	"github.com/gentri/gentri/internal/sample"
@@ -70,8 +71,12 @@ func (e *NaNError) Error() string {
 const CheckpointPattern = "ckpt-*.safetensors"
 
 // The grids written during training: 10×10 samples from seeds 0..99, row r
-// asking conditional models for class r.
-const gridRows = 10
+// asking conditional models for class r; for a 2-D model, a scatter plot
+// of the points of seeds 0..999.
+const (
+	gridRows      = 10
+	scatterPoints = 1000
+)
 
 // Run trains until cfg.Train.Steps, ctx is cancelled or StopAfter is reached.
 func Run(ctx context.Context, o Options) (*Result, error) {
@@ -127,6 +132,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return err
 		}
+		if mix, ok := data.MixtureByName(cfg.Data.Dataset); ok {
+			// A 2-D model's mode counts (§5.2) on fixed seeds, so stats.jsonl
+			// shows its mode coverage over training.
+			pts, err := eval.GeneratePoints(m, eval.MixtureSamples, 0)
+			if err != nil {
+				return fmt.Errorf("mode counts: %w", err)
+			}
+			ev = append(ev, eval.NewModeFigures(mix, pts).Metrics()...)
+		}
 		path := filepath.Join(o.RunDir, fmt.Sprintf("ckpt-%08d.safetensors", step))
 		if err := writeCheckpoint(path, m, cfg, step, r, batcher); err != nil {
 			return err
@@ -146,7 +160,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil
 	}
 
-	x := make([]float32, cfg.Train.BatchSize*models.Height*models.Width)
+	x := make([]float32, cfg.Train.BatchSize*trainSet.H*trainSet.W)
 	labels := make([]uint8, cfg.Train.BatchSize)
 	window, windowStart := 0, time.Now()
 	for step < cfg.Train.Steps {
@@ -189,7 +203,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		bar.Set(step)
 		if step%cfg.Train.SampleEvery == 0 || step == cfg.Train.Steps {
-			if err := writeGrid(filepath.Join(o.RunDir, "samples", fmt.Sprintf("step-%08d.png", step)), m); err != nil {
+			if err := writeGrid(filepath.Join(o.RunDir, "samples", fmt.Sprintf("step-%08d.png", step)), m, cfg); err != nil {
 				return res, err
 			}
 		}
@@ -209,8 +223,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 }
 
 // writeGrid draws the fixed-seed samples, so grids of successive steps show
-// the same noise and a user sees the model change, not the noise.
-func writeGrid(path string, m models.Model) error {
+// the same noise and a user sees the model change, not the noise. A 2-D
+// model's grid is a scatter plot of its points over the true modes.
+func writeGrid(path string, m models.Model, cfg *config.Config) error {
+	if mix, ok := data.MixtureByName(cfg.Data.Dataset); ok {
+		pts, err := eval.GeneratePoints(m, scatterPoints, 0)
+		if err != nil {
+			return fmt.Errorf("scatter plot: %w", err)
+		}
+		return sample.WritePNG(path, sample.Scatter(pts, mix.Means, eval.HighQualityStds*mix.Std))
+	}
 	seeds := make([]uint64, gridRows*gridRows)
 	labels := make([]int, len(seeds))
 	for i := range seeds {
@@ -228,6 +250,13 @@ func writeGrid(path string, m models.Model) error {
 }
 
 func loadData(cfg *config.Config) (train, test *data.Dataset, err error) {
+	if mix, ok := data.MixtureByName(cfg.Data.Dataset); ok {
+		// Points of a 2-D mixture (§5.1), drawn once: the training set from
+		// the run's seed, the test set from a stream every run shares.
+		train = mix.Dataset(data.MixtureTrainPoints, rng.New(cfg.Train.Seed, models.StreamData).Rand)
+		test = mix.Dataset(data.MixtureTestPoints, rng.New(0, models.StreamDataTest).Rand)
+		return train.Subset(cfg.Data.Subset), test, nil
+	}
 	dir := cfg.Data.Dir
 	if dir == "" {
 		if dir, err = data.FindMNIST(); err != nil {
