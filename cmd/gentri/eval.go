@@ -46,6 +46,7 @@ type evalOptions struct {
 	NoFloor, Quiet, JSON                                  bool
 	sampler                                               *samplerFlags
 	Plot                                                  string // 2-D models: the scatter plot to write
+	Sweep, SweepPlot                                      string // diffusion: step counts, and the FID-vs-time plot
 	NSet                                                  bool   // --n was given
 }
 
@@ -78,6 +79,8 @@ func newEvalCmd(s streams) *cobra.Command {
 	f.StringVar(&o.Data, "data", "", "folder of MNIST IDX files (default: found as for training)")
 	f.BoolVar(&o.Quiet, "quiet", false, "no progress bars or messages on stderr")
 	f.BoolVar(&o.JSON, "json", false, "print one JSON record on stdout instead of the table")
+	f.StringVar(&o.Sweep, "sweep-steps", "", "diffusion models: evaluate at each of these step counts, e.g. 10,20,50,100,1000 (one record each)")
+	f.StringVar(&o.SweepPlot, "sweep-plot", "", "with --sweep-steps: the FID-vs-seconds PNG (default: <checkpoint>-sweep.png)")
 	f.StringVar(&o.Plot, "plot", "", "2-D models: scatter plot PNG of the samples over the true modes (default: beside the checkpoint, <checkpoint>-modes.png)")
 	o.sampler = addSamplerFlags(f)
 	return c
@@ -105,6 +108,9 @@ func runEval(ctx context.Context, o evalOptions, s streams) error {
 			return err
 		}
 	}
+	if o.Sweep != "" {
+		return runSweep(ctx, o, s, ck, gates, logw)
+	}
 	var rec *eval.Record
 	var err error
 	if mix, ok := data.MixtureByName(ck.dataset()); ok {
@@ -121,15 +127,77 @@ func runEval(ctx context.Context, o evalOptions, s streams) error {
 	if err != nil {
 		return usageError{err}
 	}
-	if o.JSON {
-		if err := json.NewEncoder(s.Out).Encode(jsonSafe(rec)); err != nil {
-			return err
-		}
-	} else if rec.Modes != nil {
+	if err := output(o, s, rec); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return gateError{failed}
+	}
+	return nil
+}
+
+// output prints one record: JSON with --json, else a table.
+func output(o evalOptions, s streams, rec *eval.Record) error {
+	switch {
+	case o.JSON:
+		return json.NewEncoder(s.Out).Encode(jsonSafe(rec))
+	case rec.Modes != nil:
 		printModes(s.Out, rec)
-	} else {
+	default:
 		printRecord(s.Out, rec)
 	}
+	return nil
+}
+
+// runSweep evaluates a diffusion model at each --sweep-steps count (one
+// record each, JSON lines with --json) and draws FID against seconds per
+// 100 samples. The real-data floor is computed once, with the first count.
+func runSweep(ctx context.Context, o evalOptions, s streams, ck *opened, gates []eval.Gate, logw io.Writer) error {
+	steps, err := eval.ParseSteps(o.Sweep)
+	if err != nil {
+		return usageError{err}
+	}
+	smp, ok := ck.m.(models.Sampler)
+	if !ok {
+		return usagef("--sweep-steps: %s has no step count to sweep", ck.describe(o))
+	}
+	if _, mixture := data.MixtureByName(ck.dataset()); mixture {
+		return usagef("--sweep-steps plots FID, which 2-D models do not have")
+	}
+	var recs []*eval.Record
+	var failed []eval.Gate
+	for i, n := range steps {
+		opts := smp.Options()
+		opts.Steps = n
+		if err := smp.SetSampler(opts); err != nil {
+			return usageError{fmt.Errorf("--sweep-steps %d: %w", n, err)}
+		}
+		fmt.Fprintf(logw, "sweep: %s sampler, %d steps\n", opts.Sampler, n)
+		oi := o
+		oi.NoFloor = o.NoFloor || i > 0
+		rec, err := evalImages(ctx, oi, s, ck, logw)
+		if err != nil {
+			return err
+		}
+		f, err := eval.CheckGates(rec, gates)
+		if err != nil {
+			return usageError{err}
+		}
+		failed = append(failed, f...)
+		if err := output(o, s, rec); err != nil {
+			return err
+		}
+		recs = append(recs, rec)
+	}
+	path := o.SweepPlot
+	if path == "" {
+		path = strings.TrimSuffix(o.Checkpoint, ".safetensors") + "-sweep.png"
+	}
+	title := fmt.Sprintf("%s %s, N=%d", ck.cfg.Model.Kind, smp.Options().Sampler, o.N)
+	if err := eval.SweepPlot(recs, title, path); err != nil {
+		return err
+	}
+	fmt.Fprintf(logw, "wrote %s\n", path)
 	if len(failed) > 0 {
 		return gateError{failed}
 	}

@@ -345,3 +345,38 @@ func TestTwoDModelTrainEvalSampleEndToEnd(t *testing.T) {
 		t.Errorf("sample --each on points: exit %d, %q", code, stderr)
 	}
 }
+
+// --sweep-steps gives one record per step count and the FID-vs-time plot.
+func TestEvalSweepWritesOneRecordPerStepCountAndAPlot(t *testing.T) {
+	dir := t.TempDir()
+	cls, ddpm := filepath.Join(dir, "cls"), filepath.Join(dir, "ddpm")
+	small := []string{"--set", "data.subset=640", "--set", "train.batch_size=32", "--set", "train.checkpoint_every=1000", "--quiet"}
+	if code, _, stderr := run(t, append([]string{"train", "--model", "classifier", "--set", "model.channels=4", "--set", "model.hidden=16",
+		"--set", "train.steps=5", "--out", cls}, small...)...); code != 0 {
+		t.Fatalf("classifier: %s", stderr)
+	}
+	if code, _, stderr := run(t, append([]string{"train", "--model", "ddpm", "--set", "model.channels=8", "--set", "train.timesteps=20",
+		"--set", "sample.steps=4", "--set", "train.sample_every=1000", "--set", "train.steps=3", "--out", ddpm}, small...)...); code != 0 {
+		t.Fatalf("ddpm: %s", stderr)
+	}
+	plotPath := filepath.Join(dir, "sweep.png")
+	code, stdout, stderr := run(t, "eval", "--checkpoint", filepath.Join(ddpm, "ckpt-00000003.safetensors"), "--extractor",
+		filepath.Join(cls, "ckpt-00000005.safetensors"), "--n", "100", "--no-floor", "--sweep-steps", "3,1", "--sweep-plot", plotPath, "--json", "--quiet")
+	if code != 0 {
+		t.Fatalf("sweep: exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"steps":1`) || !strings.Contains(lines[1], `"steps":3`) {
+		t.Fatalf("want two records, 1 then 3 steps:\n%s", stdout)
+	}
+	if !strings.Contains(lines[1], `"nfe":3`) {
+		t.Fatalf("3-step record does not say nfe 3: %s", lines[1])
+	}
+	if w, h := decodePNG(t, plotPath); w < 100 || h < 100 {
+		t.Fatalf("plot is %dx%d", w, h)
+	}
+	if code, _, _ := run(t, "eval", "--checkpoint", filepath.Join(ddpm, "ckpt-00000003.safetensors"), "--extractor",
+		filepath.Join(cls, "ckpt-00000005.safetensors"), "--sweep-steps", "5,x", "--quiet"); code != exitUsage {
+		t.Fatalf("bad --sweep-steps: exit %d, want %d", code, exitUsage)
+	}
+}
