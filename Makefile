@@ -11,7 +11,7 @@ ifeq ($(OPENBLAS),1)
 TAGS := -tags openblas
 endif
 
-.PHONY: all build deps data demo test vet fuzz bench clean
+.PHONY: all build deps data demo test vet fuzz bench trilemma clean
 
 all: build
 
@@ -56,6 +56,10 @@ fuzz:
 
 bench: deps
 	scripts/bench.sh
+
+# trilemma trains the default models (resumably), evaluates them and writes docs/trilemma.md.
+trilemma: build
+	scripts/trilemma.sh
 
 clean:
 	rm -rf bin

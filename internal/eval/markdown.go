@@ -1,0 +1,115 @@
+package eval
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// ReadRecords reads evaluation records from JSON files (one record per
+// line, as `gentri eval --json` and `--sweep-steps --json` write them).
+func ReadRecords(paths []string) ([]*Record, error) {
+	var recs []*Record
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("records: %w", err)
+		}
+		for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			var r Record
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				return nil, fmt.Errorf("records %s: line %d: %w", p, i+1, err)
+			}
+			recs = append(recs, &r)
+		}
+	}
+	return recs, nil
+}
+
+// TrainSeconds, if set, gives the training wall time behind a checkpoint.
+type TrainSeconds func(checkpoint string, step int) float64
+
+// MarkdownTables writes the trilemma tables of a set of records: one row
+// per image model and sampler (quality, diversity, speed, training time),
+// the real-data floor, then one row per 2-D model and mixture.
+func MarkdownTables(w io.Writer, recs []*Record, trainSeconds TrainSeconds) {
+	var images, modes []*Record
+	for _, r := range recs {
+		switch {
+		case r.Modes != nil:
+			modes = append(modes, r)
+		case r.Metrics != nil:
+			images = append(images, r)
+		}
+	}
+	if len(images) > 0 {
+		fmt.Fprintln(w, "| model | sampler | FID ↓ | precision ↑ | recall ↑ | density ↑ | coverage ↑ | classes covered | class acc. | NFE | s / 100 samples | training wall time |")
+		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+		var floor *Metrics
+		for _, r := range images {
+			if r.Floor != nil && floor == nil {
+				floor = r.Floor
+			}
+			acc, nfe, secs, train := "–", "–", "–", "–"
+			if r.ClassAccuracy != nil {
+				acc = fmt.Sprintf("%.3f", *r.ClassAccuracy)
+			}
+			if r.Speed != nil {
+				nfe, secs = fmt.Sprint(r.Speed.NFE), fmt.Sprintf("%.4g", r.Speed.SecondsPer100)
+			}
+			if trainSeconds != nil && r.Checkpoint != "" {
+				if s := trainSeconds(r.Checkpoint, r.Step); s > 0 {
+					train = fmt.Sprintf("%.0f min (%d steps)", s/60, r.Step)
+				}
+			}
+			fmt.Fprintf(w, "| %s | %s | %.2f | %.3f | %.3f | %.3f | %.3f | %d | %s | %s | %s | %s |\n",
+				r.Model, samplerName(r.Sampler), r.FID, r.Precision, r.Recall, r.Density, r.Coverage,
+				r.ClassesCovered, acc, nfe, secs, train)
+		}
+		if floor != nil {
+			acc := "–"
+			if floor.ClassAccuracy != nil {
+				acc = fmt.Sprintf("%.3f", *floor.ClassAccuracy)
+			}
+			fmt.Fprintf(w, "| real data (floor) | – | %.2f | %.3f | %.3f | %.3f | %.3f | %d | %s | – | – | – |\n",
+				floor.FID, floor.Precision, floor.Recall, floor.Density, floor.Coverage, floor.ClassesCovered, acc)
+		}
+		fmt.Fprintln(w)
+	}
+	if len(modes) > 0 {
+		sort.SliceStable(modes, func(i, j int) bool { return modes[i].Modes.Dataset < modes[j].Modes.Dataset })
+		fmt.Fprintln(w, "| mixture | model | modes captured | % high quality | reverse KL (nats) | well covered | NFE | s / 100 samples |")
+		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+		for _, r := range modes {
+			m := r.Modes
+			kl := "–"
+			if m.ReverseKL != nil {
+				kl = fmt.Sprintf("%.3f", *m.ReverseKL)
+			}
+			nfe, secs := "–", "–"
+			if r.Speed != nil {
+				nfe, secs = fmt.Sprint(r.Speed.NFE), fmt.Sprintf("%.4g", r.Speed.SecondsPer100)
+			}
+			fmt.Fprintf(w, "| %s | %s | %d / %d | %.1f | %s | %d | %s | %s |\n",
+				m.Dataset, r.Model, m.Captured, m.Components, 100*m.HighQuality, kl, m.WellCovered, nfe, secs)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+func samplerName(s *Sampler) string {
+	if s == nil {
+		return "one pass"
+	}
+	name := fmt.Sprintf("%s %d", s.Name, s.Steps)
+	if s.Guidance != 0 {
+		name += fmt.Sprintf(", guidance %g", s.Guidance)
+	}
+	return name
+}
