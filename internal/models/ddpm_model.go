@@ -2,7 +2,6 @@ package models
 
 import (
 	"fmt"
-	"math"
 	"slices"
 
 	G "gorgonia.org/gorgonia"
@@ -135,37 +134,9 @@ func (m *DDPMModel) noClass() int    { return m.Net.Classes }
 // the chosen sampler does not use cleared (η for ddpm, the variance for
 // ddim), so Options describes exactly what Generate does.
 func (m *DDPMModel) SetSampler(o SamplerOptions) error {
-	T := m.Sched.T
-	switch o.Sampler {
-	case "ddpm", "ddim":
-	default:
-		return fmt.Errorf("ddpm: sampler %q: want ddpm (ancestral) or ddim", o.Sampler)
-	}
-	if o.Steps < 0 || o.Steps > T {
-		return fmt.Errorf("ddpm: %d sampling steps: want 1 to %d (the model was trained with T = %d), or 0 for the default", o.Steps, T, T)
-	}
-	if !(o.Eta >= 0 && o.Eta <= 1) {
-		return fmt.Errorf("ddpm: eta %g: want 0 (deterministic DDIM) to 1", o.Eta)
-	}
-	if o.Variance != "" && o.Variance != VarianceBetaTilde && o.Variance != VarianceBeta {
-		return fmt.Errorf("ddpm: variance %q: want %s or %s", o.Variance, VarianceBetaTilde, VarianceBeta)
-	}
-	if !(o.Guidance >= 0) || math.IsInf(o.Guidance, 0) {
-		return fmt.Errorf("ddpm: guidance scale %g: want a finite w >= 0 (0 = plain conditional)", o.Guidance)
-	}
-	if o.Sampler == "ddpm" {
-		o.Eta = 0
-		if o.Variance == "" {
-			o.Variance = VarianceBetaTilde
-		}
-		if o.Steps == 0 {
-			o.Steps = T
-		}
-	} else {
-		o.Variance = ""
-		if o.Steps == 0 {
-			o.Steps = min(DefaultDDIMSteps, T)
-		}
+	o, err := normalizeSampler("ddpm", o, m.Sched.T, true)
+	if err != nil {
+		return err
 	}
 	m.sampler = o
 	return nil

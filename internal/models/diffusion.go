@@ -229,3 +229,40 @@ func TimestepEmbedding(dst []float32, t int) {
 		dst[half+i] = float32(math.Cos(a))
 	}
 }
+
+// normalizeSampler checks a diffusion model's sampler options and resolves
+// them: Steps 0 becomes T for ddpm and min(DefaultDDIMSteps, T) for ddim,
+// and the option the chosen sampler ignores is cleared (η for ddpm, the
+// variance for ddim), so the stored options say exactly what runs. kind
+// names the model in errors; guidance needs a conditional model.
+func normalizeSampler(kind string, o SamplerOptions, T int, conditional bool) (SamplerOptions, error) {
+	switch {
+	case o.Sampler != "ddpm" && o.Sampler != "ddim":
+		return o, fmt.Errorf("%s: sampler %q: want ddpm (ancestral) or ddim", kind, o.Sampler)
+	case o.Steps < 0 || o.Steps > T:
+		return o, fmt.Errorf("%s: %d sampling steps: want 1 to %d (the model was trained with T = %d), or 0 for the default", kind, o.Steps, T, T)
+	case !(o.Eta >= 0 && o.Eta <= 1):
+		return o, fmt.Errorf("%s: eta %g: want 0 (deterministic DDIM) to 1", kind, o.Eta)
+	case o.Variance != "" && o.Variance != VarianceBetaTilde && o.Variance != VarianceBeta:
+		return o, fmt.Errorf("%s: variance %q: want %s or %s", kind, o.Variance, VarianceBetaTilde, VarianceBeta)
+	case !conditional && o.Guidance != 0:
+		return o, fmt.Errorf("%s: guidance %g: the model is unconditional (want 0)", kind, o.Guidance)
+	case !(o.Guidance >= 0) || math.IsInf(o.Guidance, 0):
+		return o, fmt.Errorf("%s: guidance scale %g: want a finite w >= 0 (0 = plain conditional)", kind, o.Guidance)
+	}
+	if o.Sampler == "ddpm" {
+		o.Eta = 0
+		if o.Variance == "" {
+			o.Variance = VarianceBetaTilde
+		}
+		if o.Steps == 0 {
+			o.Steps = T
+		}
+	} else {
+		o.Variance = ""
+		if o.Steps == 0 {
+			o.Steps = min(DefaultDDIMSteps, T)
+		}
+	}
+	return o, nil
+}

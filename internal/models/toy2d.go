@@ -620,32 +620,9 @@ func (m *DDPM2DModel) NumParams() int { return m.NetP.Count() }
 // option the chosen sampler ignores (η for ddpm, the variance for ddim)
 // cleared. The model is unconditional, so guidance must be 0.
 func (m *DDPM2DModel) SetSampler(o SamplerOptions) error {
-	T := m.Sched.T
-	switch {
-	case o.Sampler != "ddpm" && o.Sampler != "ddim":
-		return fmt.Errorf("ddpm2d: sampler %q: want ddpm (ancestral) or ddim", o.Sampler)
-	case o.Steps < 0 || o.Steps > T:
-		return fmt.Errorf("ddpm2d: %d sampling steps: want 1 to %d (the model was trained with T = %d), or 0 for the default", o.Steps, T, T)
-	case !(o.Eta >= 0 && o.Eta <= 1):
-		return fmt.Errorf("ddpm2d: eta %g: want 0 (deterministic DDIM) to 1", o.Eta)
-	case o.Variance != "" && o.Variance != VarianceBetaTilde && o.Variance != VarianceBeta:
-		return fmt.Errorf("ddpm2d: variance %q: want %s or %s", o.Variance, VarianceBetaTilde, VarianceBeta)
-	case o.Guidance != 0:
-		return fmt.Errorf("ddpm2d: guidance %g: the 2-D DDPM is unconditional (want 0)", o.Guidance)
-	}
-	if o.Sampler == "ddpm" {
-		o.Eta = 0
-		if o.Variance == "" {
-			o.Variance = VarianceBetaTilde
-		}
-		if o.Steps == 0 {
-			o.Steps = T
-		}
-	} else {
-		o.Variance = ""
-		if o.Steps == 0 {
-			o.Steps = min(DefaultDDIMSteps, T)
-		}
+	o, err := normalizeSampler("ddpm2d", o, m.Sched.T, false)
+	if err != nil {
+		return err
 	}
 	m.sampler = o
 	return nil
