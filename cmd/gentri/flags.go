@@ -20,6 +20,7 @@ func addSamplerFlags(f *pflag.FlagSet) *samplerFlags {
 	f.Float64Var(&s.opts.Eta, "eta", 0, "diffusion: DDIM eta, 0 deterministic, 1 stochastic")
 	f.StringVar(&s.opts.Variance, "variance", "", "diffusion: ancestral variance, beta_tilde (default) or beta")
 	f.Float64Var(&s.opts.Guidance, "guidance", 0, "diffusion: classifier-free guidance scale (0 = plain conditional)")
+	f.BoolVar(&s.opts.Clip, "clip", false, "diffusion: clamp the predicted x_0 to [-1, 1] at each step (default: the config's sample.clip)")
 	return s
 }
 
@@ -27,13 +28,13 @@ func addSamplerFlags(f *pflag.FlagSet) *samplerFlags {
 // its configured defaults; on another model any of them is a usage error.
 func (s *samplerFlags) apply(m models.Model) error {
 	changed := false
-	for _, n := range []string{"sampler", "steps", "eta", "variance", "guidance"} {
+	for _, n := range []string{"sampler", "steps", "eta", "variance", "guidance", "clip"} {
 		changed = changed || s.fs.Changed(n)
 	}
 	smp, ok := m.(models.Sampler)
 	if !ok {
 		if changed {
-			return usagef("--sampler, --steps, --eta, --variance and --guidance apply to diffusion models, not to a %s", m.Kind())
+			return usagef("--sampler, --steps, --eta, --variance, --guidance and --clip apply to diffusion models, not to a %s", m.Kind())
 		}
 		return nil
 	}
@@ -58,6 +59,9 @@ func (s *samplerFlags) apply(m models.Model) error {
 	}
 	if s.fs.Changed("guidance") {
 		opts.Guidance = s.opts.Guidance
+	}
+	if s.fs.Changed("clip") {
+		opts.Clip = s.opts.Clip
 	}
 	if err := smp.SetSampler(opts); err != nil {
 		return usageError{err}

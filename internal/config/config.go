@@ -82,7 +82,7 @@ var kindKeys = map[string][]string{
 	"classifier": {"model.channels", "model.hidden", "model.classes"},
 	"ddpm": {"model.channels", "model.classes", "train.ema", "train.timesteps", "train.schedule", "train.beta_start",
 		"train.beta_end", "train.cond_drop", "train.warmup",
-		"sample.sampler", "sample.steps", "sample.eta", "sample.variance", "sample.guidance"},
+		"sample.sampler", "sample.steps", "sample.eta", "sample.variance", "sample.guidance", "sample.clip"},
 	// The 2-D models of the mixture benchmarks (data.dataset ring8, grid25).
 	"gan2d": {"model.hidden", "model.latent"},
 	"vae2d": {"model.hidden", "model.latent"},
@@ -125,6 +125,7 @@ type Sample struct {
 	Eta      float64 `yaml:"eta"`      // ddim: 0 deterministic .. 1 stochastic
 	Variance string  `yaml:"variance"` // ddpm: "beta_tilde" | "beta"
 	Guidance float64 `yaml:"guidance"` // classifier-free guidance scale (0 = plain conditional)
+	Clip     bool    `yaml:"clip"`     // ddpm: clip the predicted x_0 to [-1, 1] at each step
 }
 
 // Load builds the resolved config: start from the shipped default of the kind

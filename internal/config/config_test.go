@@ -300,7 +300,7 @@ func TestYAMLRoundTripsThroughParse(t *testing.T) {
 
 func TestKeysComeFromYAMLTags(t *testing.T) {
 	keys := Keys()
-	if len(keys) != 37 || keys[0] != "model.kind" || keys[len(keys)-1] != "sample.guidance" {
+	if len(keys) != 38 || keys[0] != "model.kind" || keys[len(keys)-1] != "sample.clip" {
 		t.Errorf("Keys() = %v", keys)
 	}
 	for _, k := range keys {
@@ -359,7 +359,7 @@ var ddpmDefault = Config{
 	Train: Train{Seed: 1, Steps: 6000, BatchSize: 64, LR: 2e-4, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8,
 		LogEvery: 50, SampleEvery: 1000, CheckpointEvery: 1000, KeepCheckpoints: 3, EMA: 0.999,
 		Timesteps: 1000, Schedule: "linear", BetaStart: 1e-4, BetaEnd: 0.02, CondDrop: 0.1, Warmup: 0},
-	Sample: Sample{N: 100, Seed: 0, Sampler: "ddim", Steps: 50, Eta: 0, Variance: "beta_tilde", Guidance: 0},
+	Sample: Sample{N: 100, Seed: 0, Sampler: "ddim", Steps: 50, Eta: 0, Variance: "beta_tilde", Guidance: 0, Clip: true},
 }
 
 func TestDDPMDefaultLoadsValidatesAndRoundTrips(t *testing.T) {

@@ -355,9 +355,9 @@ func (m *DDPMModel) Generate(seeds []uint64, labels []int) ([][]float32, error) 
 				}
 				xi, ei := x[i*P:(i+1)*P], eps[i*P:(i+1)*P]
 				if o.Sampler == "ddpm" {
-					AncestralStep(xi, xi, ei, zi, at, ap, sigma)
+					AncestralStep(xi, xi, ei, zi, at, ap, sigma, o.Clip)
 				} else {
-					DDIMStep(xi, xi, ei, zi, at, ap, sigma)
+					DDIMStep(xi, xi, ei, zi, at, ap, sigma, o.Clip)
 				}
 			}
 			if o.Progress != nil {

@@ -145,8 +145,30 @@ func AncestralSigma(abarT, abarPrev float64, variance string) (float64, error) {
 //
 // which is (1/√α_t)(x_t − β_t/√(1−ᾱ_t)·ε_θ) + σ_t z for prev = t − 1.
 // z is ignored (no noise) when nil or σ = 0.
-func AncestralStep[T float](dst, xt, eps, z []T, abarT, abarPrev, sigma float64) {
+//
+// With clip, x̂_0 = (x_t − √(1−ᾱ_t)·ε)/√ᾱ_t is clamped to [−1, 1] and the
+// mean is the posterior mean of q(x_prev | x_t, x̂_0),
+//
+//	μ = √ᾱ_prev·β'/(1−ᾱ_t)·x̂_0 + √α'·(1−ᾱ_prev)/(1−ᾱ_t)·x_t,
+//
+// which equals the formula above when nothing is clamped.
+func AncestralStep[T float](dst, xt, eps, z []T, abarT, abarPrev, sigma float64, clip bool) {
 	alpha := abarT / abarPrev
+	if clip {
+		sa, sb := math.Sqrt(abarT), math.Sqrt(1-abarT)
+		c0 := math.Sqrt(abarPrev) * (1 - alpha) / (1 - abarT)
+		ct := math.Sqrt(alpha) * (1 - abarPrev) / (1 - abarT)
+		for i := range dst {
+			x := float64(xt[i])
+			x0 := math.Min(math.Max((x-sb*float64(eps[i]))/sa, -1), 1)
+			v := c0*x0 + ct*x
+			if z != nil && sigma != 0 {
+				v += sigma * float64(z[i])
+			}
+			dst[i] = T(v)
+		}
+		return
+	}
 	c := (1 - alpha) / math.Sqrt(1-abarT)
 	inv := 1 / math.Sqrt(alpha)
 	for i := range dst {
@@ -170,13 +192,17 @@ func DDIMSigma(abarT, abarPrev, eta float64) float64 {
 //	x̂_0 = (x_t − √(1−ᾱ_t)·ε)/√ᾱ_t,
 //	x_prev = √ᾱ_prev·x̂_0 + √(1 − ᾱ_prev − σ²)·ε + σ·z.
 //
-// x̂_0 is not clipped. z is ignored when nil or σ = 0.
-func DDIMStep[T float](dst, xt, eps, z []T, abarT, abarPrev, sigma float64) {
+// With clip, x̂_0 is clamped to [−1, 1] (ε is kept, as diffusers'
+// DDIMScheduler does with clip_sample). z is ignored when nil or σ = 0.
+func DDIMStep[T float](dst, xt, eps, z []T, abarT, abarPrev, sigma float64, clip bool) {
 	sa, sb := math.Sqrt(abarT), math.Sqrt(1-abarT)
 	ca, ce := math.Sqrt(abarPrev), math.Sqrt(math.Max(1-abarPrev-sigma*sigma, 0))
 	for i := range dst {
 		e := float64(eps[i])
 		x0 := (float64(xt[i]) - sb*e) / sa
+		if clip {
+			x0 = math.Min(math.Max(x0, -1), 1)
+		}
 		v := ca*x0 + ce*e
 		if z != nil && sigma != 0 {
 			v += sigma * float64(z[i])
@@ -234,8 +260,9 @@ func TimestepEmbedding(dst []float32, t int) {
 // them: Steps 0 becomes T for ddpm and min(DefaultDDIMSteps, T) for ddim,
 // and the option the chosen sampler ignores is cleared (η for ddpm, the
 // variance for ddim), so the stored options say exactly what runs. kind
-// names the model in errors; guidance needs a conditional model.
-func normalizeSampler(kind string, o SamplerOptions, T int, conditional bool) (SamplerOptions, error) {
+// names the model in errors; guidance and clipping need an image model
+// (conditional, in [−1, 1]).
+func normalizeSampler(kind string, o SamplerOptions, T int, images bool) (SamplerOptions, error) {
 	switch {
 	case o.Sampler != "ddpm" && o.Sampler != "ddim":
 		return o, fmt.Errorf("%s: sampler %q: want ddpm (ancestral) or ddim", kind, o.Sampler)
@@ -245,8 +272,10 @@ func normalizeSampler(kind string, o SamplerOptions, T int, conditional bool) (S
 		return o, fmt.Errorf("%s: eta %g: want 0 (deterministic DDIM) to 1", kind, o.Eta)
 	case o.Variance != "" && o.Variance != VarianceBetaTilde && o.Variance != VarianceBeta:
 		return o, fmt.Errorf("%s: variance %q: want %s or %s", kind, o.Variance, VarianceBetaTilde, VarianceBeta)
-	case !conditional && o.Guidance != 0:
+	case !images && o.Guidance != 0:
 		return o, fmt.Errorf("%s: guidance %g: the model is unconditional (want 0)", kind, o.Guidance)
+	case !images && o.Clip:
+		return o, fmt.Errorf("%s: clipping x_0 to [-1, 1] needs image data; 2-D points have no such range", kind)
 	case !(o.Guidance >= 0) || math.IsInf(o.Guidance, 0):
 		return o, fmt.Errorf("%s: guidance scale %g: want a finite w >= 0 (0 = plain conditional)", kind, o.Guidance)
 	}

@@ -203,7 +203,7 @@ func TestDDIMWithPerfectOracleRecoversX0(t *testing.T) {
 				}
 				at, ap := tt.s.Abar(step), tt.s.Abar(prev)
 				rng.Normal(r, z)
-				DDIMStep(x, x, oracle(x, x0, at), z, at, ap, DDIMSigma(at, ap, tt.eta))
+				DDIMStep(x, x, oracle(x, x0, at), z, at, ap, DDIMSigma(at, ap, tt.eta), false)
 			}
 			for i := range x {
 				if !near(x[i], x0[i], 1e-9) {
@@ -236,7 +236,7 @@ func TestAncestralStepIsDDPMFormulaOnConsecutiveSteps(t *testing.T) {
 			if !near(sigma*sigma, want, 1e-12*want) {
 				t.Fatalf("%s t=%d: σ² = %v, want %v", variance, step, sigma*sigma, want)
 			}
-			AncestralStep(got, xt, eps, z, s.AlphaBar[step], s.AlphaBar[step-1], sigma)
+			AncestralStep(got, xt, eps, z, s.AlphaBar[step], s.AlphaBar[step-1], sigma, false)
 			for i := range got {
 				w := (xt[i]-s.Betas[step]/math.Sqrt(1-s.AlphaBar[step])*eps[i])/math.Sqrt(s.Alphas[step]) + sigma*z[i]
 				if !near(got[i], w, 1e-12) {
@@ -260,7 +260,7 @@ func TestAncestralStepMeanIsPosteriorMean(t *testing.T) {
 		rng.Normal(r, eps)
 		at, ap := s.AlphaBar[step], s.AlphaBar[prev]
 		QSample(xt, x0, eps, at)
-		AncestralStep(got, xt, eps, nil, at, ap, 0)
+		AncestralStep(got, xt, eps, nil, at, ap, 0, false)
 		a := at / ap
 		for i := range got {
 			mu := math.Sqrt(ap)*(1-a)/(1-at)*x0[i] + math.Sqrt(a)*(1-ap)/(1-at)*xt[i]
@@ -358,6 +358,31 @@ func TestTimestepEmbeddingIsPeerSinCos(t *testing.T) {
 			if !near(float64(got[i]), math.Sin(a), tol) || !near(float64(got[dim/2+i]), math.Cos(a), tol) {
 				t.Fatalf("t=%d, i=%d: (%v, %v), want (sin, cos)(%v) = (%v, %v)", step, i, got[i], got[dim/2+i], a, math.Sin(a), math.Cos(a))
 			}
+		}
+	}
+}
+
+// Clipping clamps the predicted x̂_0 to [−1, 1]; when x̂_0 is inside the
+// range the clipped ancestral step (posterior-mean form) equals the plain one.
+func TestClippedStepsClampPredictedX0(t *testing.T) {
+	xt, eps := []float64{10, -10, 0.3}, []float64{0, 0, 0.1}
+	got := make([]float64, 3)
+	DDIMStep(got, xt, eps, nil, 0.5, 1, 0, true) // to t = −1: x_prev = x̂_0
+	if got[0] != 1 || got[1] != -1 {
+		t.Fatalf("clipped DDIM to x_0 gave %v, want ±1", got[:2])
+	}
+	AncestralStep(got, xt, eps, nil, 0.5, 1, 0, true)
+	if got[0] != 1 || got[1] != -1 {
+		t.Fatalf("clipped ancestral to x_0 gave %v, want ±1", got[:2])
+	}
+	plain, clipped := make([]float64, 1), make([]float64, 1)
+	for _, ab := range [][2]float64{{0.5, 0.6}, {0.9, 0.95}, {0.02, 0.021}} {
+		x := []float64{0.1 * math.Sqrt(ab[0])}
+		e := []float64{0.01} // x̂_0 stays inside [−1, 1]
+		AncestralStep(plain, x, e, nil, ab[0], ab[1], 0, false)
+		AncestralStep(clipped, x, e, nil, ab[0], ab[1], 0, true)
+		if math.Abs(plain[0]-clipped[0]) > 1e-12 {
+			t.Fatalf("ᾱ %v: plain %v, posterior form %v", ab, plain[0], clipped[0])
 		}
 	}
 }

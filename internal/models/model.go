@@ -77,6 +77,9 @@ type SamplerOptions struct {
 	// ε = ε(x, y) + w·(ε(x, y) − ε(x, ∅)); w = 0 is the plain conditional
 	// prediction. Samples with label < 0 are unconditional (y = ∅).
 	Guidance float64
+	// Clip clamps the predicted x̂_0 to the data range [−1, 1] at every
+	// step, as the DDPM reference implementation does (clip_denoised).
+	Clip bool
 	// Progress, if set, is called after each denoising step.
 	Progress func(done, total int)
 }

@@ -44,7 +44,7 @@ func New(cfg *config.Config) (Model, error) {
 			return nil, err
 		}
 		s := cfg.Sample
-		if err := m.SetSampler(SamplerOptions{Sampler: s.Sampler, Steps: s.Steps, Eta: s.Eta, Variance: s.Variance, Guidance: s.Guidance}); err != nil {
+		if err := m.SetSampler(SamplerOptions{Sampler: s.Sampler, Steps: s.Steps, Eta: s.Eta, Variance: s.Variance, Guidance: s.Guidance, Clip: s.Clip}); err != nil {
 			return nil, fmt.Errorf("sample.*: %w", err)
 		}
 		return m, nil

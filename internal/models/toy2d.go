@@ -836,9 +836,9 @@ func (m *DDPM2DModel) Generate(seeds []uint64, _ []int) ([][]float32, error) {
 				}
 				xi, ei := x[2*i:2*i+2], eps[2*i:2*i+2]
 				if o.Sampler == "ddpm" {
-					AncestralStep(xi, xi, ei, zi, at, ap, sigma)
+					AncestralStep(xi, xi, ei, zi, at, ap, sigma, false)
 				} else {
-					DDIMStep(xi, xi, ei, zi, at, ap, sigma)
+					DDIMStep(xi, xi, ei, zi, at, ap, sigma, false)
 				}
 			}
 			if o.Progress != nil {
