@@ -311,7 +311,7 @@ func (m *DDPMModel) Generate(seeds []uint64, labels []int) ([][]float32, error) 
 	}
 	s, P, B := m.emaFwd, m.pixels(), m.inferBatch
 	x := s.x.Data().([]float32)
-	eps, cond, z := make([]float32, B*P), make([]float32, B*P), make([]float32, P)
+	cond := make([]float32, B*P)
 	chunks := (len(seeds) + B - 1) / B
 	out := make([][]float32, 0, len(seeds))
 	for c := 0; c < chunks; c++ {
@@ -330,39 +330,14 @@ func (m *DDPMModel) Generate(seeds []uint64, labels []int) ([][]float32, error) 
 			rs[i] = rng.New(seeds[start+i], StreamSample)
 			rng.Normal(rs[i], x[i*P:(i+1)*P])
 		}
-		for k, t := range ts {
-			prev := -1
-			if k+1 < len(ts) {
-				prev = ts[k+1]
-			}
-			if err := m.epsilon(s, eps, cond, t, ls, o.Guidance); err != nil {
-				return nil, fmt.Errorf("ddpm sampler: %w", err)
-			}
-			at, ap := m.Sched.Abar(t), m.Sched.Abar(prev)
-			var sigma float64
-			if o.Sampler == "ddpm" {
-				if sigma, err = AncestralSigma(at, ap, o.Variance); err != nil {
-					return nil, fmt.Errorf("ddpm: %w", err)
-				}
-			} else {
-				sigma = DDIMSigma(at, ap, o.Eta)
-			}
-			for i := 0; i < B; i++ {
-				var zi []float32
-				if i < n && prev >= 0 && sigma > 0 {
-					rng.Normal(rs[i], z)
-					zi = z
-				}
-				xi, ei := x[i*P:(i+1)*P], eps[i*P:(i+1)*P]
-				if o.Sampler == "ddpm" {
-					AncestralStep(xi, xi, ei, zi, at, ap, sigma, o.Clip)
-				} else {
-					DDIMStep(xi, xi, ei, zi, at, ap, sigma, o.Clip)
-				}
-			}
+		predict := func(eps []float32, t int) error { return m.epsilon(s, eps, cond, t, ls, o.Guidance) }
+		done := func(k int) {
 			if o.Progress != nil {
 				o.Progress(c*len(ts)+k+1, chunks*len(ts))
 			}
+		}
+		if err := reverseDiffusion(m.Sched, o, ts, x, P, n, rs, predict, done); err != nil {
+			return nil, fmt.Errorf("ddpm sampler: %w", err)
 		}
 		for i := 0; i < n; i++ {
 			img := make([]float32, P)

@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"github.com/gentri/gentri/internal/rng"
 	"math"
 )
 
@@ -294,4 +295,49 @@ func normalizeSampler(kind string, o SamplerOptions, T int, images bool) (Sample
 		}
 	}
 	return o, nil
+}
+
+// reverseDiffusion runs the sampler o over the step sequence ts on one
+// chunk: x holds rows of dim values (rows below n are real samples, each
+// with its own noise stream rs[i]; the rest is padding), and predict fills
+// eps (same layout) with ε_θ(x, t). Each real sample's noise comes from its
+// own stream, so a sample does not depend on the chunk it is drawn in. The
+// last step adds no noise. done(k) is called after step k.
+func reverseDiffusion(s *Schedule, o SamplerOptions, ts []int, x []float32, dim, n int, rs []*rng.RNG,
+	predict func(eps []float32, t int) error, done func(k int)) error {
+	eps, z := make([]float32, len(x)), make([]float32, dim)
+	for k, t := range ts {
+		prev := -1
+		if k+1 < len(ts) {
+			prev = ts[k+1]
+		}
+		if err := predict(eps, t); err != nil {
+			return err
+		}
+		at, ap := s.Abar(t), s.Abar(prev)
+		sigma := DDIMSigma(at, ap, o.Eta)
+		if o.Sampler == "ddpm" {
+			var err error
+			if sigma, err = AncestralSigma(at, ap, o.Variance); err != nil {
+				return err
+			}
+		}
+		for i := 0; i < len(x)/dim; i++ {
+			var zi []float32
+			if i < n && prev >= 0 && sigma > 0 {
+				rng.Normal(rs[i], z)
+				zi = z
+			}
+			xi, ei := x[i*dim:(i+1)*dim], eps[i*dim:(i+1)*dim]
+			if o.Sampler == "ddpm" {
+				AncestralStep(xi, xi, ei, zi, at, ap, sigma, o.Clip)
+			} else {
+				DDIMStep(xi, xi, ei, zi, at, ap, sigma, o.Clip)
+			}
+		}
+		if done != nil {
+			done(k)
+		}
+	}
+	return nil
 }

@@ -795,7 +795,6 @@ func (m *DDPM2DModel) Generate(seeds []uint64, _ []int) ([][]float32, error) {
 	f := m.emaFwd
 	in := f.in.Data().([]float32)
 	x := make([]float32, 2*toyBatch)
-	z := make([]float32, 2)
 	chunks := (len(seeds) + toyBatch - 1) / toyBatch
 	out := make([][]float32, 0, len(seeds))
 	for c := 0; c < chunks; c++ {
@@ -807,43 +806,23 @@ func (m *DDPM2DModel) Generate(seeds []uint64, _ []int) ([][]float32, error) {
 			rs[i] = rng.New(seeds[start+i], StreamSample)
 			rng.Normal(rs[i], x[2*i:2*i+2])
 		}
-		for k, t := range ts {
-			prev := -1
-			if k+1 < len(ts) {
-				prev = ts[k+1]
-			}
+		predict := func(eps []float32, t int) error {
 			for i := 0; i < toyBatch; i++ {
 				denoiserInput(in, i, x[2*i:2*i+2], t)
 			}
 			if err := runVM(f.vm); err != nil {
-				return nil, fmt.Errorf("ddpm2d sampler: %w", err)
+				return err
 			}
-			eps := f.out.Data().([]float32)
-			at, ap := m.Sched.Abar(t), m.Sched.Abar(prev)
-			var sigma float64
-			if o.Sampler == "ddpm" {
-				if sigma, err = AncestralSigma(at, ap, o.Variance); err != nil {
-					return nil, fmt.Errorf("ddpm2d: %w", err)
-				}
-			} else {
-				sigma = DDIMSigma(at, ap, o.Eta)
-			}
-			for i := 0; i < toyBatch; i++ {
-				var zi []float32
-				if i < n && prev >= 0 && sigma > 0 {
-					rng.Normal(rs[i], z)
-					zi = z
-				}
-				xi, ei := x[2*i:2*i+2], eps[2*i:2*i+2]
-				if o.Sampler == "ddpm" {
-					AncestralStep(xi, xi, ei, zi, at, ap, sigma, false)
-				} else {
-					DDIMStep(xi, xi, ei, zi, at, ap, sigma, false)
-				}
-			}
+			copy(eps, f.out.Data().([]float32))
+			return nil
+		}
+		done := func(k int) {
 			if o.Progress != nil {
 				o.Progress(c*len(ts)+k+1, chunks*len(ts))
 			}
+		}
+		if err := reverseDiffusion(m.Sched, o, ts, x, 2, n, rs, predict, done); err != nil {
+			return nil, fmt.Errorf("ddpm2d sampler: %w", err)
 		}
 		out = append(out, pointsFrom(x, n, m.scale)...)
 	}
