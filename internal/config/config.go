@@ -439,6 +439,18 @@ func (c *Config) YAML() []byte {
 			}
 		}
 		sec.Content = kept
+		// yaml.v3's Node.Encode turns a string of line breaks ("\n") into an
+		// empty literal block; restore string values from the struct and
+		// double-quote any with control characters, so YAML() round-trips.
+		for j := 0; j+1 < len(sec.Content); j += 2 {
+			f := c.value(doc.Content[i].Value + "." + sec.Content[j].Value)
+			if v := sec.Content[j+1]; f.Kind() == reflect.String {
+				v.Value = f.String()
+				if strings.IndexFunc(v.Value, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+					v.Style = yaml.DoubleQuotedStyle
+				}
+			}
+		}
 	}
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
