@@ -49,8 +49,8 @@ func MarkdownTables(w io.Writer, recs []*Record, trainSeconds TrainSeconds) {
 		}
 	}
 	if len(images) > 0 {
-		fmt.Fprintln(w, "| model | sampler | FID ↓ | precision ↑ | recall ↑ | density ↑ | coverage ↑ | classes covered | class acc. | NFE | s / 100 samples | training wall time |")
-		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+		fmt.Fprintln(w, "| model | sampler | N | FID ↓ | precision ↑ | recall ↑ | density ↑ | coverage ↑ | classes covered | class acc. | NFE | s / 100 samples | training wall time |")
+		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 		var floor *Metrics
 		for _, r := range images {
 			if r.Floor != nil && floor == nil {
@@ -68,8 +68,8 @@ func MarkdownTables(w io.Writer, recs []*Record, trainSeconds TrainSeconds) {
 					train = fmt.Sprintf("%.0f min (%d steps)", s/60, r.Step)
 				}
 			}
-			fmt.Fprintf(w, "| %s | %s | %.2f | %.3f | %.3f | %.3f | %.3f | %d | %s | %s | %s | %s |\n",
-				r.Model, samplerName(r.Sampler), r.FID, r.Precision, r.Recall, r.Density, r.Coverage,
+			fmt.Fprintf(w, "| %s | %s | %d | %.2f | %.3f | %.3f | %.3f | %.3f | %d | %s | %s | %s | %s |\n",
+				r.Model, samplerName(r.Sampler), r.N, r.FID, r.Precision, r.Recall, r.Density, r.Coverage,
 				r.ClassesCovered, acc, nfe, secs, train)
 		}
 		if floor != nil {
@@ -77,8 +77,8 @@ func MarkdownTables(w io.Writer, recs []*Record, trainSeconds TrainSeconds) {
 			if floor.ClassAccuracy != nil {
 				acc = fmt.Sprintf("%.3f", *floor.ClassAccuracy)
 			}
-			fmt.Fprintf(w, "| real data (floor) | – | %.2f | %.3f | %.3f | %.3f | %.3f | %d | %s | – | – | – |\n",
-				floor.FID, floor.Precision, floor.Recall, floor.Density, floor.Coverage, floor.ClassesCovered, acc)
+			fmt.Fprintf(w, "| real data (floor) | – | %d | %.2f | %.3f | %.3f | %.3f | %.3f | %d | %s | – | – | – |\n",
+				floor.N, floor.FID, floor.Precision, floor.Recall, floor.Density, floor.Coverage, floor.ClassesCovered, acc)
 		}
 		fmt.Fprintln(w)
 	}

@@ -21,8 +21,8 @@ func TestMarkdownTablesFromRecordFiles(t *testing.T) {
 	MarkdownTables(&b, recs, func(string, int) float64 { return 600 })
 	out := b.String()
 	for _, want := range []string{
-		"| cgan | one pass | 12.50 | 0.800 | 0.600 | 0.900 | 0.700 | 10 | 0.970 | 1 | 0.5 | 10 min (10 steps) |",
-		"| real data (floor) | – | 3.00 |",
+		"| cgan | one pass | 100 | 12.50 | 0.800 | 0.600 | 0.900 | 0.700 | 10 | 0.970 | 1 | 0.5 | 10 min (10 steps) |",
+		"| real data (floor) | – | 100 | 3.00 |",
 		"| ring8 | ddpm2d | 8 / 8 | 97.5 | 0.010 | 8 | 200 | 0.3 |",
 	} {
 		if !strings.Contains(out, want) {
