@@ -78,16 +78,7 @@ const (
 // network, sampling with DDIM, min(50, T) steps, η = 0 until SetSampler says
 // otherwise.
 func NewDDPMModel(o DDPMOptions) (*DDPMModel, error) {
-	var sched *Schedule
-	var err error
-	switch o.Schedule {
-	case "linear", "":
-		sched, err = LinearSchedule(o.Timesteps, o.BetaStart, o.BetaEnd)
-	case "cosine":
-		sched, err = CosineSchedule(o.Timesteps)
-	default:
-		err = fmt.Errorf("schedule %q: want linear or cosine", o.Schedule)
-	}
+	sched, err := NewSchedule(o.Schedule, o.Timesteps, o.BetaStart, o.BetaEnd)
 	if err != nil {
 		return nil, fmt.Errorf("ddpm: %w", err)
 	}

@@ -341,3 +341,15 @@ func reverseDiffusion(s *Schedule, o SamplerOptions, ts []int, x []float32, dim,
 	}
 	return nil
 }
+
+// NewSchedule builds the named schedule: "linear" (β from b0 to b1; also
+// the default for "") or "cosine" (b0 and b1 unused).
+func NewSchedule(name string, T int, b0, b1 float64) (*Schedule, error) {
+	switch name {
+	case "linear", "":
+		return LinearSchedule(T, b0, b1)
+	case "cosine":
+		return CosineSchedule(T)
+	}
+	return nil, fmt.Errorf("schedule %q: want linear or cosine", name)
+}

@@ -578,16 +578,7 @@ type DDPM2DModel struct {
 // NewDDPM2DModel returns an untrained 2-D DDPM whose EMA starts as a copy
 // of the network, sampling ancestrally over all T steps with σ² = β̃.
 func NewDDPM2DModel(o Toy2DOptions) (*DDPM2DModel, error) {
-	var sched *Schedule
-	var err error
-	switch o.Schedule {
-	case "linear", "":
-		sched, err = LinearSchedule(o.Timesteps, o.BetaStart, o.BetaEnd)
-	case "cosine":
-		sched, err = CosineSchedule(o.Timesteps)
-	default:
-		err = fmt.Errorf("schedule %q: want linear or cosine", o.Schedule)
-	}
+	sched, err := NewSchedule(o.Schedule, o.Timesteps, o.BetaStart, o.BetaEnd)
 	if err != nil {
 		return nil, fmt.Errorf("ddpm2d: %w", err)
 	}
