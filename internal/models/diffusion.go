@@ -193,8 +193,9 @@ func DDIMSigma(abarT, abarPrev, eta float64) float64 {
 //	x̂_0 = (x_t − √(1−ᾱ_t)·ε)/√ᾱ_t,
 //	x_prev = √ᾱ_prev·x̂_0 + √(1 − ᾱ_prev − σ²)·ε + σ·z.
 //
-// With clip, x̂_0 is clamped to [−1, 1] (ε is kept, as diffusers'
-// DDIMScheduler does with clip_sample). z is ignored when nil or σ = 0.
+// With clip, x̂_0 is clamped to [−1, 1] and ε re-derived from it,
+// ε = (x_t − √ᾱ_t·x̂_0)/√(1−ᾱ_t), as improved-diffusion's ddim_sample does,
+// so the step stays consistent. z is ignored when nil or σ = 0.
 func DDIMStep[T float](dst, xt, eps, z []T, abarT, abarPrev, sigma float64, clip bool) {
 	sa, sb := math.Sqrt(abarT), math.Sqrt(1-abarT)
 	ca, ce := math.Sqrt(abarPrev), math.Sqrt(math.Max(1-abarPrev-sigma*sigma, 0))
@@ -203,6 +204,7 @@ func DDIMStep[T float](dst, xt, eps, z []T, abarT, abarPrev, sigma float64, clip
 		x0 := (float64(xt[i]) - sb*e) / sa
 		if clip {
 			x0 = math.Min(math.Max(x0, -1), 1)
+			e = (float64(xt[i]) - sa*x0) / sb
 		}
 		v := ca*x0 + ce*e
 		if z != nil && sigma != 0 {
