@@ -68,7 +68,13 @@ func (o actOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	return y, nil
 }
 
+// actForward and actBackward are element-wise, so they split the tensor
+// over goroutines.
 func actForward[T float](kind actKind, alpha T, x, y []T) {
+	parallelChunks(len(x), func(lo, hi int) { actForwardRange(kind, alpha, x[lo:hi], y[lo:hi]) })
+}
+
+func actForwardRange[T float](kind actKind, alpha T, x, y []T) {
 	switch kind {
 	case actReLU:
 		for i, v := range x {
@@ -126,6 +132,10 @@ func (o actGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 }
 
 func actBackward[T float](kind actKind, alpha T, x, dy, dx []T) {
+	parallelChunks(len(x), func(lo, hi int) { actBackwardRange(kind, alpha, x[lo:hi], dy[lo:hi], dx[lo:hi]) })
+}
+
+func actBackwardRange[T float](kind actKind, alpha T, x, dy, dx []T) {
 	switch kind {
 	case actReLU:
 		for i, v := range x {

@@ -3,8 +3,6 @@ package nn
 import (
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
 
 	G "gorgonia.org/gorgonia"
 )
@@ -69,27 +67,6 @@ func (a *Adam) Update(grads []G.Value) error {
 		}
 	}
 	return nil
-}
-
-// parallelChunks splits [0, n) over GOMAXPROCS goroutines when n is large
-// enough to pay for them. Each element is updated by one goroutine only, so
-// the result does not depend on the split.
-func parallelChunks(n int, f func(lo, hi int)) {
-	workers := runtime.GOMAXPROCS(0)
-	if n < 1<<15 || workers < 2 {
-		f(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	size := (n + workers - 1) / workers
-	for lo := 0; lo < n; lo += size {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			f(lo, hi)
-		}(lo, min(lo+size, n))
-	}
-	wg.Wait()
 }
 
 func adamKernel[T float](w, g []T, m, v []float32, b1, b2, eps, stepSize, bc2 float64) {

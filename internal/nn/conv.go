@@ -99,21 +99,24 @@ func (o convOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 }
 
 // convForward computes, per image, y_n = b·1ᵀ + W(O, CKK) · im2col(x_n)(CKK, OH·OW),
-// written straight into the NCHW output.
+// written straight into the NCHW output. Images are independent, so they
+// are split over goroutines, each with its own column buffer.
 func convForward[T float](cg *convGeom, x, w, b, y []T) {
 	p, ckk := cg.oh*cg.ow, cg.c*cg.k*cg.k
-	var col []T
-	for n := 0; n < cg.n; n++ {
-		col = imageCols(cg, x, n, col)
-		yn := y[n*cg.o*p : (n+1)*cg.o*p]
-		for o := 0; o < cg.o; o++ {
-			row := yn[o*p : (o+1)*p]
-			for i := range row {
-				row[i] = b[o]
+	parallelRange(cg.n, 1, func(lo, hi int) {
+		var col []T
+		for n := lo; n < hi; n++ {
+			col = imageCols(cg, x, n, col)
+			yn := y[n*cg.o*p : (n+1)*cg.o*p]
+			for o := 0; o < cg.o; o++ {
+				row := yn[o*p : (o+1)*p]
+				for i := range row {
+					row[i] = b[o]
+				}
 			}
+			gemm(false, false, cg.o, p, ckk, 1, w, ckk, col, p, 1, yn, p)
 		}
-		gemm(false, false, cg.o, p, ckk, 1, w, ckk, col, p, 1, yn, p)
-	}
+	})
 }
 
 func (convOp) DiffWRT(int) []bool { return []bool{true, true, true} }
@@ -173,39 +176,59 @@ func (o convGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 func convBackward[T float](cg *convGeom, wrt int, x, w, dy, r []T) {
 	p, ckk := cg.oh*cg.ow, cg.c*cg.k*cg.k
 	switch wrt {
-	case 0: // dx_n = col2im(Wᵀ · dy_n)
+	case 0: // dx_n = col2im(Wᵀ · dy_n), image by image
 		img := cg.c * cg.h * cg.w
-		var dcol []T
-		if !cg.identity() {
-			dcol = make([]T, ckk*p)
-		}
-		for n := 0; n < cg.n; n++ {
-			dyn, dxn := dy[n*cg.o*p:(n+1)*cg.o*p], r[n*img:(n+1)*img]
-			if cg.identity() {
-				gemm(true, false, ckk, p, cg.o, 1, w, ckk, dyn, p, 0, dxn, p)
-				continue
+		parallelRange(cg.n, 1, func(lo, hi int) {
+			var dcol []T
+			if !cg.identity() {
+				dcol = make([]T, ckk*p)
 			}
-			gemm(true, false, ckk, p, cg.o, 1, w, ckk, dyn, p, 0, dcol, p)
-			col2im(cg, dcol, dxn)
-		}
-	case 1: // dW = Σ_n dy_n · col_nᵀ
-		clear(r)
-		var col []T
-		for n := 0; n < cg.n; n++ {
-			col = imageCols(cg, x, n, col)
-			gemm(false, true, cg.o, ckk, p, 1, dy[n*cg.o*p:(n+1)*cg.o*p], p, col, p, 1, r, ckk)
-		}
-	default: // db = Σ_{n,i,j} dy
-		clear(r)
-		for n := 0; n < cg.n; n++ {
-			for o := 0; o < cg.o; o++ {
-				s := T(0)
-				for _, v := range dy[(n*cg.o+o)*p : (n*cg.o+o+1)*p] {
-					s += v
+			for n := lo; n < hi; n++ {
+				dyn, dxn := dy[n*cg.o*p:(n+1)*cg.o*p], r[n*img:(n+1)*img]
+				if cg.identity() {
+					gemm(true, false, ckk, p, cg.o, 1, w, ckk, dyn, p, 0, dxn, p)
+					continue
 				}
-				r[o] += s
+				gemm(true, false, ckk, p, cg.o, 1, w, ckk, dyn, p, 0, dcol, p)
+				col2im(cg, dcol, dxn)
+			}
+		})
+	case 1: // dW = Σ_n dy_n · col_nᵀ, as fixedParts partial sums added in order
+		parts := min(cg.n, fixedParts)
+		partial := make([][]T, parts)
+		partial[0] = r
+		for i := 1; i < parts; i++ {
+			partial[i] = make([]T, len(r))
+		}
+		parallelRange(parts, 1, func(plo, phi int) {
+			var col []T
+			for part := plo; part < phi; part++ {
+				acc := partial[part]
+				clear(acc)
+				lo, hi := partBounds(cg.n, parts, part)
+				for n := lo; n < hi; n++ {
+					col = imageCols(cg, x, n, col)
+					gemm(false, true, cg.o, ckk, p, 1, dy[n*cg.o*p:(n+1)*cg.o*p], p, col, p, 1, acc, ckk)
+				}
+			}
+		})
+		for _, acc := range partial[1:] {
+			for i, v := range acc {
+				r[i] += v
 			}
 		}
+	default: // db = Σ_{n,i,j} dy, channel by channel
+		parallelRange(cg.o, max(1, (1<<15)/(cg.n*p)), func(lo, hi int) {
+			for o := lo; o < hi; o++ {
+				s := T(0)
+				for n := 0; n < cg.n; n++ {
+					for _, v := range dy[(n*cg.o+o)*p : (n*cg.o+o+1)*p] {
+						s += v
+					}
+				}
+				r[o] = s
+			}
+		})
 	}
 }
 

@@ -65,10 +65,29 @@ func (o linearOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 }
 
 func linearForward[T float](x, w, b, y []T, n, in, out int) {
-	for i := 0; i < n; i++ {
-		copy(y[i*out:(i+1)*out], b)
+	rowParts(n, n*in*out, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			copy(y[i*out:(i+1)*out], b)
+		}
+		gemm(false, true, hi-lo, out, in, 1, x[lo*in:], in, w, in, 1, y[lo*out:], out)
+	})
+}
+
+// rowParts splits the rows [0, rows) of a product of work multiply-adds
+// into fixedParts blocks run on parallel goroutines, or one block when the
+// product is too small to pay for them. The blocks depend only on the
+// shapes, so every BLAS call, and so the result, is the same on any machine.
+func rowParts(rows, work int, f func(lo, hi int)) {
+	parts := min(rows, fixedParts)
+	if work < 1<<18 || parts < 2 {
+		f(0, rows)
+		return
 	}
-	gemm(false, true, n, out, in, 1, x, in, w, in, 1, y, out)
+	parallelRange(parts, 1, func(plo, phi int) {
+		for part := plo; part < phi; part++ {
+			f(partBounds(rows, parts, part))
+		}
+	})
 }
 
 func (linearOp) DiffWRT(int) []bool { return []bool{true, true, true} }
@@ -137,10 +156,14 @@ func (o linearGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 
 func linearBackward[T float](wrt int, x, w, dy, r []T, n, in, out int) {
 	switch wrt {
-	case 0:
-		gemm(false, false, n, in, out, 1, dy, out, w, in, 0, r, in)
-	case 1:
-		gemm(true, false, out, in, n, 1, dy, out, x, in, 0, r, in)
+	case 0: // dx = dy·W, split over the batch rows
+		rowParts(n, n*in*out, func(lo, hi int) {
+			gemm(false, false, hi-lo, in, out, 1, dy[lo*out:], out, w, in, 0, r[lo*in:], in)
+		})
+	case 1: // dW = dyᵀ·x, split over the output rows (each a full sum over the batch)
+		rowParts(out, n*in*out, func(lo, hi int) {
+			gemm(true, false, hi-lo, in, n, 1, dy[lo:], out, x, in, 0, r[lo*in:], in)
+		})
 	default:
 		clear(r)
 		for i := 0; i < n; i++ {

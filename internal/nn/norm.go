@@ -424,59 +424,63 @@ func (o gnGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 }
 
 func gnBackward[T float](wrt int, x, gamma, dy, r []T, n, c, s, groups int, eps float64) {
+	perChan := max(1, (1<<15)/(n*s)) // channels per goroutine for the reductions over the batch
 	if wrt == 2 {
-		clear(r)
-		for i := 0; i < n; i++ {
-			for ch := 0; ch < c; ch++ {
+		parallelRange(c, perChan, func(lo, hi int) {
+			for ch := lo; ch < hi; ch++ {
 				sd := T(0)
-				for _, d := range dy[(i*c+ch)*s : (i*c+ch+1)*s] {
-					sd += d
+				for i := 0; i < n; i++ {
+					for _, d := range dy[(i*c+ch)*s : (i*c+ch+1)*s] {
+						sd += d
+					}
 				}
-				r[ch] += sd
+				r[ch] = sd
 			}
-		}
+		})
 		return
 	}
 	mean, invStd := groupStats(x, n, c, s, groups, eps)
 	cpg := c / groups
 	if wrt == 1 {
-		sums := make([]float64, c)
-		for i := 0; i < n; i++ {
-			for ch := 0; ch < c; ch++ {
-				st, off := i*groups+ch/cpg, (i*c+ch)*s
-				sdx := 0.0
-				for j, d := range dy[off : off+s] {
-					sdx += float64(d) * (float64(x[off+j]) - mean[st])
+		parallelRange(c, perChan, func(lo, hi int) {
+			for ch := lo; ch < hi; ch++ {
+				sum := 0.0
+				for i := 0; i < n; i++ {
+					st, off := i*groups+ch/cpg, (i*c+ch)*s
+					sdx := 0.0
+					for j, d := range dy[off : off+s] {
+						sdx += float64(d) * (float64(x[off+j]) - mean[st])
+					}
+					sum += sdx * invStd[st]
 				}
-				sums[ch] += sdx * invStd[st]
+				r[ch] = T(sum)
 			}
-		}
-		for ch := range r {
-			r[ch] = T(sums[ch])
-		}
+		})
 		return
 	}
 	m := float64(cpg * s)
-	for st := 0; st < n*groups; st++ { // one (sample, group): cpg·s contiguous values
-		base, mu, is := st*cpg*s, mean[st], invStd[st]
-		sg, sgx := 0.0, 0.0
-		for k := 0; k < cpg; k++ {
-			gk, off := float64(gamma[(st%groups)*cpg+k]), base+k*s
-			for j, d := range dy[off : off+s] {
-				gd := gk * float64(d)
-				sg += gd
-				sgx += gd * (float64(x[off+j]) - mu) * is
+	parallelRange(n*groups, max(1, (1<<15)/(cpg*s)), func(lo, hi int) {
+		for st := lo; st < hi; st++ { // one (sample, group): cpg·s contiguous values
+			base, mu, is := st*cpg*s, mean[st], invStd[st]
+			sg, sgx := 0.0, 0.0
+			for k := 0; k < cpg; k++ {
+				gk, off := float64(gamma[(st%groups)*cpg+k]), base+k*s
+				for j, d := range dy[off : off+s] {
+					gd := gk * float64(d)
+					sg += gd
+					sgx += gd * (float64(x[off+j]) - mu) * is
+				}
+			}
+			sg, sgx = sg/m, sgx/m
+			for k := 0; k < cpg; k++ {
+				gk, off := float64(gamma[(st%groups)*cpg+k]), base+k*s
+				for j, d := range dy[off : off+s] {
+					xhat := (float64(x[off+j]) - mu) * is
+					r[off+j] = T(is * (gk*float64(d) - sg - xhat*sgx))
+				}
 			}
 		}
-		sg, sgx = sg/m, sgx/m
-		for k := 0; k < cpg; k++ {
-			gk, off := float64(gamma[(st%groups)*cpg+k]), base+k*s
-			for j, d := range dy[off : off+s] {
-				xhat := (float64(x[off+j]) - mu) * is
-				r[off+j] = T(is * (gk*float64(d) - sg - xhat*sgx))
-			}
-		}
-	}
+	})
 }
 
 // channelView reads a (B, C, *) shape as (B, C, S), S the product of the
@@ -495,31 +499,28 @@ func channelView(s tensor.Shape) (b, c, sp int) {
 func moments[T float](x []T, outer, k, s int) (mean, variance []float64) {
 	mean, variance = make([]float64, k), make([]float64, k)
 	m := float64(outer * s)
-	for o := 0; o < outer; o++ {
-		for j := 0; j < k; j++ {
-			sum := 0.0
-			for _, v := range x[(o*k+j)*s : (o*k+j+1)*s] {
-				sum += float64(v)
+	// Each slice j is independent, so the slices are split over goroutines.
+	parallelRange(k, max(1, (1<<15)/(outer*s)), func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			for o := 0; o < outer; o++ {
+				sum := 0.0
+				for _, v := range x[(o*k+j)*s : (o*k+j+1)*s] {
+					sum += float64(v)
+				}
+				mean[j] += sum
 			}
-			mean[j] += sum
-		}
-	}
-	for j := range mean {
-		mean[j] /= m
-	}
-	for o := 0; o < outer; o++ {
-		for j := 0; j < k; j++ {
-			sum, mu := 0.0, mean[j]
-			for _, v := range x[(o*k+j)*s : (o*k+j+1)*s] {
-				d := float64(v) - mu
-				sum += d * d
+			mean[j] /= m
+			for o := 0; o < outer; o++ {
+				sum, mu := 0.0, mean[j]
+				for _, v := range x[(o*k+j)*s : (o*k+j+1)*s] {
+					d := float64(v) - mu
+					sum += d * d
+				}
+				variance[j] += sum
 			}
-			variance[j] += sum
+			variance[j] /= m
 		}
-	}
-	for j := range variance {
-		variance[j] /= m
-	}
+	})
 	return mean, variance
 }
 
@@ -527,17 +528,18 @@ func moments[T float](x []T, outer, k, s int) (mean, variance []float64) {
 // statistics of channel ch in sample n at index n·perSample + ch/perStat:
 // (0, 1) for BatchNorm, (groups, c/groups) for GroupNorm.
 func normAffine[T float](x, gamma, beta, y []T, mean, invStd []float64, b, c, s, perSample, perStat int) {
-	for n := 0; n < b; n++ {
-		for ch := 0; ch < c; ch++ {
+	parallelRange(b*c, max(1, (1<<15)/s), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			n, ch := r/c, r%c
 			st := n*perSample + ch/perStat
 			scale := float64(gamma[ch]) * invStd[st]
 			a, sh := T(scale), T(float64(beta[ch])-mean[st]*scale)
-			off := (n*c + ch) * s
+			off := r * s
 			for i, v := range x[off : off+s] {
 				y[off+i] = a*v + sh
 			}
 		}
-	}
+	})
 }
 
 // floats copies a float32 or float64 tensor into a []float64.
