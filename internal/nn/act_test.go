@@ -76,3 +76,23 @@ func TestActivationsMatchDefinitions(t *testing.T) {
 		})
 	}
 }
+
+// exp32 stands in for math.Exp in the float32 SiLU; it must stay within a
+// few float32 ulps over the whole range where e^x is a normal float32.
+func TestExp32MatchesMathExp(t *testing.T) {
+	worst := 0.0
+	for x := -87.0; x <= 87; x += 1e-4 {
+		x32 := float32(x)
+		want := math.Exp(float64(x32))
+		worst = max(worst, math.Abs(float64(exp32(x32))-want)/want)
+	}
+	if worst > 3e-7 {
+		t.Fatalf("exp32: worst relative error %.3g > 3e-7", worst)
+	}
+	// Beyond ±87 it saturates at e^±87 instead of reaching 0 or +Inf.
+	for _, c := range []struct{ x, want float64 }{{-200, math.Exp(-87)}, {200, math.Exp(87)}, {0, 1}} {
+		if got := float64(exp32(float32(c.x))); math.Abs(got-c.want) > 3e-7*c.want {
+			t.Errorf("exp32(%g) = %g, want %g", c.x, got, c.want)
+		}
+	}
+}
