@@ -1,7 +1,6 @@
 package eval
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"math"
@@ -14,6 +13,7 @@ import (
 	"github.com/gentri/gentri/internal/data"
 	"github.com/gentri/gentri/internal/models"
 	"github.com/gentri/gentri/internal/nn"
+	"github.com/gentri/gentri/internal/procstat"
 	"github.com/gentri/gentri/internal/rng"
 	"github.com/gentri/gentri/internal/version"
 )
@@ -285,20 +285,11 @@ func Floor(e *Extractor, ref *Reference, train *data.Dataset, n int, seed uint64
 	return Score(e, ref, imgs, labels, seed)
 }
 
-// PeakRSSMB is the process's peak resident memory (VmHWM), in MiB.
+// PeakRSSMB is the process's peak resident memory (VmHWM), in MiB, or NaN
+// where /proc is unavailable.
 func PeakRSSMB() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return math.NaN()
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			var kb float64
-			fmt.Sscanf(strings.TrimSpace(rest), "%f", &kb)
-			return kb / 1024
-		}
+	if _, peak, ok := procstat.Memory(); ok {
+		return peak
 	}
 	return math.NaN()
 }

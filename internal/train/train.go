@@ -23,6 +23,7 @@ import (
 	"github.com/gentri/gentri/internal/data"
 	"github.com/gentri/gentri/internal/eval"
 	"github.com/gentri/gentri/internal/models"
+	"github.com/gentri/gentri/internal/procstat"
 	"github.com/gentri/gentri/internal/rng"
 	"github.com/gentri/gentri/internal/sample"
 )
@@ -194,6 +195,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			rec := map[string]any{"step": step, "examples_per_s": round(rate, 1), "elapsed_s": round(priorSeconds+time.Since(start).Seconds(), 2)}
 			for _, l := range losses {
 				rec[l.Name] = l.Value
+			}
+			if rss, peak, ok := procstat.Memory(); ok { // memory must stay flat over a long run
+				rec["rss_mb"], rec["peak_rss_mb"] = round(rss, 1), round(peak, 1)
 			}
 			if err := stats.Encode(rec); err != nil {
 				return res, fmt.Errorf("stats.jsonl: %w", err)
