@@ -12,12 +12,16 @@ import (
 )
 
 func newReportCmd(s streams) *cobra.Command {
-	var out string
+	var (
+		out     string
+		targets bool
+	)
 	c := &cobra.Command{
 		Use:   "report RECORD.json...",
 		Short: "Turn `gentri eval --json` records into the trilemma's Markdown tables",
 		Example: `  gentri report runs/trilemma/eval/*.json
-  gentri report --out table.md a.json b.json`,
+  gentri report --out table.md a.json b.json
+  gentri report --targets runs/trilemma/eval/*.json   # and whether the trilemma targets are met`,
 		Args: cobra.MinimumNArgs(1),
 	}
 	c.RunE = func(_ *cobra.Command, args []string) error {
@@ -37,11 +41,15 @@ func newReportCmd(s streams) *cobra.Command {
 		eval.MarkdownTables(w, recs, func(ckpt string, step int) float64 {
 			return train.ElapsedAt(filepath.Dir(ckpt), step)
 		})
+		if targets {
+			eval.MarkdownTargets(w, eval.TrilemmaTargets(recs))
+		}
 		if out != "" {
 			fmt.Fprintf(s.Err, "wrote %s (%d records)\n", out, len(recs))
 		}
 		return nil
 	}
 	c.Flags().StringVar(&out, "out", "", "write the tables to this file instead of stdout")
+	c.Flags().BoolVar(&targets, "targets", false, "add a table of the trilemma's targets for the default models and whether the records meet them")
 	return c
 }

@@ -51,10 +51,10 @@ func MarkdownTables(w io.Writer, recs []*Record, trainSeconds TrainSeconds) {
 	if len(images) > 0 {
 		fmt.Fprintln(w, "| model | sampler | N | FID ↓ | precision ↑ | recall ↑ | density ↑ | coverage ↑ | classes covered | class acc. | NFE | s / 100 samples | training wall time |")
 		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-		var floor *Metrics
+		floors := map[int]*Metrics{} // one real-data floor per N: FID and PRDC depend on N
 		for _, r := range images {
-			if r.Floor != nil && floor == nil {
-				floor = r.Floor
+			if r.Floor != nil && floors[r.Floor.N] == nil {
+				floors[r.Floor.N] = r.Floor
 			}
 			acc, nfe, secs, train := "–", "–", "–", "–"
 			if r.ClassAccuracy != nil {
@@ -72,8 +72,13 @@ func MarkdownTables(w io.Writer, recs []*Record, trainSeconds TrainSeconds) {
 				r.Model, samplerName(r.Sampler), r.N, r.FID, r.Precision, r.Recall, r.Density, r.Coverage,
 				r.ClassesCovered, acc, nfe, secs, train)
 		}
-		if floor != nil {
-			acc := "–"
+		ns := make([]int, 0, len(floors))
+		for n := range floors {
+			ns = append(ns, n)
+		}
+		sort.Ints(ns)
+		for _, n := range ns {
+			floor, acc := floors[n], "–"
 			if floor.ClassAccuracy != nil {
 				acc = fmt.Sprintf("%.3f", *floor.ClassAccuracy)
 			}
