@@ -43,7 +43,7 @@ type evalOptions struct {
 	N, IWAEK, IWAEImages                                  int
 	Seed                                                  uint64
 	Gates                                                 []string
-	NoFloor, Quiet, JSON                                  bool
+	NoFloor, Quiet, JSON, Unconditional                   bool
 	sampler                                               *samplerFlags
 	Plot                                                  string // 2-D models: the scatter plot to write
 	Sweep, SweepPlot                                      string // diffusion: step counts, and the FID-vs-time plot
@@ -72,6 +72,7 @@ func newEvalCmd(s streams) *cobra.Command {
 	f.IntVar(&o.N, "n", 2000, "number of samples (and of real images for the floor and precision/recall); 2-D models: 2500 unless given")
 	f.Uint64Var(&o.Seed, "seed", 0, "first sample seed; sample i uses seed+i")
 	f.StringArrayVar(&o.Gates, "fail-if", nil, "exit 4 if a figure passes a bound, e.g. 'fid>30', 'recall<0.5', 'speed.samples_per_s<100' (repeatable)")
+	f.BoolVar(&o.Unconditional, "unconditional", false, "conditional models: sample without a class (the DDPM's \"no class\" label; a uniform class for the cGAN), so no class accuracy")
 	f.BoolVar(&o.NoFloor, "no-floor", false, "skip the real-data floor (N training images scored the same way)")
 	f.IntVar(&o.IWAEK, "iwae-k", 5000, "VAE: importance samples per image for the IWAE likelihood (0 = skip)")
 	f.IntVar(&o.IWAEImages, "iwae-images", 1000, "VAE: test images (a fixed subset) for the IWAE likelihood")
@@ -312,10 +313,19 @@ func evalSamples(o evalOptions, ext *eval.Extractor, ref *eval.Reference) (*eval
 func evalModel(o evalOptions, s streams, ck *opened, ext *eval.Extractor, ref *eval.Reference, test *data.Dataset, logw io.Writer) (*eval.Record, error) {
 	m, cfg := ck.m, ck.cfg
 	rec := eval.NewRecord(cfg.Model.Kind, ext, o.Seed)
+	if o.Unconditional {
+		if _, ok := m.(models.Conditional); !ok {
+			return nil, usagef("--unconditional: a %s model has no classes to leave out", cfg.Model.Kind)
+		}
+		if guidanceOf(m) != 0 {
+			return nil, usagef("--guidance needs a class: classifier-free guidance pushes each sample towards its label")
+		}
+	}
 	rec.Checkpoint, rec.Step, rec.Sampler = o.Checkpoint, ck.step, samplerRecord(m)
+	rec.Unconditional = o.Unconditional
 	bar := progress(s, o.Quiet, o.N, "sampling")
 	imgs, labels, speed, err := eval.Generate(m, eval.GenerateOptions{N: o.N, Seed: o.Seed, Log: logw,
-		Progress: func(done, _ int) { bar.Set(done) }})
+		Progress: func(done, _ int) { bar.Set(done) }, Unconditional: o.Unconditional})
 	bar.Finish()
 	if err != nil {
 		return nil, err
@@ -350,6 +360,9 @@ func samplerRecord(m models.Model) *eval.Sampler {
 // mode histogram and the well-covered modes, plus the sampling speed (§12)
 // and a scatter plot over the true modes. No feature network, no MNIST.
 func evalMixture(o evalOptions, s streams, ck *opened, mix data.Mixture, logw io.Writer) (*eval.Record, error) {
+	if o.Unconditional {
+		return nil, usagef("--unconditional: a %s model has no classes to leave out", ck.cfg.Model.Kind)
+	}
 	n := eval.MixtureSamples
 	if o.NSet {
 		n = o.N

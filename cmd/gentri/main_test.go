@@ -379,4 +379,22 @@ func TestEvalSweepWritesOneRecordPerStepCountAndAPlot(t *testing.T) {
 		filepath.Join(cls, "ckpt-00000005.safetensors"), "--sweep-steps", "5,x", "--quiet"); code != exitUsage {
 		t.Fatalf("bad --sweep-steps: exit %d, want %d", code, exitUsage)
 	}
+
+	// --unconditional: the "no class" label, so no class accuracy; it excludes --class and --guidance.
+	ckpt := filepath.Join(ddpm, "ckpt-00000003.safetensors")
+	code, stdout, stderr = run(t, "eval", "--checkpoint", ckpt, "--extractor", filepath.Join(cls, "ckpt-00000005.safetensors"),
+		"--n", "100", "--no-floor", "--unconditional", "--json", "--quiet")
+	if code != 0 || !strings.Contains(stdout, `"unconditional":true`) || strings.Contains(stdout, "class_accuracy") {
+		t.Fatalf("eval --unconditional: exit %d, want a record without class accuracy:\n%s%s", code, stdout, stderr)
+	}
+	grid := filepath.Join(dir, "uncond.png")
+	if code, _, stderr := run(t, "sample", "--checkpoint", ckpt, "--unconditional", "--n", "4", "--out", grid, "--quiet"); code != 0 {
+		t.Fatalf("sample --unconditional: %s", stderr)
+	}
+	for _, bad := range [][]string{{"--class", "3"}, {"--guidance", "2"}} {
+		code, _, stderr := run(t, append([]string{"sample", "--checkpoint", ckpt, "--unconditional", "--n", "4", "--out", grid, "--quiet"}, bad...)...)
+		if code != exitUsage || !strings.Contains(stderr, "--") {
+			t.Errorf("sample --unconditional %v: exit %d (%s), want a usage error", bad, code, stderr)
+		}
+	}
 }

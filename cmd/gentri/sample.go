@@ -22,6 +22,7 @@ type sampleOptions struct {
 	N, Cols, Class                         int
 	Seed                                   uint64
 	SeedSet, NSet, Recon, Quiet, JSON      bool
+	Unconditional                          bool
 	sampler                                *samplerFlags
 }
 
@@ -49,6 +50,7 @@ func newSampleCmd(s streams) *cobra.Command {
 	f.IntVar(&o.Cols, "cols", 0, "grid columns (default: a square grid)")
 	f.Uint64Var(&o.Seed, "seed", 0, "first sample seed; sample i uses seed+i (default: the config's sample.seed)")
 	f.IntVar(&o.Class, "class", -1, "conditional models: sample this class only (default: a grid with one row per class)")
+	f.BoolVar(&o.Unconditional, "unconditional", false, "conditional models: sample without a class (the DDPM's \"no class\" label; a uniformly drawn class for the cGAN)")
 	f.BoolVar(&o.Recon, "recon", false, "VAE: write test images beside their reconstructions instead of samples")
 	f.BoolVar(&o.Quiet, "quiet", false, "no messages on stderr")
 	f.BoolVar(&o.JSON, "json", false, "print the result as one JSON object on stdout")
@@ -118,7 +120,7 @@ func runSample(o sampleOptions, s streams) error {
 			cols = 2 * sample.SquareCols(o.N) // pairs side by side
 		}
 	} else {
-		labels, err := sampleLabels(m, o.N, o.Class, &cols)
+		labels, err := sampleLabels(m, o.N, o.Class, o.Unconditional, &cols)
 		if err != nil {
 			return err
 		}
@@ -161,7 +163,7 @@ func runSample(o sampleOptions, s streams) error {
 	if o.JSON {
 		return json.NewEncoder(s.Out).Encode(map[string]any{
 			"checkpoint": o.Checkpoint, "model": cfg.Model.Kind, "out": o.Out, "each": o.Each,
-			"n": o.N, "seed": o.Seed, "recon": o.Recon, "class": o.Class, "nfe_per_sample": nfe,
+			"n": o.N, "seed": o.Seed, "recon": o.Recon, "class": o.Class, "unconditional": o.Unconditional, "nfe_per_sample": nfe,
 		})
 	}
 	return nil
@@ -169,14 +171,18 @@ func runSample(o sampleOptions, s streams) error {
 
 // sampleLabels returns the class of each sample: for a conditional model
 // --class, or one row per class (setting the grid's columns); -1 (none)
-// for an unconditional one.
-func sampleLabels(m models.Model, n, class int, cols *int) ([]int, error) {
+// for an unconditional model or with --unconditional.
+func sampleLabels(m models.Model, n, class int, uncond bool, cols *int) ([]int, error) {
 	labels := make([]int, n)
 	c, ok := m.(models.Conditional)
 	switch {
+	case uncond && class >= 0:
+		return nil, usagef("--class and --unconditional exclude each other")
+	case uncond && guidanceOf(m) != 0:
+		return nil, usagef("--guidance needs a class: classifier-free guidance pushes each sample towards its label")
 	case !ok && class >= 0:
 		return nil, usagef("--class: a %s model is not conditional", m.Kind())
-	case !ok:
+	case !ok || uncond:
 		for i := range labels {
 			labels[i] = -1
 		}
@@ -194,6 +200,15 @@ func sampleLabels(m models.Model, n, class int, cols *int) ([]int, error) {
 		}
 	}
 	return labels, nil
+}
+
+// guidanceOf is the classifier-free guidance scale a diffusion model will
+// sample with (0 for other models).
+func guidanceOf(m models.Model) float64 {
+	if s, ok := m.(models.Sampler); ok {
+		return s.Options().Guidance
+	}
+	return 0
 }
 
 // reconstructions returns the first n test images, each followed by its

@@ -69,7 +69,7 @@ func MarkdownTables(w io.Writer, recs []*Record, trainSeconds TrainSeconds) {
 				}
 			}
 			fmt.Fprintf(w, "| %s | %s | %d | %.2f | %.3f | %.3f | %.3f | %.3f | %d | %s | %s | %s | %s |\n",
-				r.Model, samplerName(r.Sampler), r.N, r.FID, r.Precision, r.Recall, r.Density, r.Coverage,
+				modelName(r), samplerName(r.Sampler), r.N, r.FID, r.Precision, r.Recall, r.Density, r.Coverage,
 				r.ClassesCovered, acc, nfe, secs, train)
 		}
 		ns := make([]int, 0, len(floors))
@@ -106,6 +106,13 @@ func MarkdownTables(w io.Writer, recs []*Record, trainSeconds TrainSeconds) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+func modelName(r *Record) string {
+	if r.Unconditional {
+		return r.Model + " (no class)"
+	}
+	return r.Model
 }
 
 func samplerName(s *Sampler) string {

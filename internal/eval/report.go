@@ -47,13 +47,15 @@ type Speed struct {
 
 // Record is one evaluation: every figure plus what it depends on.
 type Record struct {
-	Model         string   `json:"model"`
-	Checkpoint    string   `json:"checkpoint,omitempty"`
-	SamplesDir    string   `json:"samples_dir,omitempty"`
-	Step          int      `json:"step,omitempty"`
-	Sampler       *Sampler `json:"sampler,omitempty"`
-	Seed          uint64   `json:"seed"`
-	ExtractorHash string   `json:"extractor_sha256,omitempty"`
+	Model      string   `json:"model"`
+	Checkpoint string   `json:"checkpoint,omitempty"`
+	SamplesDir string   `json:"samples_dir,omitempty"`
+	Step       int      `json:"step,omitempty"`
+	Sampler    *Sampler `json:"sampler,omitempty"`
+	// Unconditional: a conditional model sampled without a class.
+	Unconditional bool   `json:"unconditional,omitempty"`
+	Seed          uint64 `json:"seed"`
+	ExtractorHash string `json:"extractor_sha256,omitempty"`
 	// The image metrics; nil for a 2-D model, which has Modes instead.
 	*Metrics
 	Modes *ModeFigures `json:"modes,omitempty"`
@@ -211,6 +213,9 @@ type GenerateOptions struct {
 	Log io.Writer
 	// Progress is called after each batch of 100 samples.
 	Progress func(done, total int)
+	// Unconditional draws a conditional model's samples without a class
+	// (label −1), so no class accuracy can be scored.
+	Unconditional bool
 }
 
 // Generate draws N samples in batches of 100 (§12's batch): sample i uses
@@ -220,7 +225,7 @@ type GenerateOptions struct {
 // fewer than three).
 func Generate(m models.Model, o GenerateOptions) (imgs [][]float32, labels []int, speed *Speed, err error) {
 	classes := 0
-	if c, ok := m.(models.Conditional); ok {
+	if c, ok := m.(models.Conditional); ok && !o.Unconditional {
 		classes = c.NumClasses()
 	}
 	nfe := 1
