@@ -35,7 +35,8 @@ PY=$(command -v python3 || echo /usr/bin/python3)   # any Python 3 formats the t
 OUT=.bench
 RAW=$OUT/raw
 
-# Same thread count everywhere: Go's scheduler, and OpenBLAS/OpenMP on both sides.
+# Same thread count on both sides: GOMAXPROCS for gentri (whose kernels split work over goroutines
+# and pin OpenBLAS to one thread), OpenMP/OpenBLAS threads for the peer.
 export GOMAXPROCS=$THREADS OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS
 
 # Build like the Makefile does: OpenBLAS when it is installed.
