@@ -162,7 +162,7 @@ func (m *VAE) newDecoder(batch int) (*vaeDecoder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vae decoder: %w", err)
 	}
-	G.Read(G.Must(G.Sigmoid(logits)), &d.out)
+	G.Read(G.Must(nn.Sigmoid(logits)), &d.out)
 	d.vm = G.NewTapeMachine(g)
 	return d, nil
 }
@@ -185,7 +185,7 @@ func (m *VAE) newRecon(batch int) (*vaeRecon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vae decoder: %w", err)
 	}
-	G.Read(G.Must(G.Sigmoid(logits)), &r.out)
+	G.Read(G.Must(nn.Sigmoid(logits)), &r.out)
 	r.vm = G.NewTapeMachine(g)
 	return r, nil
 }

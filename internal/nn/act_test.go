@@ -17,6 +17,7 @@ func TestActivationGradients(t *testing.T) {
 		{"LeakyReLU", [][]int{{2, 3, 4, 5}}, unary(func(x *G.Node) (*G.Node, error) { return LeakyReLU(x, 0.2) })},
 		{"SiLU", [][]int{{2, 3, 4, 5}}, unary(SiLU)},
 		{"SiLUOnMatrix", [][]int{{4, 6}}, unary(SiLU)},
+		{"Sigmoid", [][]int{{2, 3, 4, 5}}, unary(Sigmoid)},
 	})
 }
 
@@ -49,6 +50,7 @@ func TestActivationsMatchDefinitions(t *testing.T) {
 		{"SiLU", SiLU, func(v float64) float64 { return v * sigmoid(v) }, func(v float64) float64 {
 			return sigmoid(v) * (1 + v*(1-sigmoid(v)))
 		}},
+		{"Sigmoid", Sigmoid, sigmoid, func(v float64) float64 { return sigmoid(v) * (1 - sigmoid(v)) }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -258,6 +258,9 @@ func TestLayersRunInFloat32LikeFloat64(t *testing.T) {
 		{"LeakyReLU", [][]int{x4}, func(tensor.Dtype) func(*G.ExprGraph, []*G.Node) (*G.Node, error) {
 			return func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return LeakyReLU(in[0], 0.2) }
 		}},
+		{"Sigmoid", [][]int{x4}, func(tensor.Dtype) func(*G.ExprGraph, []*G.Node) (*G.Node, error) {
+			return func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return Sigmoid(in[0]) }
+		}},
 		{"SiLU", [][]int{x4}, func(tensor.Dtype) func(*G.ExprGraph, []*G.Node) (*G.Node, error) {
 			return func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return SiLU(in[0]) }
 		}},
