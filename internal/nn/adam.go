@@ -37,8 +37,9 @@ func (a *Adam) Params() []*Param { return a.params }
 //	m ← β1·m + (1−β1)·g,  v ← β2·v + (1−β2)·g²,
 //	w ← w − lr/(1−β1^t) · m / (√v/√(1−β2^t) + ε).
 //
-// Moments are stored in float32 as PyTorch does; each update is computed in
-// float64 and rounded once.
+// Moments are stored in float32 as PyTorch does, and float32 parameters are
+// updated in float32 arithmetic as PyTorch does (adamKernel32); float64
+// parameters in float64.
 func (a *Adam) Update(grads []G.Value) error {
 	if len(grads) != len(a.params) {
 		return fmt.Errorf("adam: %d gradients for %d parameters", len(grads), len(a.params))
@@ -56,7 +57,7 @@ func (a *Adam) Update(grads []G.Value) error {
 				return fmt.Errorf("adam: gradient of %s does not match its parameter", p.Name)
 			}
 			parallelChunks(len(w), func(lo, hi int) {
-				adamKernel(w[lo:hi], g[lo:hi], a.M[i][lo:hi], a.V[i][lo:hi], a.Beta1, a.Beta2, a.Eps, stepSize, bc2)
+				adamKernel32(w[lo:hi], g[lo:hi], a.M[i][lo:hi], a.V[i][lo:hi], a.Beta1, a.Beta2, a.Eps, stepSize, bc2)
 			})
 		case []float64:
 			g, ok := grads[i].Data().([]float64)
@@ -70,11 +71,30 @@ func (a *Adam) Update(grads []G.Value) error {
 }
 
 func adamKernel[T float](w, g []T, m, v []float32, b1, b2, eps, stepSize, bc2 float64) {
+	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)] // one bounds check, not four per element
 	for j := range w {
 		gj := float64(g[j])
 		mj := b1*float64(m[j]) + (1-b1)*gj
 		vj := b2*float64(v[j]) + (1-b2)*gj*gj
 		m[j], v[j] = float32(mj), float32(vj)
 		w[j] -= T(stepSize * mj / (math.Sqrt(vj)/bc2 + eps))
+	}
+}
+
+// adamKernel32 is PyTorch's float32 Adam arithmetic (float32 throughout,
+// sqrt and division in single precision): a quarter of the VAE's step in
+// float64. The float64 kernel above stays for float64 parameters.
+func adamKernel32(w, g, m, v []float32, b1, b2, eps, stepSize, bc2 float64) {
+	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
+	// 1−β in float64 first, as PyTorch does in Python: 1−float32(0.999) is
+	// off by 1.3e-5 relative.
+	f1, f2, c1, c2 := float32(b1), float32(b2), float32(1-b1), float32(1-b2)
+	e, st, bc := float32(eps), float32(stepSize), float32(bc2)
+	for j := range w {
+		gj := g[j]
+		mj := f1*m[j] + c1*gj
+		vj := f2*v[j] + c2*gj*gj
+		m[j], v[j] = mj, vj
+		w[j] -= st * mj / (float32(math.Sqrt(float64(vj)))/bc + e)
 	}
 }

@@ -46,11 +46,28 @@ func (bernoulliOp) Do(v ...G.Value) (G.Value, error) {
 
 // bernoulliSum accumulates in float64 so the loss of a 100k-pixel batch does
 // not lose digits in float32.
+// It is split into fixedParts partial sums, computed in parallel and added in
+// order, so the loss is the same on any number of cores.
 func bernoulliSum[T float](l, x []T) float64 {
+	parts := min(len(l), fixedParts)
+	if len(l) < 1<<14 {
+		parts = 1
+	}
+	partial := make([]float64, parts)
+	parallelRange(parts, 1, func(plo, phi int) {
+		for part := plo; part < phi; part++ {
+			lo, hi := partBounds(len(l), parts, part)
+			s := 0.0
+			for i, li := range l[lo:hi] {
+				v := float64(li)
+				s += softplus(v) - float64(x[lo+i])*v
+			}
+			partial[part] = s
+		}
+	})
 	s := 0.0
-	for i, li := range l {
-		v := float64(li)
-		s += softplus(v) - float64(x[i])*v
+	for _, p := range partial {
+		s += p
 	}
 	return s
 }
@@ -92,7 +109,16 @@ func (bernoulliGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 }
 
 func bernoulliGrad[T float](l, x, r []T, g T) {
-	for i, li := range l {
-		r[i] = g * (T(1/(1+math.Exp(-float64(li)))) - x[i])
-	}
+	parallelChunks(len(l), func(lo, hi int) {
+		if l32, ok := any(l[lo:hi]).([]float32); ok {
+			x32, r32, g32 := any(x[lo:hi]).([]float32), any(r[lo:hi]).([]float32), any(g).(float32)
+			for i, li := range l32 {
+				r32[i] = g32 * (1/(1+exp32(-li)) - x32[i])
+			}
+			return
+		}
+		for i, li := range l[lo:hi] {
+			r[lo+i] = g * (T(1/(1+math.Exp(-float64(li)))) - x[lo+i])
+		}
+	})
 }
