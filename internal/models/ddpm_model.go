@@ -36,8 +36,7 @@ type DDPMModel struct {
 	sampler    SamplerOptions
 	inferBatch int // batch of the inference graphs (ddpmInferBatch; tests shrink it)
 	train      *unetGraph
-	emaFwd     *unetGraph // inference graphs at inferBatch
-	netFwd     *unetGraph
+	emaFwd     *unetGraph // the inference graph at inferBatch (sampling and test_mse)
 }
 
 var (
@@ -358,15 +357,32 @@ func (m *DDPMModel) Evaluate(test *data.Dataset) ([]Metric, error) {
 			return nil, err
 		}
 	}
-	if m.netFwd == nil {
-		if m.netFwd, err = newUNetGraph(m.Net, m.inferBatch, false); err != nil {
-			return nil, err
-		}
-	}
-	r := rng.New(0, StreamEval)
-	B := m.inferBatch
-	eps := make([]float32, B*P)
 	var sse [2]float64
+	// The raw network is scored through the same inference graph, its
+	// weights lent to the EMA's tensors for the pass: one graph, not two,
+	// stays in memory beside the training graph.
+	if sse[0], err = m.heldOutSSE(test, n); err != nil {
+		return nil, err
+	}
+	err = m.withNetWeightsInEMA(func() error {
+		sse[1], err = m.heldOutSSE(test, n)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	count := float64(n * P)
+	return []Metric{{"test_mse", sse[0] / count}, {"test_mse_net", sse[1] / count}}, nil
+}
+
+// heldOutSSE is the summed squared ε error of the inference graph on the
+// first n test images (the same t, ε and labels on every call).
+func (m *DDPMModel) heldOutSSE(test *data.Dataset, n int) (float64, error) {
+	P, B, s := m.pixels(), m.inferBatch, m.emaFwd
+	r := rng.New(0, StreamEval)
+	eps := make([]float32, B*P)
+	x0 := make([]float32, B*P)
+	sse := 0.0
 	for start := 0; start < n; start += B {
 		rows := min(B, n-start)
 		ts, ls := make([]int, B), make([]int, B)
@@ -374,7 +390,7 @@ func (m *DDPMModel) Evaluate(test *data.Dataset) ([]Metric, error) {
 			ls[i] = m.noClass()
 		}
 		clear(eps)
-		x0 := make([]float32, B*P)
+		clear(x0)
 		for i := 0; i < rows; i++ {
 			ts[i] = r.IntN(m.Sched.T)
 			rng.Normal(r, eps[i*P:(i+1)*P])
@@ -385,24 +401,42 @@ func (m *DDPMModel) Evaluate(test *data.Dataset) ([]Metric, error) {
 				ls[i] = l
 			}
 		}
-		for k, s := range []*unetGraph{m.emaFwd, m.netFwd} {
-			x := s.x.Data().([]float32)
-			for i := 0; i < B; i++ {
-				QSample(x[i*P:(i+1)*P], x0[i*P:(i+1)*P], eps[i*P:(i+1)*P], m.Sched.AlphaBar[ts[i]])
-				s.setRow(i, ts[i], ls[i])
-			}
-			if err := runVM(s.vm); err != nil {
-				return nil, fmt.Errorf("ddpm evaluate: %w", err)
-			}
-			pred := s.out.Data().([]float32)
-			for j := 0; j < rows*P; j++ {
-				d := float64(pred[j]) - float64(eps[j])
-				sse[k] += d * d
-			}
+		x := s.x.Data().([]float32)
+		for i := 0; i < B; i++ {
+			QSample(x[i*P:(i+1)*P], x0[i*P:(i+1)*P], eps[i*P:(i+1)*P], m.Sched.AlphaBar[ts[i]])
+			s.setRow(i, ts[i], ls[i])
+		}
+		if err := runVM(s.vm); err != nil {
+			return 0, fmt.Errorf("ddpm evaluate: %w", err)
+		}
+		pred := s.out.Data().([]float32)
+		for j := 0; j < rows*P; j++ {
+			d := float64(pred[j]) - float64(eps[j])
+			sse += d * d
 		}
 	}
-	count := float64(n * P)
-	return []Metric{{"test_mse", sse[0] / count}, {"test_mse_net", sse[1] / count}}, nil
+	return sse, nil
+}
+
+// withNetWeightsInEMA runs f with the raw network's weights copied into the
+// EMA's tensors, and puts the EMA's back afterwards.
+func (m *DDPMModel) withNetWeightsInEMA(f func() error) error {
+	ema, net := m.EMA.Params.List, m.Net.Params.List
+	saved := make([][]float32, len(ema))
+	for i, p := range ema {
+		w, ok := p.Value.Data().([]float32)
+		if !ok || i >= len(net) {
+			return fmt.Errorf("ddpm evaluate: parameter %s is not float32", p.Name)
+		}
+		saved[i] = append([]float32(nil), w...)
+		copy(w, net[i].Value.Data().([]float32))
+	}
+	defer func() {
+		for i, p := range ema {
+			copy(p.Value.Data().([]float32), saved[i])
+		}
+	}()
+	return f()
 }
 
 // State is the network ("net."), its average ("ema.") and, with train,
