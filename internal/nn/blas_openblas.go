@@ -24,5 +24,5 @@ import (
 func init() {
 	C.openblas_set_num_threads(1)
 	G.Use(netlib.Implementation{})
-	BLASName = "OpenBLAS (gonum netlib, cgo)"
+	BLASName = "OpenBLAS (gonum netlib, cgo), 1 thread per call"
 }
