@@ -18,11 +18,13 @@ func TestTrilemmaTargets(t *testing.T) {
 	vae.TestNELBO = f(95)
 	ddpm1000 := img("ddpm", 300, &Sampler{Name: "ddpm", Steps: 1000}, 30, 0.80)
 	guided := img("ddpm", 2000, &Sampler{Name: "ddim", Steps: 50, Guidance: 2}, 14, 0.6)
+	guidedWorse := img("ddpm", 2000, &Sampler{Name: "ddim", Steps: 50, Guidance: 0.5}, 18, 0.7)
+	guidedSmallN := img("ddpm", 300, &Sampler{Name: "ddim", Steps: 50, Guidance: 1}, 10, 0.7)
 	ring := &Record{Model: "ddpm2d", Modes: &ModeFigures{Dataset: "ring8", N: 2500, Captured: 8, Components: 8}}
 	grid := &Record{Model: "ddpm2d", Modes: &ModeFigures{Dataset: "grid25", N: 2500, Captured: 23, Components: 25}}
 	gan := &Record{Model: "gan2d", Modes: &ModeFigures{Dataset: "grid25", N: 2500, Captured: 25, Components: 25}}
 
-	checks := TrilemmaTargets([]*Record{cgan, cgan2000, vae, ddpm1000, guided, ring, grid, gan})
+	checks := TrilemmaTargets([]*Record{cgan, cgan2000, vae, ddpm1000, guidedWorse, guided, guidedSmallN, ring, grid, gan})
 	want := []struct {
 		target string
 		met    string // yes, no, or none (not measured)
@@ -31,7 +33,7 @@ func TestTrilemmaTargets(t *testing.T) {
 		{"cGAN class accuracy", "no", "0.930 (N 2000)"}, // the largest N wins
 		{"VAE test −ELBO", "yes", "95.00"},
 		{"best recall", "yes", "DDPM 0.800, cGAN 0.700, VAE 0.720 (N 300)"}, // compared at the DDPM's N
-		{"guided DDPM FID", "yes", "14.00, cGAN 15.00 (N 2000)"},
+		{"guided DDPM FID", "yes", "guidance 2) 14.00, cGAN 15.00 (N 2000)"}, // the best scale at the cGAN's N
 		{"modes of ring8", "yes", "8 / 8"},
 		{"modes of grid25", "no", "23 / 25"}, // the GAN's 25 do not count
 	}
