@@ -32,7 +32,7 @@ func TestTrilemmaTargets(t *testing.T) {
 	}{
 		{"cGAN class accuracy", "no", "0.930 (N 2000)"}, // the largest N wins
 		{"VAE test −ELBO", "yes", "95.00"},
-		{"best recall", "yes", "DDPM 0.800, cGAN 0.700, VAE 0.720 (N 300)"}, // compared at the DDPM's N
+		{"best recall", "yes", "DDPM 0.800, cGAN 0.700, VAE 0.720 (N 300)"},  // compared at the DDPM's N
 		{"guided DDPM FID", "yes", "guidance 2) 14.00, cGAN 15.00 (N 2000)"}, // the best scale at the cGAN's N
 		{"modes of ring8", "yes", "8 / 8"},
 		{"modes of grid25", "no", "23 / 25"}, // the GAN's 25 do not count
