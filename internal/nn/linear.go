@@ -73,16 +73,16 @@ func linearForward[T float](x, w, b, y []T, n, in, out int) {
 	})
 }
 
-// rowParts splits the rows [0, rows) of a product of work multiply-adds
-// into linearParts blocks run on parallel goroutines, or one block when the
-// product is too small to pay for them. The blocks depend only on the
-// shapes, so every BLAS call, and so the result, is the same on any machine.
 // linearParts is 2, not more: each BLAS call packs the whole weight matrix
 // again, and on 2 cores the VAE's step took 20.5 ms with 2 blocks against
 // 21.5–24.8 ms with 4 and 22.5–26.3 ms with 8 (sampling 1000: 16.6–17.5 ms
 // against 17.7–18.0 and 21.4–25.8).
 const linearParts = 2
 
+// rowParts splits the rows [0, rows) of a product of work multiply-adds
+// into linearParts blocks run on parallel goroutines, or one block when the
+// product is too small to pay for them. The blocks depend only on the
+// shapes, so every BLAS call, and so the result, is the same on any machine.
 func rowParts(rows, work int, f func(lo, hi int)) {
 	parts := min(rows, linearParts)
 	if work < 1<<18 || parts < 2 {
