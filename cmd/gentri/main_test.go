@@ -111,6 +111,9 @@ func TestTrainThenSampleEndToEnd(t *testing.T) {
 	if w, _ := decodePNG(t, recon); w != 2*3*30+2 {
 		t.Fatalf("recon grid width %d, want pairs in 6 columns", w)
 	}
+	if code, _, stderr := run(t, "sample", "--checkpoint", res.Checkpoint, "--unconditional", "--out", filepath.Join(dir, "u.png")); code != exitUsage || !strings.Contains(stderr, "no classes") {
+		t.Fatalf("sample --unconditional on a VAE: exit %d (%s), want a usage error", code, stderr)
+	}
 }
 
 func readFile(t *testing.T, path string) string {

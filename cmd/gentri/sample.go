@@ -176,6 +176,8 @@ func sampleLabels(m models.Model, n, class int, uncond bool, cols *int) ([]int, 
 	labels := make([]int, n)
 	c, ok := m.(models.Conditional)
 	switch {
+	case uncond && !ok:
+		return nil, usagef("--unconditional: a %s model has no classes to leave out", m.Kind())
 	case uncond && class >= 0:
 		return nil, usagef("--class and --unconditional exclude each other")
 	case uncond && guidanceOf(m) != 0:
