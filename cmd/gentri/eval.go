@@ -258,11 +258,9 @@ func evalImages(ctx context.Context, o evalOptions, s streams, ck *opened, logw 
 	if err != nil {
 		return nil, err
 	}
-	dir := o.Data
-	if dir == "" {
-		if dir, err = data.FindMNIST(); err != nil {
-			return nil, err
-		}
+	dir, err := data.MNISTDir(o.Data)
+	if err != nil {
+		return nil, err
 	}
 	test, err := data.LoadIDXDir(dir, "test")
 	if err != nil {

@@ -221,11 +221,9 @@ func reconstructions(m models.Model, dir string, binarized bool, n int) ([][]flo
 	if !ok {
 		return nil, usagef("--recon: a %s cannot reconstruct images", m.Kind())
 	}
-	var err error
-	if dir == "" {
-		if dir, err = data.FindMNIST(); err != nil {
-			return nil, err
-		}
+	dir, err := data.MNISTDir(dir)
+	if err != nil {
+		return nil, err
 	}
 	test, err := data.LoadIDXDir(dir, "test")
 	if err != nil {

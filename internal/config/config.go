@@ -335,6 +335,18 @@ func (c *Config) Validate() error {
 	in := func(x, lo, hi int) bool { return x >= lo && x <= hi }
 	finite := func(x float64) bool { return !math.IsInf(x, 0) && !math.IsNaN(x) }
 	m, d, t, s := c.Model, c.Data, c.Train, c.Sample
+	diffusion := func() { // the schedule and sampler settings of ddpm and ddpm2d
+		check("train.ema", t.EMA >= 0 && t.EMA < 1, ">= 0 and < 1", t.EMA)
+		check("train.timesteps", in(t.Timesteps, 1, 100000), "in [1, 100000]", t.Timesteps)
+		check("train.schedule", t.Schedule == "linear" || t.Schedule == "cosine", "one of linear, cosine", t.Schedule)
+		check("train.beta_start", t.BetaStart > 0 && t.BetaStart < 1, "> 0 and < 1", t.BetaStart)
+		check("train.beta_end", t.BetaEnd >= t.BetaStart && t.BetaEnd < 1, ">= train.beta_start and < 1", t.BetaEnd)
+		check("sample.sampler", s.Sampler == "ddpm" || s.Sampler == "ddim", "one of ddpm, ddim", s.Sampler)
+		check("sample.steps", s.Steps >= 0 && s.Steps <= t.Timesteps, fmt.Sprintf("in [0, %d] (train.timesteps; 0 = the sampler's default)", t.Timesteps), s.Steps)
+		check("sample.eta", s.Eta >= 0 && s.Eta <= 1, ">= 0 and <= 1", s.Eta)
+		check("sample.eta", s.Sampler != "ddpm" || s.Eta == 0, "0 with sample.sampler ddpm (eta is a DDIM option)", s.Eta)
+		check("sample.variance", s.Variance == "beta_tilde" || s.Variance == "beta", "one of beta_tilde, beta", s.Variance)
+	}
 	switch m.Kind {
 	case "vae":
 		check("model.hidden", in(m.Hidden, 1, 65536), "in [1, 65536]", m.Hidden)
@@ -355,34 +367,16 @@ func (c *Config) Validate() error {
 	case "ddpm":
 		check("model.channels", in(m.Channels, 8, 1024) && m.Channels%8 == 0, "a multiple of 8 in [8, 1024] (GroupNorm with 8 groups)", m.Channels)
 		check("model.classes", in(m.Classes, 2, 10), "in [2, 10] (MNIST labels)", m.Classes)
-		check("train.ema", t.EMA >= 0 && t.EMA < 1, ">= 0 and < 1", t.EMA)
-		check("train.timesteps", in(t.Timesteps, 1, 100000), "in [1, 100000]", t.Timesteps)
-		check("train.schedule", t.Schedule == "linear" || t.Schedule == "cosine", "one of linear, cosine", t.Schedule)
-		check("train.beta_start", t.BetaStart > 0 && t.BetaStart < 1, "> 0 and < 1", t.BetaStart)
-		check("train.beta_end", t.BetaEnd >= t.BetaStart && t.BetaEnd < 1, ">= train.beta_start and < 1", t.BetaEnd)
+		diffusion()
 		check("train.cond_drop", t.CondDrop >= 0 && t.CondDrop <= 1, ">= 0 and <= 1", t.CondDrop)
 		check("train.warmup", t.Warmup >= 0, ">= 0", t.Warmup)
-		check("sample.sampler", s.Sampler == "ddpm" || s.Sampler == "ddim", "one of ddpm, ddim", s.Sampler)
-		check("sample.steps", s.Steps >= 0 && s.Steps <= t.Timesteps, fmt.Sprintf("in [0, %d] (train.timesteps; 0 = the sampler's default)", t.Timesteps), s.Steps)
-		check("sample.eta", s.Eta >= 0 && s.Eta <= 1, ">= 0 and <= 1", s.Eta)
-		check("sample.eta", s.Sampler != "ddpm" || s.Eta == 0, "0 with sample.sampler ddpm (eta is a DDIM option)", s.Eta)
-		check("sample.variance", s.Variance == "beta_tilde" || s.Variance == "beta", "one of beta_tilde, beta", s.Variance)
 		check("sample.guidance", s.Guidance >= 0 && finite(s.Guidance), ">= 0 and finite", s.Guidance)
 	case "gan2d", "vae2d":
 		check("model.hidden", in(m.Hidden, 1, 65536), "in [1, 65536]", m.Hidden)
 		check("model.latent", in(m.Latent, 1, 4096), "in [1, 4096]", m.Latent)
 	case "ddpm2d": // the diffusion checks of ddpm, less the labels
 		check("model.hidden", in(m.Hidden, 1, 65536), "in [1, 65536]", m.Hidden)
-		check("train.ema", t.EMA >= 0 && t.EMA < 1, ">= 0 and < 1", t.EMA)
-		check("train.timesteps", in(t.Timesteps, 1, 100000), "in [1, 100000]", t.Timesteps)
-		check("train.schedule", t.Schedule == "linear" || t.Schedule == "cosine", "one of linear, cosine", t.Schedule)
-		check("train.beta_start", t.BetaStart > 0 && t.BetaStart < 1, "> 0 and < 1", t.BetaStart)
-		check("train.beta_end", t.BetaEnd >= t.BetaStart && t.BetaEnd < 1, ">= train.beta_start and < 1", t.BetaEnd)
-		check("sample.sampler", s.Sampler == "ddpm" || s.Sampler == "ddim", "one of ddpm, ddim", s.Sampler)
-		check("sample.steps", s.Steps >= 0 && s.Steps <= t.Timesteps, fmt.Sprintf("in [0, %d] (train.timesteps; 0 = the sampler's default)", t.Timesteps), s.Steps)
-		check("sample.eta", s.Eta >= 0 && s.Eta <= 1, ">= 0 and <= 1", s.Eta)
-		check("sample.eta", s.Sampler != "ddpm" || s.Eta == 0, "0 with sample.sampler ddpm (eta is a DDIM option)", s.Eta)
-		check("sample.variance", s.Variance == "beta_tilde" || s.Variance == "beta", "one of beta_tilde, beta", s.Variance)
+		diffusion()
 	default:
 		check("model.kind", false, "one of "+strings.Join(sortedKinds(), ", "), m.Kind)
 	}

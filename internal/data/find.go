@@ -22,6 +22,15 @@ var mnistFiles = []string{
 	"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
 }
 
+// MNISTDir is dir when it is set (a --data flag or data.dir), else the
+// folder FindMNIST finds.
+func MNISTDir(dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	return FindMNIST()
+}
+
 // FindMNIST returns a folder holding the MNIST IDX files without using the
 // network, trying in order: $GENTRI_MNIST, ./data/mnist, the module cache
 // copy of MNISTModule (root from $GOMODCACHE, $GOPATH or $HOME), and finally

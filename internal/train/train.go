@@ -261,11 +261,9 @@ func loadData(cfg *config.Config) (train, test *data.Dataset, err error) {
 		test = mix.Dataset(data.MixtureTestPoints, rng.New(0, models.StreamDataTest).Rand)
 		return train.Subset(cfg.Data.Subset), test, nil
 	}
-	dir := cfg.Data.Dir
-	if dir == "" {
-		if dir, err = data.FindMNIST(); err != nil {
-			return nil, nil, err
-		}
+	dir, err := data.MNISTDir(cfg.Data.Dir)
+	if err != nil {
+		return nil, nil, err
 	}
 	if train, err = data.LoadIDXDir(dir, "train"); err != nil {
 		return nil, nil, err
