@@ -78,6 +78,11 @@ func (o actOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 // actForward and actBackward are element-wise, so they split the tensor
 // over goroutines.
 func actForward[T float](kind actKind, alpha T, x, y []T) {
+	if x32, ok := any(x).([]float32); ok {
+		y32, a32 := any(y).([]float32), float32(alpha)
+		parallelChunks(len(x), func(lo, hi int) { actForward32(kind, a32, x32[lo:hi], y32[lo:hi]) })
+		return
+	}
 	parallelChunks(len(x), func(lo, hi int) { actForwardRange(kind, alpha, x[lo:hi], y[lo:hi]) })
 }
 
@@ -157,6 +162,11 @@ func (o actGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 }
 
 func actBackward[T float](kind actKind, alpha T, x, dy, dx []T) {
+	if x32, ok := any(x).([]float32); ok {
+		dy32, dx32, a32 := any(dy).([]float32), any(dx).([]float32), float32(alpha)
+		parallelChunks(len(x), func(lo, hi int) { actBackward32(kind, a32, x32[lo:hi], dy32[lo:hi], dx32[lo:hi]) })
+		return
+	}
 	parallelChunks(len(x), func(lo, hi int) { actBackwardRange(kind, alpha, x[lo:hi], dy[lo:hi], dx[lo:hi]) })
 }
 

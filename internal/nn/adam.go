@@ -56,8 +56,13 @@ func (a *Adam) Update(grads []G.Value) error {
 			if !ok || len(g) != len(w) {
 				return fmt.Errorf("adam: gradient of %s does not match its parameter", p.Name)
 			}
+			// 1−β in float64 first, as PyTorch does in Python: 1−float32(0.999)
+			// is off by 1.3e-5 relative.
+			f1, f2, c1, c2 := float32(a.Beta1), float32(a.Beta2), float32(1-a.Beta1), float32(1-a.Beta2)
+			e, st, bc := float32(a.Eps), float32(stepSize), float32(bc2)
+			m, v := a.M[i], a.V[i]
 			parallelChunks(len(w), func(lo, hi int) {
-				adamKernel32(w[lo:hi], g[lo:hi], a.M[i][lo:hi], a.V[i][lo:hi], a.Beta1, a.Beta2, a.Eps, stepSize, bc2)
+				adam32(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], f1, f2, c1, c2, e, st, bc)
 			})
 		case []float64:
 			g, ok := grads[i].Data().([]float64)
@@ -84,12 +89,9 @@ func adamKernel[T float](w, g []T, m, v []float32, b1, b2, eps, stepSize, bc2 fl
 // adamKernel32 is PyTorch's float32 Adam arithmetic (float32 throughout,
 // sqrt and division in single precision): a quarter of the VAE's step in
 // float64. The float64 kernel above stays for float64 parameters.
-func adamKernel32(w, g, m, v []float32, b1, b2, eps, stepSize, bc2 float64) {
+// The native build runs its C twin, gentri_adam32.
+func adamKernel32(w, g, m, v []float32, f1, f2, c1, c2, e, st, bc float32) {
 	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
-	// 1−β in float64 first, as PyTorch does in Python: 1−float32(0.999) is
-	// off by 1.3e-5 relative.
-	f1, f2, c1, c2 := float32(b1), float32(b2), float32(1-b1), float32(1-b2)
-	e, st, bc := float32(eps), float32(stepSize), float32(bc2)
 	for j := range w {
 		gj := g[j]
 		mj := f1*m[j] + c1*gj

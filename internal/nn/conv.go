@@ -190,7 +190,7 @@ func convBackward[T float](cg *convGeom, wrt int, x, w, dy, r []T) {
 					continue
 				}
 				gemm(true, false, ckk, p, cg.o, 1, w, ckk, dyn, p, 0, dcol, p)
-				col2im(cg, dcol, dxn)
+				fold(cg, dcol, dxn)
 			}
 		})
 	case 1: // dW = Σ_n dy_n · col_nᵀ, as fixedParts partial sums added in order
@@ -273,8 +273,26 @@ func imageCols[T float](cg *convGeom, x []T, n int, buf []T) []T {
 	if buf == nil {
 		buf = make([]T, cg.c*cg.k*cg.k*cg.oh*cg.ow)
 	}
-	im2col(cg, x[n*img:(n+1)*img], buf)
+	unfold(cg, x[n*img:(n+1)*img], buf)
 	return buf
+}
+
+// unfold is im2col, run by the native kernel for float32.
+func unfold[T float](cg *convGeom, x, col []T) {
+	if x32, ok := any(x).([]float32); ok {
+		im2col32(cg, x32, any(col).([]float32))
+		return
+	}
+	im2col(cg, x, col)
+}
+
+// fold is col2im, run by the native kernel for float32.
+func fold[T float](cg *convGeom, dcol, dx []T) {
+	if d32, ok := any(dcol).([]float32); ok {
+		col2im32(cg, d32, any(dx).([]float32))
+		return
+	}
+	col2im(cg, dcol, dx)
 }
 
 // im2col unfolds one image x (C,H,W) into col (C·k·k, OH·OW):

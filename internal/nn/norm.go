@@ -425,62 +425,72 @@ func (o gnGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 
 func gnBackward[T float](wrt int, x, gamma, dy, r []T, n, c, s, groups int, eps float64) {
 	perChan := max(1, (1<<15)/(n*s)) // channels per goroutine for the reductions over the batch
-	if wrt == 2 {
-		parallelRange(c, perChan, func(lo, hi int) {
-			for ch := lo; ch < hi; ch++ {
-				sd := T(0)
-				for i := 0; i < n; i++ {
-					for _, d := range dy[(i*c+ch)*s : (i*c+ch+1)*s] {
-						sd += d
-					}
-				}
-				r[ch] = sd
+	var mean, invStd []float64
+	if wrt != 2 {
+		mean, invStd = groupStats(x, n, c, s, groups, eps)
+	}
+	x32, native := any(x).([]float32)
+	if wrt == 0 {
+		parallelRange(n*groups, max(1, (1<<15)/(c/groups*s)), func(lo, hi int) {
+			if native {
+				gnDx32(x32, any(gamma).([]float32), any(dy).([]float32), any(r).([]float32), mean, invStd, c, s, groups, lo, hi)
+				return
 			}
+			gnDxRange(x, gamma, dy, r, mean, invStd, c, s, groups, lo, hi)
 		})
 		return
 	}
-	mean, invStd := groupStats(x, n, c, s, groups, eps)
+	parallelRange(c, perChan, func(lo, hi int) {
+		if native {
+			gnParamGrads32(wrt, x32, any(dy).([]float32), any(r).([]float32), mean, invStd, n, c, s, groups, lo, hi)
+			return
+		}
+		gnParamGradsRange(wrt, x, dy, r, mean, invStd, n, c, s, groups, lo, hi)
+	})
+}
+
+// gnParamGradsRange writes dβ_ch = Σ dy (wrt 2) or dγ_ch = Σ dy·x̂ (wrt 1)
+// for channels [lo, hi); native.c has its float32 twin.
+func gnParamGradsRange[T float](wrt int, x, dy, r []T, mean, invStd []float64, n, c, s, groups, lo, hi int) {
 	cpg := c / groups
-	if wrt == 1 {
-		parallelRange(c, perChan, func(lo, hi int) {
-			for ch := lo; ch < hi; ch++ {
-				sum := 0.0
-				for i := 0; i < n; i++ {
-					st, off := i*groups+ch/cpg, (i*c+ch)*s
-					sdx := 0.0
-					for j, d := range dy[off : off+s] {
-						sdx += float64(d) * (float64(x[off+j]) - mean[st])
-					}
-					sum += sdx * invStd[st]
-				}
-				r[ch] = T(sum)
+	for ch := lo; ch < hi; ch++ {
+		sum := 0.0
+		for i := 0; i < n; i++ {
+			off := (i*c + ch) * s
+			if wrt == 2 {
+				sum += laneSum(dy[off : off+s])
+				continue
 			}
-		})
-		return
+			st := i*groups + ch/cpg
+			sum += laneDot(dy[off:off+s], x[off:off+s], mean[st]) * invStd[st]
+		}
+		r[ch] = T(sum)
 	}
+}
+
+// gnDxRange writes dx for the (sample, group) blocks [lo, hi), each cpg·s
+// contiguous values; native.c has its float32 twin.
+func gnDxRange[T float](x, gamma, dy, r []T, mean, invStd []float64, c, s, groups, lo, hi int) {
+	cpg := c / groups
 	m := float64(cpg * s)
-	parallelRange(n*groups, max(1, (1<<15)/(cpg*s)), func(lo, hi int) {
-		for st := lo; st < hi; st++ { // one (sample, group): cpg·s contiguous values
-			base, mu, is := st*cpg*s, mean[st], invStd[st]
-			sg, sgx := 0.0, 0.0
-			for k := 0; k < cpg; k++ {
-				gk, off := float64(gamma[(st%groups)*cpg+k]), base+k*s
-				for j, d := range dy[off : off+s] {
-					gd := gk * float64(d)
-					sg += gd
-					sgx += gd * (float64(x[off+j]) - mu) * is
-				}
-			}
-			sg, sgx = sg/m, sgx/m
-			for k := 0; k < cpg; k++ {
-				gk, off := float64(gamma[(st%groups)*cpg+k]), base+k*s
-				for j, d := range dy[off : off+s] {
-					xhat := (float64(x[off+j]) - mu) * is
-					r[off+j] = T(is * (gk*float64(d) - sg - xhat*sgx))
-				}
+	for st := lo; st < hi; st++ {
+		base, mu, is := st*cpg*s, mean[st], invStd[st]
+		sg, sgx := 0.0, 0.0
+		for k := 0; k < cpg; k++ {
+			gk, off := float64(gamma[(st%groups)*cpg+k]), base+k*s
+			sg += gk * laneSum(dy[off:off+s])
+			sgx += gk * laneDot(dy[off:off+s], x[off:off+s], mu)
+		}
+		sg, sgx = sg/m, sgx*is/m
+		for k := 0; k < cpg; k++ {
+			gk, off := float64(gamma[(st%groups)*cpg+k]), base+k*s
+			xs, rs := x[off:off+s], r[off:off+s]
+			for j, d := range dy[off : off+s] {
+				xhat := (float64(xs[j]) - mu) * is
+				rs[j] = T(is * (gk*float64(d) - sg - xhat*sgx))
 			}
 		}
-	})
+	}
 }
 
 // channelView reads a (B, C, *) shape as (B, C, S), S the product of the
@@ -498,30 +508,92 @@ func channelView(s tensor.Shape) (b, c, sp int) {
 // in two passes (no cancellation of E[x²] − E[x]²).
 func moments[T float](x []T, outer, k, s int) (mean, variance []float64) {
 	mean, variance = make([]float64, k), make([]float64, k)
-	m := float64(outer * s)
 	// Each slice j is independent, so the slices are split over goroutines.
 	parallelRange(k, max(1, (1<<15)/(outer*s)), func(lo, hi int) {
-		for j := lo; j < hi; j++ {
-			for o := 0; o < outer; o++ {
-				sum := 0.0
-				for _, v := range x[(o*k+j)*s : (o*k+j+1)*s] {
-					sum += float64(v)
-				}
-				mean[j] += sum
-			}
-			mean[j] /= m
-			for o := 0; o < outer; o++ {
-				sum, mu := 0.0, mean[j]
-				for _, v := range x[(o*k+j)*s : (o*k+j+1)*s] {
-					d := float64(v) - mu
-					sum += d * d
-				}
-				variance[j] += sum
-			}
-			variance[j] /= m
+		if x32, ok := any(x).([]float32); ok {
+			moments32(x32, outer, k, s, lo, hi, mean, variance)
+			return
 		}
+		momentsRange(x, outer, k, s, lo, hi, mean, variance)
 	})
 	return mean, variance
+}
+
+// momentsRange computes the moments of slices [lo, hi); native.c has its
+// float32 twin.
+func momentsRange[T float](x []T, outer, k, s, lo, hi int, mean, variance []float64) {
+	m := float64(outer * s)
+	for j := lo; j < hi; j++ {
+		sum := 0.0
+		for o := 0; o < outer; o++ {
+			sum += laneSum(x[(o*k+j)*s : (o*k+j+1)*s])
+		}
+		mu := sum / m
+		sq := 0.0
+		for o := 0; o < outer; o++ {
+			sq += laneSumSq(x[(o*k+j)*s:(o*k+j+1)*s], mu)
+		}
+		mean[j], variance[j] = mu, sq/m
+	}
+}
+
+// The float64 reductions run as lanes interleaved partial sums, added in a
+// fixed order at the end: native.c's twins vectorise the same arithmetic,
+// so both builds give the same bits.
+const lanes = 8
+
+// laneFold adds the lanes pairwise in a fixed order.
+func laneFold(a *[lanes]float64) float64 {
+	return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
+}
+
+// laneSum is Σ x.
+func laneSum[T float](x []T) float64 {
+	var a [lanes]float64
+	i := 0
+	for ; i+lanes <= len(x); i += lanes {
+		for l, v := range x[i : i+lanes] {
+			a[l] += float64(v)
+		}
+	}
+	for l, v := range x[i:] {
+		a[l] += float64(v)
+	}
+	return laneFold(&a)
+}
+
+// laneSumSq is Σ (x − mu)².
+func laneSumSq[T float](x []T, mu float64) float64 {
+	var a [lanes]float64
+	i := 0
+	for ; i+lanes <= len(x); i += lanes {
+		for l, v := range x[i : i+lanes] {
+			d := float64(v) - mu
+			a[l] += d * d
+		}
+	}
+	for l, v := range x[i:] {
+		d := float64(v) - mu
+		a[l] += d * d
+	}
+	return laneFold(&a)
+}
+
+// laneDot is Σ dy·(x − mu).
+func laneDot[T float](dy, x []T, mu float64) float64 {
+	var a [lanes]float64
+	x = x[:len(dy)]
+	i := 0
+	for ; i+lanes <= len(dy); i += lanes {
+		xs := x[i : i+lanes]
+		for l, d := range dy[i : i+lanes] {
+			a[l] += float64(d) * (float64(xs[l]) - mu)
+		}
+	}
+	for l, d := range dy[i:] {
+		a[l] += float64(d) * (float64(x[i+l]) - mu)
+	}
+	return laneFold(&a)
 }
 
 // normAffine writes y = γ_c·(x − μ)·invStd + β_c for x (b, c, s), with the
@@ -529,17 +601,27 @@ func moments[T float](x []T, outer, k, s int) (mean, variance []float64) {
 // (0, 1) for BatchNorm, (groups, c/groups) for GroupNorm.
 func normAffine[T float](x, gamma, beta, y []T, mean, invStd []float64, b, c, s, perSample, perStat int) {
 	parallelRange(b*c, max(1, (1<<15)/s), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			n, ch := r/c, r%c
-			st := n*perSample + ch/perStat
-			scale := float64(gamma[ch]) * invStd[st]
-			a, sh := T(scale), T(float64(beta[ch])-mean[st]*scale)
-			off := r * s
-			for i, v := range x[off : off+s] {
-				y[off+i] = a*v + sh
-			}
+		if x32, ok := any(x).([]float32); ok {
+			normAffine32(x32, any(gamma).([]float32), any(beta).([]float32), any(y).([]float32), mean, invStd, c, s, perSample, perStat, lo, hi)
+			return
 		}
+		normAffineRange(x, gamma, beta, y, mean, invStd, c, s, perSample, perStat, lo, hi)
 	})
+}
+
+// normAffineRange normalises rows [lo, hi) of x viewed as (b·c, s);
+// native.c has its float32 twin.
+func normAffineRange[T float](x, gamma, beta, y []T, mean, invStd []float64, c, s, perSample, perStat, lo, hi int) {
+	for r := lo; r < hi; r++ {
+		n, ch := r/c, r%c
+		st := n*perSample + ch/perStat
+		scale := float64(gamma[ch]) * invStd[st]
+		a, sh := T(scale), T(float64(beta[ch])-mean[st]*scale)
+		off := r * s
+		for i, v := range x[off : off+s] {
+			y[off+i] = a*v + sh
+		}
+	}
 }
 
 // floats copies a float32 or float64 tensor into a []float64.

@@ -1,0 +1,91 @@
+//go:build openblas
+
+package nn
+
+// #cgo CFLAGS: -O3
+// #cgo LDFLAGS: -lm
+// #include "native.h"
+import "C"
+
+import "unsafe"
+
+// The native build (tag openblas, which needs cgo anyway) runs the float32
+// element-wise kernels in C (native.c), vectorised by GCC; the pure-Go build
+// runs their Go twins (native_go.go), which give the same bits.
+const nativeKernels = true
+
+func f32p(s []float32) *C.float { return (*C.float)(unsafe.Pointer(unsafe.SliceData(s))) }
+
+func actForward32(kind actKind, alpha float32, x, y []float32) {
+	if len(x) == 0 {
+		return
+	}
+	y = y[:len(x)]
+	C.gentri_act_fwd(C.int(kind), C.float(alpha), f32p(x), f32p(y), C.long(len(x)))
+}
+
+func actBackward32(kind actKind, alpha float32, x, dy, dx []float32) {
+	if len(x) == 0 {
+		return
+	}
+	dy, dx = dy[:len(x)], dx[:len(x)]
+	C.gentri_act_bwd(C.int(kind), C.float(alpha), f32p(x), f32p(dy), f32p(dx), C.long(len(x)))
+}
+
+func adam32(w, g, m, v []float32, f1, f2, c1, c2, e, st, bc float32) {
+	if len(w) == 0 {
+		return
+	}
+	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
+	C.gentri_adam32(f32p(w), f32p(g), f32p(m), f32p(v), C.long(len(w)),
+		C.float(f1), C.float(f2), C.float(c1), C.float(c2), C.float(e), C.float(st), C.float(bc))
+}
+
+// convArgs packs a geometry for the C side: (c, h, w, k, stride, pad, oh,
+// ow) and the column bounds.
+func convArgs(cg *convGeom) (geom, lo, hi []C.long) {
+	geom = []C.long{C.long(cg.c), C.long(cg.h), C.long(cg.w), C.long(cg.k), C.long(cg.stride), C.long(cg.pad), C.long(cg.oh), C.long(cg.ow)}
+	lo, hi = make([]C.long, cg.k), make([]C.long, cg.k)
+	for j := range lo {
+		lo[j], hi[j] = C.long(cg.lo[j]), C.long(cg.hi[j])
+	}
+	return geom, lo, hi
+}
+
+func im2col32(cg *convGeom, x, col []float32) {
+	x, col = x[:cg.c*cg.h*cg.w], col[:cg.c*cg.k*cg.k*cg.oh*cg.ow]
+	geom, lo, hi := convArgs(cg)
+	C.gentri_im2col(f32p(x), f32p(col), &geom[0], &lo[0], &hi[0])
+}
+
+func col2im32(cg *convGeom, dcol, dx []float32) {
+	dx, dcol = dx[:cg.c*cg.h*cg.w], dcol[:cg.c*cg.k*cg.k*cg.oh*cg.ow]
+	geom, lo, hi := convArgs(cg)
+	C.gentri_col2im(f32p(dcol), f32p(dx), &geom[0], &lo[0], &hi[0])
+}
+
+func f64p(s []float64) *C.double { return (*C.double)(unsafe.Pointer(unsafe.SliceData(s))) }
+
+func moments32(x []float32, outer, k, s, lo, hi int, mean, variance []float64) {
+	x, mean, variance = x[:outer*k*s], mean[:k], variance[:k]
+	C.gentri_moments(f32p(x), C.long(outer), C.long(k), C.long(s), C.long(lo), C.long(hi), f64p(mean), f64p(variance))
+}
+
+func normAffine32(x, gamma, beta, y []float32, mean, invStd []float64, c, s, perSample, perStat, lo, hi int) {
+	_, _ = x[hi*s-1], y[hi*s-1]
+	_, _ = gamma[c-1], beta[c-1]
+	C.gentri_norm_affine(f32p(x), f32p(gamma), f32p(beta), f32p(y), f64p(mean), f64p(invStd),
+		C.long(c), C.long(s), C.long(perSample), C.long(perStat), C.long(lo), C.long(hi))
+}
+
+func gnParamGrads32(wrt int, x, dy, r []float32, mean, invStd []float64, n, c, s, groups, lo, hi int) {
+	_, _, _ = x[n*c*s-1], dy[n*c*s-1], r[c-1]
+	C.gentri_gn_param_grads(C.int(wrt), f32p(x), f32p(dy), f32p(r), f64p(mean), f64p(invStd),
+		C.long(n), C.long(c), C.long(s), C.long(groups), C.long(lo), C.long(hi))
+}
+
+func gnDx32(x, gamma, dy, r []float32, mean, invStd []float64, c, s, groups, lo, hi int) {
+	_, _, _, _ = x[hi*(c/groups)*s-1], dy[hi*(c/groups)*s-1], r[hi*(c/groups)*s-1], gamma[c-1]
+	C.gentri_gn_dx(f32p(x), f32p(gamma), f32p(dy), f32p(r), f64p(mean), f64p(invStd),
+		C.long(c), C.long(s), C.long(groups), C.long(lo), C.long(hi))
+}

@@ -1,0 +1,22 @@
+// native.h: the C kernels of the native (openblas) build; see native.c.
+#ifndef GENTRI_NATIVE_H
+#define GENTRI_NATIVE_H
+
+// Activation kinds, in the order of actKind in act.go.
+enum { GENTRI_RELU, GENTRI_LEAKY_RELU, GENTRI_SILU, GENTRI_SIGMOID };
+
+void gentri_act_fwd(int kind, float alpha, const float *x, float *y, long n);
+void gentri_act_bwd(int kind, float alpha, const float *x, const float *dy, float *dx, long n);
+void gentri_adam32(float *w, const float *g, float *m, float *v, long n,
+                   float f1, float f2, float c1, float c2, float e, float st, float bc);
+void gentri_im2col(const float *x, float *col, const long *geom, const long *lo, const long *hi);
+void gentri_col2im(const float *dcol, float *dx, const long *geom, const long *lo, const long *hi);
+void gentri_moments(const float *x, long outer, long k, long s, long lo, long hi, double *mean, double *variance);
+void gentri_norm_affine(const float *x, const float *gamma, const float *beta, float *y, const double *mean,
+                        const double *inv_std, long c, long s, long per_sample, long per_stat, long lo, long hi);
+void gentri_gn_param_grads(int wrt, const float *x, const float *dy, float *r, const double *mean,
+                           const double *inv_std, long n, long c, long s, long groups, long lo, long hi);
+void gentri_gn_dx(const float *x, const float *gamma, const float *dy, float *r, const double *mean,
+                  const double *inv_std, long c, long s, long groups, long lo, long hi);
+
+#endif

@@ -1,0 +1,37 @@
+//go:build !openblas
+
+package nn
+
+// The pure-Go build runs the Go twins of native.c's kernels.
+const nativeKernels = false
+
+func actForward32(kind actKind, alpha float32, x, y []float32) {
+	actForwardRange(kind, alpha, x, y)
+}
+
+func actBackward32(kind actKind, alpha float32, x, dy, dx []float32) {
+	actBackwardRange(kind, alpha, x, dy, dx)
+}
+
+func adam32(w, g, m, v []float32, f1, f2, c1, c2, e, st, bc float32) {
+	adamKernel32(w, g, m, v, f1, f2, c1, c2, e, st, bc)
+}
+
+func im2col32(cg *convGeom, x, col []float32)   { im2col(cg, x, col) }
+func col2im32(cg *convGeom, dcol, dx []float32) { col2im(cg, dcol, dx) }
+
+func moments32(x []float32, outer, k, s, lo, hi int, mean, variance []float64) {
+	momentsRange(x, outer, k, s, lo, hi, mean, variance)
+}
+
+func normAffine32(x, gamma, beta, y []float32, mean, invStd []float64, c, s, perSample, perStat, lo, hi int) {
+	normAffineRange(x, gamma, beta, y, mean, invStd, c, s, perSample, perStat, lo, hi)
+}
+
+func gnParamGrads32(wrt int, x, dy, r []float32, mean, invStd []float64, n, c, s, groups, lo, hi int) {
+	gnParamGradsRange(wrt, x, dy, r, mean, invStd, n, c, s, groups, lo, hi)
+}
+
+func gnDx32(x, gamma, dy, r []float32, mean, invStd []float64, c, s, groups, lo, hi int) {
+	gnDxRange(x, gamma, dy, r, mean, invStd, c, s, groups, lo, hi)
+}

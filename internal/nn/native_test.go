@@ -1,0 +1,112 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/gentri/gentri/internal/rng"
+)
+
+// The native build's C kernels must give the bits of their Go twins, so a
+// seed gives the same checkpoint on either build. In the pure-Go build both
+// sides are the Go kernel and the test checks only that it runs.
+func TestNativeKernelsMatchGoBitForBit(t *testing.T) {
+	if !nativeKernels {
+		t.Log("pure-Go build: the kernels are the Go twins themselves")
+	}
+	r := rng.New(11, 0)
+	// Odd lengths, so vector loops leave remainders; values wide enough to
+	// reach exp32's clamps; and the special values.
+	x := randFloats32(r, 1001)
+	for i := range x {
+		x[i] *= 40
+	}
+	x = append(x, 0, float32(math.Copysign(0, -1)), 87, -87, 88.7, -104, float32(math.Inf(1)), float32(math.Inf(-1)))
+	dy := randFloats32(r, len(x))
+	for _, kind := range []actKind{actReLU, actLeakyReLU, actSiLU, actSigmoid} {
+		want, got := make([]float32, len(x)), make([]float32, len(x))
+		actForwardRange(kind, 0.2, x, want)
+		actForward32(kind, 0.2, x, got)
+		sameBits(t, fmt.Sprintf("act %d forward", kind), got, want)
+		actBackwardRange(kind, 0.2, x, dy, want)
+		actBackward32(kind, 0.2, x, dy, got)
+		sameBits(t, fmt.Sprintf("act %d backward", kind), got, want)
+	}
+
+	n := 1003
+	w, g, m, v := randFloats32(r, n), randFloats32(r, n), randFloats32(r, n), randFloats32(r, n)
+	for i := range v {
+		v[i] *= v[i]
+	}
+	w2, m2, v2 := slices.Clone(w), slices.Clone(m), slices.Clone(v)
+	adamKernel32(w, g, m, v, 0.9, 0.999, float32(1-0.9), float32(1-0.999), 1e-8, 2e-4, 0.3)
+	adam32(w2, g, m2, v2, 0.9, 0.999, float32(1-0.9), float32(1-0.999), 1e-8, 2e-4, 0.3)
+	sameBits(t, "adam w", w2, w)
+	sameBits(t, "adam m", m2, m)
+	sameBits(t, "adam v", v2, v)
+
+	for _, c := range []struct{ c, h, w, k, s, p int }{
+		{3, 28, 28, 3, 1, 1}, {2, 14, 14, 4, 2, 1}, {3, 13, 11, 3, 2, 1}, {2, 7, 7, 3, 1, 0}, {4, 5, 6, 1, 1, 0}, {1, 3, 3, 5, 1, 2},
+	} {
+		cg := newConvGeom([]int{1, c.c, c.h, c.w}, []int{1, c.c, c.k, c.k}, c.s, c.p)
+		img := randFloats32(r, c.c*c.h*c.w)
+		cols := c.c * c.k * c.k * cg.oh * cg.ow
+		want, got := make([]float32, cols), randFloats32(r, cols) // stale values must be overwritten
+		im2col(&cg, img, want)
+		im2col32(&cg, img, got)
+		sameBits(t, fmt.Sprintf("im2col %+v", c), got, want)
+		dcol := randFloats32(r, cols)
+		dwant, dgot := make([]float32, len(img)), randFloats32(r, len(img))
+		col2im(&cg, dcol, dwant)
+		col2im32(&cg, dcol, dgot)
+		sameBits(t, fmt.Sprintf("col2im %+v", c), dgot, dwant)
+	}
+}
+
+// The normalisation kernels, on GroupNorm and BatchNorm shapes whose
+// spatial sizes leave vector remainders (49 = 6·8+1, 13).
+func TestNativeNormKernelsMatchGoBitForBit(t *testing.T) {
+	r := rng.New(12, 0)
+	for _, c := range []struct{ n, c, s, groups int }{{4, 16, 49, 8}, {3, 8, 13, 4}, {2, 32, 64, 8}, {5, 6, 1, 3}} {
+		size := c.n * c.c * c.s
+		x, dy, gamma, beta := randFloats32(r, size), randFloats32(r, size), randFloats32(r, c.c), randFloats32(r, c.c)
+		for i := range x {
+			x[i] = 3*x[i] + 1.5 // an offset mean, so the centring matters
+		}
+		for _, v := range [][3]int{{1, c.n * c.groups, c.c / c.groups * c.s}, {c.n, c.c, c.s}} { // GroupNorm's and BatchNorm's views
+			outer, k, s := v[0], v[1], v[2]
+			m1, v1, m2, v2 := make([]float64, k), make([]float64, k), make([]float64, k), make([]float64, k)
+			momentsRange(x, outer, k, s, 0, k, m1, v1)
+			moments32(x, outer, k, s, 0, k, m2, v2)
+			if !slices.Equal(m1, m2) || !slices.Equal(v1, v2) {
+				t.Errorf("moments %+v view %v: native differs from Go", c, v)
+			}
+		}
+		mean, invStd := groupStats(x, c.n, c.c, c.s, c.groups, 1e-5)
+		want, got := make([]float32, size), make([]float32, size)
+		normAffineRange(x, gamma, beta, want, mean, invStd, c.c, c.s, c.groups, c.c/c.groups, 0, c.n*c.c)
+		normAffine32(x, gamma, beta, got, mean, invStd, c.c, c.s, c.groups, c.c/c.groups, 0, c.n*c.c)
+		sameBits(t, fmt.Sprintf("normAffine %+v", c), got, want)
+		gnDxRange(x, gamma, dy, want, mean, invStd, c.c, c.s, c.groups, 0, c.n*c.groups)
+		gnDx32(x, gamma, dy, got, mean, invStd, c.c, c.s, c.groups, 0, c.n*c.groups)
+		sameBits(t, fmt.Sprintf("GroupNorm dx %+v", c), got, want)
+		for _, wrt := range []int{1, 2} {
+			pw, pg := make([]float32, c.c), make([]float32, c.c)
+			gnParamGradsRange(wrt, x, dy, pw, mean, invStd, c.n, c.c, c.s, c.groups, 0, c.c)
+			gnParamGrads32(wrt, x, dy, pg, mean, invStd, c.n, c.c, c.s, c.groups, 0, c.c)
+			sameBits(t, fmt.Sprintf("GroupNorm grad %d %+v", wrt, c), pg, pw)
+		}
+	}
+}
+
+func sameBits(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+			t.Errorf("%s: element %d = %v (%#x), Go kernel gives %v (%#x)", what, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+			return
+		}
+	}
+}
