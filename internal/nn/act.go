@@ -11,21 +11,21 @@ import (
 
 // ReLU is max(x, 0) as one fused op of any rank (Gorgonia's Rectify builds a
 // comparison tensor first).
-func ReLU(x *G.Node) (*G.Node, error) { return applyAct(actOp{opBase{"ReLU"}, actReLU, 0}, x) }
+func ReLU(x *G.Node) (*G.Node, error) { return applyAct(actOp{newOp("ReLU"), actReLU, 0}, x) }
 
 // LeakyReLU is x for x > 0 and alpha·x otherwise, as one fused op
 // (Gorgonia's LeakyRelu is two compares, three products and an add).
 func LeakyReLU(x *G.Node, alpha float64) (*G.Node, error) {
-	return applyAct(actOp{opBase{fmt.Sprintf("LeakyReLU(%g)", alpha)}, actLeakyReLU, alpha}, x)
+	return applyAct(actOp{newOp(fmt.Sprintf("LeakyReLU(%g)", alpha)), actLeakyReLU, alpha}, x)
 }
 
 // SiLU is x·σ(x) with σ(x) = 1/(1+e^−x), as one fused op.
-func SiLU(x *G.Node) (*G.Node, error) { return applyAct(actOp{opBase{"SiLU"}, actSiLU, 0}, x) }
+func SiLU(x *G.Node) (*G.Node, error) { return applyAct(actOp{newOp("SiLU"), actSiLU, 0}, x) }
 
 // Sigmoid is 1/(1+e^−x) as one fused, parallel op (Gorgonia's runs on one
 // core and was a seventh of the VAE's sampling time).
 func Sigmoid(x *G.Node) (*G.Node, error) {
-	return applyAct(actOp{opBase{"Sigmoid"}, actSigmoid, 0}, x)
+	return applyAct(actOp{newOp("Sigmoid"), actSigmoid, 0}, x)
 }
 
 func applyAct(op actOp, x *G.Node) (*G.Node, error) {
@@ -65,7 +65,7 @@ func (o actOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	if x == nil {
 		return nil, fmt.Errorf("%s: input %T is not a dense tensor", o.name, v[0])
 	}
-	y := output(p, x, x.Shape().Clone())
+	y := o.output(p, x, x.Shape().Clone())
 	switch x.Dtype() {
 	case tensor.Float32:
 		actForward(o.kind, float32(o.alpha), data[float32](x), data[float32](y))
@@ -127,7 +127,7 @@ func actForwardRange[T float](kind actKind, alpha T, x, y []T) {
 
 func (actOp) DiffWRT(int) []bool { return []bool{true} }
 func (o actOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-	d, err := G.ApplyOp(actGradOp{opBase{o.name + "Grad"}, o.kind, o.alpha}, in[0], grad)
+	d, err := G.ApplyOp(actGradOp{newOp(o.name + "Grad"), o.kind, o.alpha}, in[0], grad)
 	return G.Nodes{d}, err
 }
 
@@ -151,7 +151,7 @@ func (o actGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	if x == nil || dy == nil {
 		return nil, fmt.Errorf("%s: inputs %T, %T are not dense tensors", o.name, v[0], v[1])
 	}
-	dx := output(p, x, x.Shape().Clone())
+	dx := o.output(p, x, x.Shape().Clone())
 	switch x.Dtype() {
 	case tensor.Float32:
 		actBackward(o.kind, float32(o.alpha), data[float32](x), data[float32](dy), data[float32](dx))

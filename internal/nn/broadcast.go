@@ -15,7 +15,7 @@ import (
 // Gorgonia's BroadcastAdd does the same through a repeat op that first
 // materialises e at the full size of x, forward and backward.
 func AddChannelBias(x, e *G.Node) (*G.Node, error) {
-	y, err := G.ApplyOp(channelBiasOp{opBase{"AddChannelBias"}}, x, e)
+	y, err := G.ApplyOp(channelBiasOp{newOp("AddChannelBias")}, x, e)
 	if err != nil {
 		return nil, fmt.Errorf("add channel bias: %w", err)
 	}
@@ -37,9 +37,9 @@ func (channelBiasOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return x, nil
 }
 func (o channelBiasOp) Do(v ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, v...) }
-func (channelBiasOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
+func (o channelBiasOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	x, e := denseOf(v[0]), denseOf(v[1])
-	y := output(p, x, x.Shape().Clone())
+	y := o.output(p, x, x.Shape().Clone())
 	s := x.Shape()
 	switch x.Dtype() {
 	case tensor.Float32:
@@ -62,7 +62,7 @@ func addChannelBias[T float](x, e, y []T, s int) {
 
 func (channelBiasOp) DiffWRT(int) []bool { return []bool{true, true} }
 func (channelBiasOp) SymDiff(_ G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-	de, err := G.ApplyOp(planeSumOp{opBase{"PlaneSum"}}, grad)
+	de, err := G.ApplyOp(planeSumOp{newOp("PlaneSum")}, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -84,10 +84,10 @@ func (planeSumOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{s[0], s[1]}, nil
 }
 func (o planeSumOp) Do(v ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, v...) }
-func (planeSumOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
+func (o planeSumOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	dy := denseOf(v[0])
 	s := dy.Shape()
-	r := output(p, dy, tensor.Shape{s[0], s[1]})
+	r := o.output(p, dy, tensor.Shape{s[0], s[1]})
 	switch dy.Dtype() {
 	case tensor.Float32:
 		planeSum(data[float32](dy), data[float32](r), s[2]*s[3])

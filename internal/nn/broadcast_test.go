@@ -18,7 +18,7 @@ func TestAddChannelBiasGradients(t *testing.T) {
 			return AddChannelBias(in[0], in[1])
 		}},
 		{"BiasFromLinearUsedTwice", [][]int{{2, 3, 3, 3}, {2, 4}, {3, 4}, {3}}, func(_ *G.ExprGraph, in []*G.Node) (*G.Node, error) {
-			e := G.Must(G.ApplyOp(linearOp{opBase{"Linear"}}, in[1], in[2], in[3]))
+			e := G.Must(G.ApplyOp(linearOp{newOp("Linear")}, in[1], in[2], in[3]))
 			y := G.Must(AddChannelBias(in[0], e))
 			return AddChannelBias(G.Must(G.Tanh(y)), e)
 		}},

@@ -16,7 +16,7 @@ import (
 // through element iterators, and its gradient through Slice views that are
 // copied element by element again.
 func ConcatChannels(a, b *G.Node) (*G.Node, error) {
-	y, err := G.ApplyOp(concatChannelsOp{opBase{"ConcatChannels"}}, a, b)
+	y, err := G.ApplyOp(concatChannelsOp{newOp("ConcatChannels")}, a, b)
 	if err != nil {
 		return nil, fmt.Errorf("concat channels: %w", err)
 	}
@@ -38,10 +38,10 @@ func (concatChannelsOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{a[0], a[1] + b[1], a[2], a[3]}, nil
 }
 func (o concatChannelsOp) Do(v ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, v...) }
-func (concatChannelsOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
+func (o concatChannelsOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	a, b := denseOf(v[0]), denseOf(v[1])
 	sa, sb := a.Shape(), b.Shape()
-	y := output(p, a, tensor.Shape{sa[0], sa[1] + sb[1], sa[2], sa[3]})
+	y := o.output(p, a, tensor.Shape{sa[0], sa[1] + sb[1], sa[2], sa[3]})
 	n := sa[0]
 	switch a.Dtype() {
 	case tensor.Float32:
@@ -64,11 +64,11 @@ func concatRows[T float](y, a, b []T, n int) {
 func (concatChannelsOp) DiffWRT(int) []bool { return []bool{true, true} }
 func (concatChannelsOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	ca, cb := in[0].Shape()[1], in[1].Shape()[1]
-	da, err := G.ApplyOp(channelSliceOp{opBase{fmt.Sprintf("ChannelSlice(%d:%d)", 0, ca)}, 0, ca}, grad)
+	da, err := G.ApplyOp(channelSliceOp{newOp(fmt.Sprintf("ChannelSlice(%d:%d)", 0, ca)), 0, ca}, grad)
 	if err != nil {
 		return nil, err
 	}
-	db, err := G.ApplyOp(channelSliceOp{opBase{fmt.Sprintf("ChannelSlice(%d:%d)", ca, ca+cb)}, ca, ca + cb}, grad)
+	db, err := G.ApplyOp(channelSliceOp{newOp(fmt.Sprintf("ChannelSlice(%d:%d)", ca, ca+cb)), ca, ca + cb}, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func (o channelSliceOp) Do(v ...G.Value) (G.Value, error) { return o.UsePrealloc
 func (o channelSliceOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	x := denseOf(v[0])
 	s := x.Shape()
-	y := output(p, x, tensor.Shape{s[0], o.hi - o.lo, s[2], s[3]})
+	y := o.output(p, x, tensor.Shape{s[0], o.hi - o.lo, s[2], s[3]})
 	hw := s[2] * s[3]
 	switch x.Dtype() {
 	case tensor.Float32:

@@ -62,7 +62,7 @@ type convOp struct {
 }
 
 func newConvOp(k, stride, pad int) convOp {
-	return convOp{opBase{fmt.Sprintf("Conv2d(k=%d,s=%d,p=%d)", k, stride, pad)}, k, stride, pad}
+	return convOp{newOp(fmt.Sprintf("Conv2d(k=%d,s=%d,p=%d)", k, stride, pad)), k, stride, pad}
 }
 
 func (convOp) Arity() int { return 3 }
@@ -88,7 +88,7 @@ func (o convOp) Do(v ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, 
 func (o convOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	x, w, b := denseOf(v[0]), denseOf(v[1]), denseOf(v[2])
 	cg := newConvGeom(x.Shape(), w.Shape(), o.stride, o.pad)
-	y := output(p, x, tensor.Shape{cg.n, cg.o, cg.oh, cg.ow})
+	y := o.output(p, x, tensor.Shape{cg.n, cg.o, cg.oh, cg.ow})
 	switch x.Dtype() {
 	case tensor.Float32:
 		convForward(&cg, data[float32](x), data[float32](w), data[float32](b), data[float32](y))
@@ -123,7 +123,7 @@ func (convOp) DiffWRT(int) []bool { return []bool{true, true, true} }
 func (o convOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	var d G.Nodes
 	for wrt, name := range []string{"X", "W", "B"} {
-		op := convGradOp{opBase{fmt.Sprintf("Conv2dGrad%s(k=%d,s=%d,p=%d)", name, o.k, o.stride, o.pad)}, o.k, o.stride, o.pad, wrt}
+		op := convGradOp{newOp(fmt.Sprintf("Conv2dGrad%s(k=%d,s=%d,p=%d)", name, o.k, o.stride, o.pad)), o.k, o.stride, o.pad, wrt}
 		n, err := G.ApplyOp(op, in[0], in[1], grad)
 		if err != nil {
 			return nil, err
@@ -163,7 +163,7 @@ func (o convGradOp) Do(v ...G.Value) (G.Value, error) { return o.UsePreallocDo(n
 func (o convGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	x, w, dy := denseOf(v[0]), denseOf(v[1]), denseOf(v[2])
 	cg := newConvGeom(x.Shape(), w.Shape(), o.stride, o.pad)
-	r := output(p, x, o.shape(x.Shape(), w.Shape()))
+	r := o.output(p, x, o.shape(x.Shape(), w.Shape()))
 	switch x.Dtype() {
 	case tensor.Float32:
 		convBackward(&cg, o.wrt, data[float32](x), data[float32](w), data[float32](dy), data[float32](r))

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -329,25 +330,25 @@ func TestKernelsOverwriteStalePreallocatedOutput(t *testing.T) {
 	cases := []preallocCase{
 		{newConvOp(3, 2, 1), []*tensor.Dense{x, w, b}},
 		{newConvOp(1, 1, 0), []*tensor.Dense{x, w1, b}},
-		{upsampleOp{opBase{"Upsample2x"}}, []*tensor.Dense{x}},
-		{upsampleGradOp{opBase{"Upsample2xGrad"}}, []*tensor.Dense{randDense(r, 2, 3, 4, 6)}},
-		{actOp{opBase{"ReLU"}, actReLU, 0}, []*tensor.Dense{x}},
-		{actOp{opBase{"LeakyReLU"}, actLeakyReLU, 0.2}, []*tensor.Dense{x}},
-		{actOp{opBase{"SiLU"}, actSiLU, 0}, []*tensor.Dense{x}},
-		{bnOp{opBase{"BN"}, bn, 4, true, false}, []*tensor.Dense{x, gamma, beta}},
-		{bnOp{opBase{"BN"}, bn, 4, false, false}, []*tensor.Dense{x, gamma, beta}},
-		{gnOp{opBase{"GN"}, 3, 4, 1e-5}, []*tensor.Dense{x, gamma, beta}},
+		{upsampleOp{newOp("Upsample2x")}, []*tensor.Dense{x}},
+		{upsampleGradOp{newOp("Upsample2xGrad")}, []*tensor.Dense{randDense(r, 2, 3, 4, 6)}},
+		{actOp{newOp("ReLU"), actReLU, 0}, []*tensor.Dense{x}},
+		{actOp{newOp("LeakyReLU"), actLeakyReLU, 0.2}, []*tensor.Dense{x}},
+		{actOp{newOp("SiLU"), actSiLU, 0}, []*tensor.Dense{x}},
+		{bnOp{newOp("BN"), bn, 4, true, false}, []*tensor.Dense{x, gamma, beta}},
+		{bnOp{newOp("BN"), bn, 4, false, false}, []*tensor.Dense{x, gamma, beta}},
+		{gnOp{newOp("GN"), 3, 4, 1e-5}, []*tensor.Dense{x, gamma, beta}},
 	}
 	for wrt := 0; wrt < 3; wrt++ {
 		cases = append(cases,
-			preallocCase{convGradOp{opBase{"ConvGrad"}, 3, 2, 1, wrt}, []*tensor.Dense{x, w, dyConv}},
-			preallocCase{convGradOp{opBase{"ConvGrad1x1"}, 1, 1, 0, wrt}, []*tensor.Dense{x, w1, dy1}},
-			preallocCase{bnGradOp{opBase{"BNGradTrain"}, bn, 4, true, wrt}, []*tensor.Dense{x, gamma, dy}},
-			preallocCase{bnGradOp{opBase{"BNGradEval"}, bn, 4, false, wrt}, []*tensor.Dense{x, gamma, dy}},
-			preallocCase{gnGradOp{opBase{"GNGrad"}, 3, 4, 1e-5, wrt}, []*tensor.Dense{x, gamma, dy}})
+			preallocCase{convGradOp{newOp("ConvGrad"), 3, 2, 1, wrt}, []*tensor.Dense{x, w, dyConv}},
+			preallocCase{convGradOp{newOp("ConvGrad1x1"), 1, 1, 0, wrt}, []*tensor.Dense{x, w1, dy1}},
+			preallocCase{bnGradOp{newOp("BNGradTrain"), bn, 4, true, wrt}, []*tensor.Dense{x, gamma, dy}},
+			preallocCase{bnGradOp{newOp("BNGradEval"), bn, 4, false, wrt}, []*tensor.Dense{x, gamma, dy}},
+			preallocCase{gnGradOp{newOp("GNGrad"), 3, 4, 1e-5, wrt}, []*tensor.Dense{x, gamma, dy}})
 	}
 	for _, kind := range []actKind{actReLU, actLeakyReLU, actSiLU} {
-		cases = append(cases, preallocCase{actGradOp{opBase{"ActGrad"}, kind, 0.2}, []*tensor.Dense{x, dy}})
+		cases = append(cases, preallocCase{actGradOp{newOp("ActGrad"), kind, 0.2}, []*tensor.Dense{x, dy}})
 	}
 	for _, c := range cases {
 		vals := make([]G.Value, len(c.in))
@@ -428,5 +429,48 @@ func BenchmarkLayers(b *testing.B) {
 				m.Reset()
 			}
 		})
+	}
+}
+
+// An op keeps its output tensor from one run to the next (no reallocation
+// after the tape machine's Reset), gives the same values in it, and takes a
+// new one when the input's shape changes.
+func TestOpKeepsItsOutputAcrossRuns(t *testing.T) {
+	r := rng.New(21, 0)
+	g := G.NewGraph()
+	x := G.NewTensor(g, tensor.Float64, 4, G.WithShape(2, 3, 4, 4), G.WithName("x"), G.WithValue(randDense(r, 2, 3, 4, 4)))
+	w := G.NewTensor(g, tensor.Float64, 4, G.WithShape(5, 3, 3, 3), G.WithName("w"), G.WithValue(randDense(r, 5, 3, 3, 3)))
+	b := G.NewVector(g, tensor.Float64, G.WithShape(5), G.WithName("b"), G.WithValue(randDense(r, 5)))
+	y := G.Must(SiLU(G.Must(conv2d(x, w, b, 1, 1))))
+	if _, err := G.Grad(G.Must(G.Sum(y)), w); err != nil {
+		t.Fatal(err)
+	}
+	m := G.NewTapeMachine(g)
+	defer m.Close()
+	run := func() (*tensor.Dense, []float64) {
+		t.Helper()
+		m.Reset()
+		if err := m.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		d := y.Value().(*tensor.Dense)
+		return d, slices.Clone(data[float64](d))
+	}
+	first, want := run()
+	second, got := run()
+	if first != second {
+		t.Error("the second run allocated a new output tensor")
+	}
+	if !slices.Equal(got, want) {
+		t.Error("the second run's output differs from the first's")
+	}
+
+	op := newOp("k")
+	a := op.output(nil, first, tensor.Shape{2, 5, 4, 4})
+	if op.output(nil, first, tensor.Shape{2, 5, 4, 4}) != a {
+		t.Error("output did not reuse the kept tensor")
+	}
+	if c := op.output(nil, first, tensor.Shape{3, 5, 4, 4}); c == a || !c.Shape().Eq(tensor.Shape{3, 5, 4, 4}) {
+		t.Errorf("output for a new shape gave %v, the kept tensor or the wrong shape", c.Shape())
 	}
 }

@@ -29,7 +29,7 @@ func NewLinear(ps *Params, prefix string, in, out int) *Linear {
 
 // Apply adds the layer to graph g on input x of shape (batch, in).
 func (l *Linear) Apply(g *G.ExprGraph, x *G.Node) (*G.Node, error) {
-	y, err := G.ApplyOp(linearOp{opBase{"Linear"}}, x, l.W.Node(g), l.B.Node(g))
+	y, err := G.ApplyOp(linearOp{newOp("Linear")}, x, l.W.Node(g), l.B.Node(g))
 	if err != nil {
 		return nil, fmt.Errorf("linear %s: %w", l.W.Name, err)
 	}
@@ -54,7 +54,7 @@ func (o linearOp) Do(v ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil
 func (o linearOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	x, w, b := denseOf(v[0]), denseOf(v[1]), denseOf(v[2])
 	n, in, out := x.Shape()[0], x.Shape()[1], w.Shape()[0]
-	y := output(p, x, tensor.Shape{n, out})
+	y := o.output(p, x, tensor.Shape{n, out})
 	switch x.Dtype() {
 	case tensor.Float32:
 		linearForward(data[float32](x), data[float32](w), data[float32](b), data[float32](y), n, in, out)
@@ -98,15 +98,15 @@ func rowParts(rows, work int, f func(lo, hi int)) {
 
 func (linearOp) DiffWRT(int) []bool { return []bool{true, true, true} }
 func (linearOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-	dx, err := G.ApplyOp(linearGradOp{opBase{"LinearGradX"}, 0}, in[0], in[1], grad)
+	dx, err := G.ApplyOp(linearGradOp{newOp("LinearGradX"), 0}, in[0], in[1], grad)
 	if err != nil {
 		return nil, err
 	}
-	dw, err := G.ApplyOp(linearGradOp{opBase{"LinearGradW"}, 1}, in[0], in[1], grad)
+	dw, err := G.ApplyOp(linearGradOp{newOp("LinearGradW"), 1}, in[0], in[1], grad)
 	if err != nil {
 		return nil, err
 	}
-	db, err := G.ApplyOp(linearGradOp{opBase{"LinearGradB"}, 2}, in[0], in[1], grad)
+	db, err := G.ApplyOp(linearGradOp{newOp("LinearGradB"), 2}, in[0], in[1], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +149,7 @@ func (o linearGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	default:
 		shape = tensor.Shape{w.Shape()[0]}
 	}
-	r := output(p, x, shape.Clone())
+	r := o.output(p, x, shape.Clone())
 	n, in, out := x.Shape()[0], x.Shape()[1], w.Shape()[0]
 	switch x.Dtype() {
 	case tensor.Float32:

@@ -17,7 +17,7 @@ import (
 // One fused op instead of Softplus, HadamardProd, Sub and Sum: four fewer
 // full-size intermediates per step. x is data: it gets no gradient.
 func BernoulliNLL(logits, x *G.Node) (*G.Node, error) {
-	n, err := G.ApplyOp(bernoulliOp{opBase{"BernoulliNLL"}}, logits, x)
+	n, err := G.ApplyOp(bernoulliOp{newOp("BernoulliNLL")}, logits, x)
 	if err != nil {
 		return nil, fmt.Errorf("bernoulli nll: %w", err)
 	}
@@ -82,7 +82,7 @@ func softplus(v float64) float64 {
 
 func (bernoulliOp) DiffWRT(int) []bool { return []bool{true, false} }
 func (bernoulliOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-	d, err := G.ApplyOp(bernoulliGradOp{opBase{"BernoulliNLLGrad"}}, in[0], in[1], grad)
+	d, err := G.ApplyOp(bernoulliGradOp{newOp("BernoulliNLLGrad")}, in[0], in[1], grad)
 	return G.Nodes{d, nil}, err
 }
 
@@ -94,9 +94,9 @@ func (bernoulliGradOp) Type() hmType {
 }
 func (bernoulliGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) { return shapeOf(in[0]), nil }
 func (o bernoulliGradOp) Do(v ...G.Value) (G.Value, error)                { return o.UsePreallocDo(nil, v...) }
-func (bernoulliGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
+func (o bernoulliGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	l, x := denseOf(v[0]), denseOf(v[1])
-	r := output(p, l, l.Shape().Clone())
+	r := o.output(p, l, l.Shape().Clone())
 	switch g := v[2].Data().(type) {
 	case float32:
 		bernoulliGrad(data[float32](l), data[float32](x), data[float32](r), g)

@@ -30,14 +30,14 @@ func TestGradients(t *testing.T) {
 		build  func(g *G.ExprGraph, in []*G.Node, r *rng.RNG) (*G.Node, error)
 	}{
 		{"Linear", [][]int{{3, 5}, {4, 5}, {4}}, func(g *G.ExprGraph, in []*G.Node, r *rng.RNG) (*G.Node, error) {
-			y, err := G.ApplyOp(linearOp{opBase{"Linear"}}, in[0], in[1], in[2])
+			y, err := G.ApplyOp(linearOp{newOp("Linear")}, in[0], in[1], in[2])
 			if err != nil {
 				return nil, err
 			}
 			return weighted(g, y, r)
 		}},
 		{"LinearUsedTwice", [][]int{{2, 3}, {3, 3}, {3}}, func(g *G.ExprGraph, in []*G.Node, r *rng.RNG) (*G.Node, error) {
-			op := linearOp{opBase{"Linear"}}
+			op := linearOp{newOp("Linear")}
 			y := G.Must(G.ApplyOp(op, in[0], in[1], in[2]))
 			y = G.Must(G.ApplyOp(op, G.Must(G.Tanh(y)), in[1], in[2]))
 			return weighted(g, y, r)
@@ -51,7 +51,7 @@ func TestGradients(t *testing.T) {
 			return SoftmaxCrossEntropy(in[0], G.NodeFromAny(g, y, G.WithName("y")))
 		}},
 		{"ReLUThroughLinear", [][]int{{4, 3}, {2, 3}, {2}}, func(g *G.ExprGraph, in []*G.Node, r *rng.RNG) (*G.Node, error) {
-			y := G.Must(G.ApplyOp(linearOp{opBase{"Linear"}}, in[0], in[1], in[2]))
+			y := G.Must(G.ApplyOp(linearOp{newOp("Linear")}, in[0], in[1], in[2]))
 			return weighted(g, G.Must(G.Rectify(y)), r)
 		}},
 	}
@@ -140,7 +140,7 @@ func (o wrongGradOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 func TestGradCheckCatchesWrongGradient(t *testing.T) {
 	x := tensor.New(tensor.WithShape(2, 2), tensor.WithBacking([]float64{0, 1, 1, 0}))
 	worst, err := GradCheck([]*tensor.Dense{randDense(rng.New(3, 0), 2, 2)}, 1e-6, func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) {
-		return G.ApplyOp(wrongGradOp{bernoulliOp{opBase{"WrongBernoulli"}}}, in[0], G.NodeFromAny(g, x, G.WithName("x")))
+		return G.ApplyOp(wrongGradOp{bernoulliOp{newOp("WrongBernoulli")}}, in[0], G.NodeFromAny(g, x, G.WithName("x")))
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -79,7 +79,7 @@ func (b *BatchNorm) apply(x, gamma, beta *G.Node, training, updateStats bool) (*
 	if s := x.Shape(); len(s) < 2 || len(s) > 4 || s[1] != b.C {
 		return nil, fmt.Errorf("input %v is not (B, %d, *)", s, b.C)
 	}
-	op := bnOp{opBase{fmt.Sprintf("BatchNorm#%d(training=%t,update=%t)", b.id, training, updateStats && training)},
+	op := bnOp{newOp(fmt.Sprintf("BatchNorm#%d(training=%t,update=%t)", b.id, training, updateStats && training)),
 		b, x.Dims(), training, updateStats && training}
 	return G.ApplyOp(op, x, gamma, beta)
 }
@@ -111,7 +111,7 @@ func (o bnOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 func (o bnOp) Do(v ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, v...) }
 func (o bnOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	x, gamma, beta := denseOf(v[0]), denseOf(v[1]), denseOf(v[2])
-	y := output(p, x, x.Shape().Clone())
+	y := o.output(p, x, x.Shape().Clone())
 	b, c, s := channelView(x.Shape())
 	mean, variance, invStd := bnStats(o.bn, o.training, x.Data(), b, c, s)
 	switch x.Dtype() {
@@ -164,7 +164,7 @@ func (bnOp) DiffWRT(int) []bool { return []bool{true, true, true} }
 func (o bnOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	var d G.Nodes
 	for wrt, name := range []string{"X", "Gamma", "Beta"} {
-		op := bnGradOp{opBase{fmt.Sprintf("BatchNormGrad%s#%d(training=%t)", name, o.bn.id, o.training)}, o.bn, o.dims, o.training, wrt}
+		op := bnGradOp{newOp(fmt.Sprintf("BatchNormGrad%s#%d(training=%t)", name, o.bn.id, o.training)), o.bn, o.dims, o.training, wrt}
 		n, err := G.ApplyOp(op, in[0], in[1], grad)
 		if err != nil {
 			return nil, err
@@ -211,7 +211,7 @@ func (o bnGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	if o.wrt == 0 {
 		shape = x.Shape()
 	}
-	r := output(p, x, shape.Clone())
+	r := o.output(p, x, shape.Clone())
 	b, c, s := channelView(x.Shape())
 	var mean, invStd []float64
 	if o.wrt != 2 {
@@ -318,7 +318,7 @@ func groupNorm(x, gamma, beta *G.Node, groups int, eps float64) (*G.Node, error)
 	if len(s) < 2 || len(s) > 4 || groups < 1 || s[1]%groups != 0 {
 		return nil, fmt.Errorf("input %v does not split into %d groups of channels", s, groups)
 	}
-	op := gnOp{opBase{fmt.Sprintf("GroupNorm(groups=%d,eps=%g)", groups, eps)}, groups, x.Dims(), eps}
+	op := gnOp{newOp(fmt.Sprintf("GroupNorm(groups=%d,eps=%g)", groups, eps)), groups, x.Dims(), eps}
 	return G.ApplyOp(op, x, gamma, beta)
 }
 
@@ -343,7 +343,7 @@ func (o gnOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 func (o gnOp) Do(v ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, v...) }
 func (o gnOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	x, gamma, beta := denseOf(v[0]), denseOf(v[1]), denseOf(v[2])
-	y := output(p, x, x.Shape().Clone())
+	y := o.output(p, x, x.Shape().Clone())
 	n, c, s := channelView(x.Shape())
 	switch x.Dtype() {
 	case tensor.Float32:
@@ -370,7 +370,7 @@ func (gnOp) DiffWRT(int) []bool { return []bool{true, true, true} }
 func (o gnOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	var d G.Nodes
 	for wrt, name := range []string{"X", "Gamma", "Beta"} {
-		op := gnGradOp{opBase{fmt.Sprintf("GroupNormGrad%s(groups=%d,eps=%g)", name, o.groups, o.eps)}, o.groups, o.dims, o.eps, wrt}
+		op := gnGradOp{newOp(fmt.Sprintf("GroupNormGrad%s(groups=%d,eps=%g)", name, o.groups, o.eps)), o.groups, o.dims, o.eps, wrt}
 		n, err := G.ApplyOp(op, in[0], in[1], grad)
 		if err != nil {
 			return nil, err
@@ -412,7 +412,7 @@ func (o gnGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	if o.wrt == 0 {
 		shape = x.Shape()
 	}
-	r := output(p, x, shape.Clone())
+	r := o.output(p, x, shape.Clone())
 	n, c, s := channelView(x.Shape())
 	switch x.Dtype() {
 	case tensor.Float32:

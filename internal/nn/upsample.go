@@ -15,7 +15,7 @@ import (
 // correct but reads and writes every element through boxed At/SetAt
 // calls, about 10× slower (field guide §7.7).
 func Upsample2x(x *G.Node) (*G.Node, error) {
-	y, err := G.ApplyOp(upsampleOp{opBase{"Upsample2x"}}, x)
+	y, err := G.ApplyOp(upsampleOp{newOp("Upsample2x")}, x)
 	if err != nil {
 		return nil, fmt.Errorf("upsample2x: %w", err)
 	}
@@ -35,10 +35,10 @@ func (upsampleOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{x[0], x[1], 2 * x[2], 2 * x[3]}, nil
 }
 func (o upsampleOp) Do(v ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, v...) }
-func (upsampleOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
+func (o upsampleOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	x := denseOf(v[0])
 	s := x.Shape()
-	y := output(p, x, tensor.Shape{s[0], s[1], 2 * s[2], 2 * s[3]})
+	y := o.output(p, x, tensor.Shape{s[0], s[1], 2 * s[2], 2 * s[3]})
 	switch x.Dtype() {
 	case tensor.Float32:
 		upsampleForward(data[float32](x), data[float32](y), s[0]*s[1]*s[2], s[3])
@@ -62,7 +62,7 @@ func upsampleForward[T float](x, y []T, rows, w int) {
 
 func (upsampleOp) DiffWRT(int) []bool { return []bool{true} }
 func (upsampleOp) SymDiff(_ G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-	d, err := G.ApplyOp(upsampleGradOp{opBase{"Upsample2xGrad"}}, grad)
+	d, err := G.ApplyOp(upsampleGradOp{newOp("Upsample2xGrad")}, grad)
 	return G.Nodes{d}, err
 }
 
@@ -76,10 +76,10 @@ func (upsampleGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{s[0], s[1], s[2] / 2, s[3] / 2}, nil
 }
 func (o upsampleGradOp) Do(v ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, v...) }
-func (upsampleGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
+func (o upsampleGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	dy := denseOf(v[0])
 	s := dy.Shape()
-	dx := output(p, dy, tensor.Shape{s[0], s[1], s[2] / 2, s[3] / 2})
+	dx := o.output(p, dy, tensor.Shape{s[0], s[1], s[2] / 2, s[3] / 2})
 	switch dy.Dtype() {
 	case tensor.Float32:
 		sumPool2x(data[float32](dy), data[float32](dx), s[0]*s[1]*s[2]/2, s[3]/2)

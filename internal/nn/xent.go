@@ -17,7 +17,7 @@ import (
 // One fused, numerically stable op (log-sum-exp with the row maximum
 // subtracted). y is data: it gets no gradient.
 func SoftmaxCrossEntropy(logits, y *G.Node) (*G.Node, error) {
-	n, err := G.ApplyOp(xentOp{opBase{"SoftmaxCrossEntropy"}}, logits, y)
+	n, err := G.ApplyOp(xentOp{newOp("SoftmaxCrossEntropy")}, logits, y)
 	if err != nil {
 		return nil, fmt.Errorf("softmax cross-entropy: %w", err)
 	}
@@ -74,7 +74,7 @@ func xentSum[T float](l, y []T, rows, k int) float64 {
 
 func (xentOp) DiffWRT(int) []bool { return []bool{true, false} }
 func (xentOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-	d, err := G.ApplyOp(xentGradOp{opBase{"SoftmaxCrossEntropyGrad"}}, in[0], in[1], grad)
+	d, err := G.ApplyOp(xentGradOp{newOp("SoftmaxCrossEntropyGrad")}, in[0], in[1], grad)
 	return G.Nodes{d, nil}, err
 }
 
@@ -86,9 +86,9 @@ func (xentGradOp) Type() hmType {
 }
 func (xentGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) { return shapeOf(in[0]), nil }
 func (o xentGradOp) Do(v ...G.Value) (G.Value, error)                { return o.UsePreallocDo(nil, v...) }
-func (xentGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
+func (o xentGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	l, y := denseOf(v[0]), denseOf(v[1])
-	r := output(p, l, l.Shape().Clone())
+	r := o.output(p, l, l.Shape().Clone())
 	rows, k := l.Shape()[0], l.Shape()[1]
 	switch g := v[2].Data().(type) {
 	case float32:
