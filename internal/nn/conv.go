@@ -102,6 +102,9 @@ func (o convOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 // written straight into the NCHW output. Images are independent, so they
 // are split over goroutines, each with its own column buffer.
 func convForward[T float](cg *convGeom, x, w, b, y []T) {
+	if x32, ok := any(x).([]float32); ok && conv3x3(cg, x32, any(w).([]float32), any(b).([]float32), any(y).([]float32), false) {
+		return // the native build's direct 3×3 kernel
+	}
 	p, ckk := cg.oh*cg.ow, cg.c*cg.k*cg.k
 	parallelRange(cg.n, 1, func(lo, hi int) {
 		var col []T
@@ -176,23 +179,10 @@ func (o convGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 func convBackward[T float](cg *convGeom, wrt int, x, w, dy, r []T) {
 	p, ckk := cg.oh*cg.ow, cg.c*cg.k*cg.k
 	switch wrt {
-	case 0: // dx_n = col2im(Wᵀ · dy_n), image by image
-		img := cg.c * cg.h * cg.w
-		parallelRange(cg.n, 1, func(lo, hi int) {
-			var dcol []T
-			if !cg.identity() {
-				dcol = make([]T, ckk*p)
-			}
-			for n := lo; n < hi; n++ {
-				dyn, dxn := dy[n*cg.o*p:(n+1)*cg.o*p], r[n*img:(n+1)*img]
-				if cg.identity() {
-					gemm(true, false, ckk, p, cg.o, 1, w, ckk, dyn, p, 0, dxn, p)
-					continue
-				}
-				gemm(true, false, ckk, p, cg.o, 1, w, ckk, dyn, p, 0, dcol, p)
-				fold(cg, dcol, dxn)
-			}
-		})
+	case 0:
+		if !conv3Grad(cg, x, w, dy, r) {
+			convDxIm2col(cg, w, dy, r)
+		}
 	case 1: // dW = Σ_n dy_n · col_nᵀ, as fixedParts partial sums added in order
 		parts := min(cg.n, fixedParts)
 		partial := make([][]T, parts)
@@ -230,6 +220,51 @@ func convBackward[T float](cg *convGeom, wrt int, x, w, dy, r []T) {
 			}
 		})
 	}
+}
+
+// convDxIm2col computes dx_n = col2im(Wᵀ · dy_n), image by image.
+func convDxIm2col[T float](cg *convGeom, w, dy, r []T) {
+	p, ckk := cg.oh*cg.ow, cg.c*cg.k*cg.k
+	img := cg.c * cg.h * cg.w
+	parallelRange(cg.n, 1, func(lo, hi int) {
+		var dcol []T
+		if !cg.identity() {
+			dcol = make([]T, ckk*p)
+		}
+		for n := lo; n < hi; n++ {
+			dyn, dxn := dy[n*cg.o*p:(n+1)*cg.o*p], r[n*img:(n+1)*img]
+			if cg.identity() {
+				gemm(true, false, ckk, p, cg.o, 1, w, ckk, dyn, p, 0, dxn, p)
+				continue
+			}
+			gemm(true, false, ckk, p, cg.o, 1, w, ckk, dyn, p, 0, dcol, p)
+			fold(cg, dcol, dxn)
+		}
+	})
+}
+
+// conv3Grad computes dx of a 3×3, stride-1, padding-1 float32 convolution
+// with the native direct kernel, as the convolution of dy with the flipped,
+// transposed weights K[c,o,u,v] = W[o,c,2−u,2−v]; it reports false, doing
+// nothing, where that kernel does not apply.
+func conv3Grad[T float](cg *convGeom, x, w, dy, r []T) bool {
+	dy32, ok := any(dy).([]float32)
+	if !ok || !nativeKernels || cg.k != 3 || cg.stride != 1 || cg.pad != 1 {
+		return false
+	}
+	w32 := any(w).([]float32)
+	k := make([]float32, len(w32))
+	for o := 0; o < cg.o; o++ {
+		for c := 0; c < cg.c; c++ {
+			for u := 0; u < 3; u++ {
+				for v := 0; v < 3; v++ {
+					k[((c*cg.o+o)*3+u)*3+v] = w32[((o*cg.c+c)*3+2-u)*3+2-v]
+				}
+			}
+		}
+	}
+	t := convGeom{n: cg.n, c: cg.o, h: cg.h, w: cg.w, o: cg.c, k: 3, stride: 1, pad: 1, oh: cg.h, ow: cg.w}
+	return conv3x3(&t, dy32, k, make([]float32, cg.c), any(r).([]float32), false)
 }
 
 // convGeom is the geometry of one convolution. lo[j], hi[j] bound the output

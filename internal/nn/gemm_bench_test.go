@@ -28,32 +28,34 @@ func BenchmarkGEMM(b *testing.B) {
 	}
 }
 
-// BenchmarkConvForward times the float32 convolution kernels alone at the
-// DDPM U-Net's shapes (batch 64), against the peer's F.conv2d at the same.
-func BenchmarkConvForward(b *testing.B) {
-	for _, s := range []struct{ c, hw, o int }{{16, 28, 16}, {32, 14, 32}, {64, 7, 64}, {48, 28, 16}} {
-		xs, ws := []int{64, s.c, s.hw, s.hw}, []int{s.o, s.c, 3, 3}
-		cg := newConvGeom(xs, ws, 1, 1)
-		x, w, bias := make([]float32, 64*s.c*s.hw*s.hw), make([]float32, s.o*s.c*9), make([]float32, s.o)
-		y := make([]float32, 64*s.o*s.hw*s.hw)
+// BenchmarkConv times the float32 convolution kernels alone (forward, dx,
+// dW) at the DDPM U-Net's and the cGAN's shapes (batch 64), to set against
+// the peer's F.conv2d at the same.
+func BenchmarkConv(b *testing.B) {
+	for _, s := range []struct{ c, hw, o, k, s int }{
+		{16, 28, 16, 3, 1}, {32, 14, 32, 3, 1}, {64, 7, 64, 3, 1}, {48, 28, 16, 3, 1}, // DDPM
+		{1, 28, 64, 4, 2}, {64, 14, 128, 4, 2}, {128, 14, 64, 3, 1}, {64, 28, 1, 3, 1}, // cGAN
+	} {
+		xs, ws := []int{64, s.c, s.hw, s.hw}, []int{s.o, s.c, s.k, s.k}
+		cg := newConvGeom(xs, ws, s.s, 1)
+		x, w, bias := make([]float32, 64*s.c*s.hw*s.hw), make([]float32, s.o*s.c*s.k*s.k), make([]float32, s.o)
+		y := make([]float32, 64*s.o*cg.oh*cg.ow)
 		g := make([]float32, len(w))
-		b.Run(fmt.Sprintf("fwd%dx%d@%d", s.c, s.o, s.hw), func(b *testing.B) {
-			for range b.N {
-				convForward(&cg, x, w, bias, y)
-			}
-			b.ReportMetric(float64(2*len(y)*s.c*9)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
-		b.Run(fmt.Sprintf("dx%dx%d@%d", s.c, s.o, s.hw), func(b *testing.B) {
-			for range b.N {
-				convBackward(&cg, 0, x, w, y, x)
-			}
-			b.ReportMetric(float64(2*len(y)*s.c*9)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
-		b.Run(fmt.Sprintf("dw%dx%d@%d", s.c, s.o, s.hw), func(b *testing.B) {
-			for range b.N {
-				convBackward(&cg, 1, x, w, y, g)
-			}
-			b.ReportMetric(float64(2*len(y)*s.c*9)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
+		flops := float64(2 * len(y) * s.c * s.k * s.k)
+		for wrt, name := range []string{"fwd", "dx", "dw"} {
+			b.Run(fmt.Sprintf("%s%dx%d@%dk%ds%d", name, s.c, s.o, s.hw, s.k, s.s), func(b *testing.B) {
+				for range b.N {
+					switch wrt {
+					case 0:
+						convForward(&cg, x, w, bias, y)
+					case 1:
+						convBackward(&cg, 0, x, w, y, x)
+					default:
+						convBackward(&cg, 1, x, w, y, g)
+					}
+				}
+				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
 	}
 }

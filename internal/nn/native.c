@@ -324,3 +324,283 @@ KERNEL void gentri_gn_dx(const float *restrict x, const float *restrict gamma, c
 		}
 	}
 }
+
+// ---- Direct 3x3 convolution (stride 1, padding 1) ----
+//
+// im2col copies every input value nine times and the GEMM then reads the
+// copy again; for the U-Net's 16-64 channels that traffic, not arithmetic,
+// bounds the convolution. The direct kernels keep a tile of outputs in AVX2
+// registers and stream the zero-padded input through it: 8 output channels
+// to a vector where the channel count is a multiple of 8 (conv3c_*), else
+// 8 columns of one output row to a vector (conv3_rows_*). Each output is
+// b + Σ_c Σ_u Σ_v w·x accumulated with fused multiply-adds in the order
+// (c, u, v), on every machine: the generic fallback uses fmaf in the same
+// order, so the two paths agree bit for bit.
+
+#include <immintrin.h>
+#include <math.h>
+
+// conv3_pw is the padded row stride: NV·8 columns plus the two borders.
+static long conv3_nv(long w) { return (w + 7) / 8; }
+static long conv3_pw(long w) { return conv3_nv(w) * 8 + 2; }
+
+// conv3_pad writes image x (c, h, w) into xp (c, h+2, pw) with zero borders.
+static void conv3_pad(const float *restrict x, float *restrict xp, long c, long h, long w, long pw) {
+	for (long ch = 0; ch < c; ch++) {
+		float *p = xp + ch * (h + 2) * pw;
+		for (long q = 0; q < pw; q++)
+			p[q] = 0.0f, p[(h + 1) * pw + q] = 0.0f;
+		for (long r = 0; r < h; r++) {
+			float *row = p + (r + 1) * pw;
+			const float *src = x + (ch * h + r) * w;
+			row[0] = 0.0f;
+			for (long q = 0; q < w; q++)
+				row[q + 1] = src[q];
+			for (long q = w + 1; q < pw; q++)
+				row[q] = 0.0f;
+		}
+	}
+}
+
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+conv3_tile(const float *restrict xp, const float *restrict w, const float *restrict b, float *restrict y,
+           long o0, long i, long c, long h, long wd, long pw, const int OB, const int NV) {
+	__m256 acc[12];
+#pragma GCC unroll 12
+	for (int ob = 0; ob < OB; ob++)
+#pragma GCC unroll 4
+		for (int n = 0; n < NV; n++)
+			acc[ob * NV + n] = _mm256_set1_ps(b[o0 + ob]);
+	long wstride = c * 9;
+	const float *wo = w + o0 * wstride;
+	for (long ch = 0; ch < c; ch++) {
+		const float *xc = xp + (ch * (h + 2) + i) * pw;
+		const float *wc = wo + ch * 9;
+#pragma GCC unroll 3
+		for (int u = 0; u < 3; u++) {
+#pragma GCC unroll 3
+			for (int v = 0; v < 3; v++) {
+				__m256 xv[4];
+#pragma GCC unroll 4
+				for (int n = 0; n < NV; n++)
+					xv[n] = _mm256_loadu_ps(xc + u * pw + v + 8 * n);
+#pragma GCC unroll 12
+				for (int ob = 0; ob < OB; ob++) {
+					__m256 wv = _mm256_broadcast_ss(wc + ob * wstride + u * 3 + v);
+#pragma GCC unroll 4
+					for (int n = 0; n < NV; n++)
+						acc[ob * NV + n] = _mm256_fmadd_ps(wv, xv[n], acc[ob * NV + n]);
+				}
+			}
+		}
+	}
+#pragma GCC unroll 12
+	for (int ob = 0; ob < OB; ob++) {
+		float *yr = y + ((o0 + ob) * h + i) * wd;
+#pragma GCC unroll 4
+		for (int n = 0; n < NV; n++) {
+			if (8 * n + 8 <= wd) {
+				_mm256_storeu_ps(yr + 8 * n, acc[ob * NV + n]);
+			} else {
+				float tmp[8];
+				_mm256_storeu_ps(tmp, acc[ob * NV + n]);
+				for (long q = 8 * n; q < wd; q++)
+					yr[q] = tmp[q - 8 * n];
+			}
+		}
+	}
+}
+
+// conv3_rows_NV runs the tiles of one image for a fixed vector count NV,
+// with OB = 12/NV output channels per tile and a smaller last tile. T(k)
+// clamps k to OBMAX so that the cases that never run still compile.
+#define T(k) conv3_tile(xp, w, b, y, o0, i, c, h, wd, pw, (k) <= OBMAX ? (k) : 1, NVC)
+#define CONV3_ROWS(NV)                                                                                   \
+	__attribute__((target("avx2,fma"))) static void conv3_rows_##NV(                                    \
+	    const float *xp, const float *w, const float *b, float *y, long c, long h, long wd, long o, long pw) { \
+		const int NVC = NV, OBMAX = 12 / NV;                                                             \
+		for (long i = 0; i < h; i++) {                                                                  \
+			long o0 = 0;                                                                                \
+			for (; o0 + OBMAX <= o; o0 += OBMAX)                                                        \
+				T(OBMAX);                                                                               \
+			switch (o - o0) {                                                                           \
+			case 0: break;                                                                              \
+			case 1: T(1); break;                                                                        \
+			case 2: T(2); break;                                                                        \
+			case 3: T(3); break;                                                                        \
+			case 4: T(4); break;                                                                        \
+			case 5: T(5); break;                                                                        \
+			case 6: T(6); break;                                                                        \
+			case 7: T(7); break;                                                                        \
+			case 8: T(8); break;                                                                        \
+			case 9: T(9); break;                                                                        \
+			case 10: T(10); break;                                                                      \
+			default: T(11); break;                                                                      \
+			}                                                                                           \
+		}                                                                                               \
+	}
+CONV3_ROWS(1)
+CONV3_ROWS(2)
+CONV3_ROWS(3)
+CONV3_ROWS(4)
+#undef T
+
+// Along a row, a vector wastes lanes on widths that are not a multiple of 8
+// (28, 14, 7), and the U-Net's 7×7 maps gave it too little to do. Where the
+// output channels come in whole blocks of 8, the lanes run along channels
+// instead: a tile is OBV blocks of 8 channels × P output pixels taken in
+// raster order (a tile may span rows), the weights re-laid as
+// wt[block][c][u][v][8]. On the U-Net's shapes this is 1.1-1.6x the
+// row kernel (BenchmarkConv).
+
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+conv3c_tile(const float *restrict xp, const float *restrict wt, const float *restrict b, float *restrict y,
+            long wd, long q0, long blk0, long c, long o, long hw, long plane, long pw, const int OBV,
+            const int P) {
+	__m256 acc[12];
+	long off[6];
+#pragma GCC unroll 6
+	for (int p = 0; p < P; p++)
+		off[p] = (q0 + p) / wd * pw + (q0 + p) % wd;
+#pragma GCC unroll 2
+	for (int k = 0; k < OBV; k++) {
+		__m256 bv = _mm256_loadu_ps(b + (blk0 + k) * 8); // b is padded to whole blocks
+#pragma GCC unroll 6
+		for (int p = 0; p < P; p++)
+			acc[k * P + p] = bv;
+	}
+	for (long ch = 0; ch < c; ch++) {
+		const float *xc = xp + ch * plane;
+		const float *wc = wt + (blk0 * c + ch) * 72;
+#pragma GCC unroll 3
+		for (int u = 0; u < 3; u++) {
+#pragma GCC unroll 3
+			for (int v = 0; v < 3; v++) {
+				__m256 wv[2];
+#pragma GCC unroll 2
+				for (int k = 0; k < OBV; k++)
+					wv[k] = _mm256_loadu_ps(wc + k * c * 72 + (u * 3 + v) * 8);
+#pragma GCC unroll 6
+				for (int p = 0; p < P; p++) {
+					__m256 xb = _mm256_broadcast_ss(xc + off[p] + u * pw + v);
+#pragma GCC unroll 2
+					for (int k = 0; k < OBV; k++)
+						acc[k * P + p] = _mm256_fmadd_ps(wv[k], xb, acc[k * P + p]);
+				}
+			}
+		}
+	}
+#pragma GCC unroll 2
+	for (int k = 0; k < OBV; k++)
+#pragma GCC unroll 6
+		for (int p = 0; p < P; p++) {
+			float tmp[8];
+			_mm256_storeu_ps(tmp, acc[k * P + p]);
+			for (int l = 0; l < 8; l++) {
+				long oc = (blk0 + k) * 8 + l;
+				if (oc < o)
+					y[oc * hw + q0 + p] = tmp[l];
+			}
+		}
+}
+
+// conv3c_image runs the channel-vectorised tiles over one padded image:
+// pairs of channel blocks (one block for an odd last one) × 6 pixels, and a
+// shorter last pixel tile.
+#define CONV3C(OBV, P) conv3c_tile(xp, wt, bp, y, wd, q, blk, c, o, hw, plane, pw, OBV, P)
+__attribute__((target("avx2,fma"))) static void conv3c_image(const float *xp, const float *wt, const float *bp,
+                                                             float *y, long wd, long c, long o, long hw,
+                                                             long plane, long pw) {
+	long blocks = (o + 7) / 8;
+	for (long blk = 0; blk < blocks; blk += 2) {
+		int two = blk + 1 < blocks;
+		long q = 0;
+		for (; q + 6 <= hw; q += 6) {
+			if (two)
+				CONV3C(2, 6);
+			else
+				CONV3C(1, 6);
+		}
+		switch (hw - q) {
+		case 0: break;
+		case 1: if (two) CONV3C(2, 1); else CONV3C(1, 1); break;
+		case 2: if (two) CONV3C(2, 2); else CONV3C(1, 2); break;
+		case 3: if (two) CONV3C(2, 3); else CONV3C(1, 3); break;
+		case 4: if (two) CONV3C(2, 4); else CONV3C(1, 4); break;
+		default: if (two) CONV3C(2, 5); else CONV3C(1, 5); break;
+		}
+	}
+}
+
+// conv3_generic is the fallback for CPUs without AVX2 and FMA (and for
+// rows wider than 32): the same sums, in the same order, with fmaf.
+static void conv3_generic(const float *xp, const float *w, const float *b, float *y, long c, long h, long wd,
+                          long o, long pw) {
+	for (long oc = 0; oc < o; oc++)
+		for (long i = 0; i < h; i++)
+			for (long j = 0; j < wd; j++) {
+				float acc = b[oc];
+				for (long ch = 0; ch < c; ch++)
+					for (int u = 0; u < 3; u++)
+						for (int v = 0; v < 3; v++)
+							acc = fmaf(w[(oc * c + ch) * 9 + u * 3 + v], xp[(ch * (h + 2) + i + u) * pw + j + v], acc);
+				y[(oc * h + i) * wd + j] = acc;
+			}
+}
+
+// conv3_cv says whether the channel-vectorised kernel takes this geometry:
+// whole blocks of 8 output channels (odd counts would waste lanes).
+static int conv3_cv(long w, long o) { (void)w; return o % 8 == 0; }
+
+// gentri_conv3x3_scratch is the scratch gentri_conv3x3 needs, in floats: the
+// padded image, and for the channel-vectorised kernel the re-laid weights
+// and the bias padded to whole blocks of 8.
+long gentri_conv3x3_scratch(long c, long h, long w, long o) {
+	long n = c * (h + 2) * conv3_pw(w);
+	if (conv3_cv(w, o))
+		n += (o + 7) / 8 * 8 * (c * 9 + 1);
+	return n;
+}
+
+// gentri_conv3x3 computes y_n = conv(x_n, w) + b for images [n0, n1) of x
+// (n, c, h, w), w (o, c, 3, 3), into y (n, o, h, w). generic forces the
+// portable path (for the tests).
+void gentri_conv3x3(const float *x, const float *w, const float *b, float *y, float *scratch, long n0, long n1,
+                    long c, long h, long wd, long o, int generic) {
+	long pw = conv3_pw(wd), nv = conv3_nv(wd), plane = (h + 2) * pw, hw = h * wd;
+	int fast = !generic && nv <= 4 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	int cv = fast && conv3_cv(wd, o);
+	float *wt = scratch + c * plane, *bp = 0;
+	if (cv) {
+		long blocks = (o + 7) / 8;
+		bp = wt + blocks * 8 * c * 9;
+		for (long blk = 0; blk < blocks; blk++)
+			for (long ch = 0; ch < c; ch++)
+				for (long t = 0; t < 9; t++)
+					for (long l = 0; l < 8; l++) {
+						long oc = blk * 8 + l;
+						wt[((blk * c + ch) * 9 + t) * 8 + l] = oc < o ? w[(oc * c + ch) * 9 + t] : 0.0f;
+					}
+		for (long l = 0; l < blocks * 8; l++)
+			bp[l] = l < o ? b[l] : 0.0f;
+	}
+	for (long n = n0; n < n1; n++) {
+		const float *xn = x + n * c * hw;
+		float *yn = y + n * o * hw;
+		conv3_pad(xn, scratch, c, h, wd, pw);
+		if (!fast) {
+			conv3_generic(scratch, w, b, yn, c, h, wd, o, pw);
+			continue;
+		}
+		if (cv) {
+			conv3c_image(scratch, wt, bp, yn, wd, c, o, hw, plane, pw);
+			continue;
+		}
+		switch (nv) {
+		case 1: conv3_rows_1(scratch, w, b, yn, c, h, wd, o, pw); break;
+		case 2: conv3_rows_2(scratch, w, b, yn, c, h, wd, o, pw); break;
+		case 3: conv3_rows_3(scratch, w, b, yn, c, h, wd, o, pw); break;
+		default: conv3_rows_4(scratch, w, b, yn, c, h, wd, o, pw); break;
+		}
+	}
+}

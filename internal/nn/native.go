@@ -7,7 +7,10 @@ package nn
 // #include "native.h"
 import "C"
 
-import "unsafe"
+import (
+	"sync"
+	"unsafe"
+)
 
 // The native build (tag openblas, which needs cgo anyway) runs the float32
 // element-wise kernels in C (native.c), vectorised by GCC; the pure-Go build
@@ -88,4 +91,36 @@ func gnDx32(x, gamma, dy, r []float32, mean, invStd []float64, c, s, groups, lo,
 	_, _, _, _ = x[hi*(c/groups)*s-1], dy[hi*(c/groups)*s-1], r[hi*(c/groups)*s-1], gamma[c-1]
 	C.gentri_gn_dx(f32p(x), f32p(gamma), f32p(dy), f32p(r), f64p(mean), f64p(invStd),
 		C.long(c), C.long(s), C.long(groups), C.long(lo), C.long(hi))
+}
+
+// conv3Scratch holds the padded-image buffers of the direct convolution,
+// reused across calls (one per goroutine at a time).
+var conv3Scratch sync.Pool
+
+// conv3x3 computes a 3×3, stride-1, padding-1 convolution of float32 images
+// with the direct kernel (gentri_conv3x3), images split over goroutines. It
+// reports false, doing nothing, for any other geometry. generic forces the
+// kernel's portable path (for the tests).
+func conv3x3(cg *convGeom, x, w, b, y []float32, generic bool) bool {
+	if cg.k != 3 || cg.stride != 1 || cg.pad != 1 {
+		return false
+	}
+	img, out := cg.c*cg.h*cg.w, cg.o*cg.oh*cg.ow
+	x, w, b, y = x[:cg.n*img], w[:cg.o*cg.c*9], b[:cg.o], y[:cg.n*out]
+	need := int(C.gentri_conv3x3_scratch(C.long(cg.c), C.long(cg.h), C.long(cg.w), C.long(cg.o)))
+	gen := C.int(0)
+	if generic {
+		gen = 1
+	}
+	parallelRange(cg.n, 1, func(lo, hi int) {
+		buf, _ := conv3Scratch.Get().(*[]float32)
+		if buf == nil || len(*buf) < need {
+			s := make([]float32, need)
+			buf = &s
+		}
+		C.gentri_conv3x3(f32p(x), f32p(w), f32p(b), f32p(y), f32p(*buf), C.long(lo), C.long(hi),
+			C.long(cg.c), C.long(cg.h), C.long(cg.w), C.long(cg.o), gen)
+		conv3Scratch.Put(buf)
+	})
+	return true
 }

@@ -35,3 +35,6 @@ func gnParamGrads32(wrt int, x, dy, r []float32, mean, invStd []float64, n, c, s
 func gnDx32(x, gamma, dy, r []float32, mean, invStd []float64, c, s, groups, lo, hi int) {
 	gnDxRange(x, gamma, dy, r, mean, invStd, c, s, groups, lo, hi)
 }
+
+// conv3x3 has no Go twin: the pure-Go build convolves through im2col.
+func conv3x3(cg *convGeom, x, w, b, y []float32, generic bool) bool { return false }
