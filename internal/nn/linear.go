@@ -65,11 +65,11 @@ func (o linearOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 }
 
 func linearForward[T float](x, w, b, y []T, n, in, out int) {
-	rowParts(n, n*in*out, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			copy(y[i*out:(i+1)*out], b)
+	rowParts(out, n*in*out, func(lo, hi int) {
+		for i := 0; i < n; i++ {
+			copy(y[i*out+lo:i*out+hi], b[lo:hi])
 		}
-		gemm(false, true, hi-lo, out, in, 1, x[lo*in:], in, w, in, 1, y[lo*out:], out)
+		gemm(false, true, n, hi-lo, in, 1, x, in, w[lo*in:], in, 1, y[lo:], out)
 	})
 }
 
@@ -163,8 +163,8 @@ func (o linearGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 func linearBackward[T float](wrt int, x, w, dy, r []T, n, in, out int) {
 	switch wrt {
 	case 0: // dx = dy·W, split over the batch rows
-		rowParts(n, n*in*out, func(lo, hi int) {
-			gemm(false, false, hi-lo, in, out, 1, dy[lo*out:], out, w, in, 0, r[lo*in:], in)
+		rowParts(in, n*in*out, func(lo, hi int) {
+			gemm(false, false, n, hi-lo, out, 1, dy, out, w[lo:], in, 0, r[lo:], in)
 		})
 	case 1: // dW = dyᵀ·x, split over the output rows (each a full sum over the batch)
 		rowParts(out, n*in*out, func(lo, hi int) {
