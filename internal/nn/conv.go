@@ -196,6 +196,9 @@ func convBackward[T float](cg *convGeom, wrt int, x, w, dy, r []T) {
 				acc := partial[part]
 				clear(acc)
 				lo, hi := partBounds(cg.n, parts, part)
+				if x32, ok := any(x).([]float32); ok && conv3x3DW(cg, x32, any(dy).([]float32), any(acc).([]float32), lo, hi, false) {
+					continue // the native build's direct 3×3 kernel
+				}
 				for n := lo; n < hi; n++ {
 					col = imageCols(cg, x, n, col)
 					gemm(false, true, cg.o, ckk, p, 1, dy[n*cg.o*p:(n+1)*cg.o*p], p, col, p, 1, acc, ckk)

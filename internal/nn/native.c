@@ -548,6 +548,91 @@ static void conv3_generic(const float *xp, const float *w, const float *b, float
 			}
 }
 
+// ---- dW of the 3×3 convolution ----
+//
+// dW[o,c,u,v] += Σ_q dy[o,q]·x[c, i+u−1, j+v−1] over the pixels q = (i, j) of
+// each image in turn, accumulated with fused multiply-adds in that order.
+// The vector path runs 8 output channels to a vector (dy transposed to
+// pixel-major first) and keeps the nine (u, v) sums of one input channel in
+// registers; the portable path does the same sums with fmaf.
+
+__attribute__((target("avx2,fma"))) static void conv3_dw_image(const float *xp, const float *dyt, float *dw, long c,
+                                                               long h, long wd, long o, long pw) {
+	long plane = (h + 2) * pw;
+	for (long ch = 0; ch < c; ch++) {
+		const float *xc = xp + ch * plane;
+		for (long ob = 0; ob < o; ob += 8) {
+			float tmp[9][8];
+			__m256 acc[9];
+#pragma GCC unroll 9
+			for (int t = 0; t < 9; t++) {
+				for (int l = 0; l < 8; l++)
+					tmp[t][l] = dw[((ob + l) * c + ch) * 9 + t];
+				acc[t] = _mm256_loadu_ps(tmp[t]);
+			}
+			for (long i = 0; i < h; i++) {
+				const float *xr = xc + i * pw;
+				const float *dr = dyt + i * wd * o + ob;
+				for (long j = 0; j < wd; j++) {
+					__m256 d = _mm256_loadu_ps(dr + j * o);
+#pragma GCC unroll 9
+					for (int t = 0; t < 9; t++)
+						acc[t] = _mm256_fmadd_ps(d, _mm256_broadcast_ss(xr + j + (t / 3) * pw + t % 3), acc[t]);
+				}
+			}
+#pragma GCC unroll 9
+			for (int t = 0; t < 9; t++) {
+				_mm256_storeu_ps(tmp[t], acc[t]);
+				for (int l = 0; l < 8; l++)
+					dw[((ob + l) * c + ch) * 9 + t] = tmp[t][l];
+			}
+		}
+	}
+}
+
+static void conv3_dw_generic(const float *xp, const float *dy, float *dw, long c, long h, long wd, long o, long pw) {
+	long plane = (h + 2) * pw;
+	for (long oc = 0; oc < o; oc++)
+		for (long ch = 0; ch < c; ch++)
+			for (int t = 0; t < 9; t++) {
+				float acc = dw[(oc * c + ch) * 9 + t];
+				const float *xs = xp + ch * plane + (t / 3) * pw + t % 3;
+				for (long i = 0; i < h; i++)
+					for (long j = 0; j < wd; j++)
+						acc = fmaf(dy[(oc * h + i) * wd + j], xs[i * pw + j], acc);
+				dw[(oc * c + ch) * 9 + t] = acc;
+			}
+}
+
+// gentri_conv3x3_dw adds to dw (o, c, 3, 3) the weight gradient of images
+// [n0, n1) of x (n, c, h, w) with upstream gradient dy (n, o, h, w).
+// scratch holds gentri_conv3x3_dw_scratch floats; generic forces the
+// portable path (for the tests).
+long gentri_conv3x3_dw_scratch(long c, long h, long w, long o) { return c * (h + 2) * conv3_pw(w) + h * w * o; }
+
+void gentri_conv3x3_dw(const float *x, const float *dy, float *dw, float *scratch, long n0, long n1, long c, long h,
+                       long wd, long o, int generic) {
+	long pw = conv3_pw(wd), hw = h * wd;
+	int fast = !generic && o % 8 == 0 && gentri_conv3x3_vector();
+	float *dyt = scratch + c * (h + 2) * pw;
+	for (long n = n0; n < n1; n++) {
+		const float *dyn = dy + n * o * hw;
+		conv3_pad(x + n * c * hw, scratch, c, h, wd, pw);
+		if (!fast) {
+			conv3_dw_generic(scratch, dyn, dw, c, h, wd, o, pw);
+			continue;
+		}
+		for (long oc = 0; oc < o; oc++)
+			for (long q = 0; q < hw; q++)
+				dyt[q * o + oc] = dyn[oc * hw + q];
+		conv3_dw_image(scratch, dyt, dw, c, h, wd, o, pw);
+	}
+}
+
+// gentri_conv3x3_vector says whether this CPU runs the vector paths; without
+// them the portable path's software fmaf is far slower than im2col.
+int gentri_conv3x3_vector(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+
 // conv3_cv says whether the channel-vectorised kernel takes this geometry:
 // whole blocks of 8 output channels (odd counts would waste lanes).
 static int conv3_cv(long w, long o) { (void)w; return o % 8 == 0; }
@@ -568,8 +653,8 @@ long gentri_conv3x3_scratch(long c, long h, long w, long o) {
 void gentri_conv3x3(const float *x, const float *w, const float *b, float *y, float *scratch, long n0, long n1,
                     long c, long h, long wd, long o, int generic) {
 	long pw = conv3_pw(wd), nv = conv3_nv(wd), plane = (h + 2) * pw, hw = h * wd;
-	int fast = !generic && nv <= 4 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-	int cv = fast && conv3_cv(wd, o);
+	int cv = !generic && conv3_cv(wd, o) && gentri_conv3x3_vector();
+	int fast = cv || (!generic && nv <= 4 && gentri_conv3x3_vector());
 	float *wt = scratch + c * plane, *bp = 0;
 	if (cv) {
 		long blocks = (o + 7) / 8;

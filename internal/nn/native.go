@@ -93,6 +93,10 @@ func gnDx32(x, gamma, dy, r []float32, mean, invStd []float64, c, s, groups, lo,
 		C.long(c), C.long(s), C.long(groups), C.long(lo), C.long(hi))
 }
 
+// conv3Vector says whether the CPU has the direct kernels' vector paths
+// (AVX2 and FMA); without them the convolutions go through im2col.
+var conv3Vector = C.gentri_conv3x3_vector() != 0
+
 // conv3Scratch holds the padded-image buffers of the direct convolution,
 // reused across calls (one per goroutine at a time).
 var conv3Scratch sync.Pool
@@ -104,6 +108,9 @@ var conv3Scratch sync.Pool
 func conv3x3(cg *convGeom, x, w, b, y []float32, generic bool) bool {
 	if cg.k != 3 || cg.stride != 1 || cg.pad != 1 {
 		return false
+	}
+	if !generic && !(conv3Vector && (cg.o%8 == 0 || cg.w <= 32)) {
+		return false // no vector path for it: im2col is faster than the portable one
 	}
 	img, out := cg.c*cg.h*cg.w, cg.o*cg.oh*cg.ow
 	x, w, b, y = x[:cg.n*img], w[:cg.o*cg.c*9], b[:cg.o], y[:cg.n*out]
@@ -122,5 +129,33 @@ func conv3x3(cg *convGeom, x, w, b, y []float32, generic bool) bool {
 			C.long(cg.c), C.long(cg.h), C.long(cg.w), C.long(cg.o), gen)
 		conv3Scratch.Put(buf)
 	})
+	return true
+}
+
+// conv3x3DW adds to dw the weight gradient of images [lo, hi) of a 3×3,
+// stride-1, padding-1 float32 convolution with the direct kernel
+// (gentri_conv3x3_dw), on the calling goroutine. It reports false, doing
+// nothing, for any other geometry.
+func conv3x3DW(cg *convGeom, x, dy, dw []float32, lo, hi int, generic bool) bool {
+	if cg.k != 3 || cg.stride != 1 || cg.pad != 1 {
+		return false
+	}
+	if !generic && !(conv3Vector && cg.o%8 == 0) {
+		return false // as in conv3x3
+	}
+	x, dy, dw = x[:cg.n*cg.c*cg.h*cg.w], dy[:cg.n*cg.o*cg.h*cg.w], dw[:cg.o*cg.c*9]
+	need := int(C.gentri_conv3x3_dw_scratch(C.long(cg.c), C.long(cg.h), C.long(cg.w), C.long(cg.o)))
+	buf, _ := conv3Scratch.Get().(*[]float32)
+	if buf == nil || len(*buf) < need {
+		s := make([]float32, need)
+		buf = &s
+	}
+	gen := C.int(0)
+	if generic {
+		gen = 1
+	}
+	C.gentri_conv3x3_dw(f32p(x), f32p(dy), f32p(dw), f32p(*buf), C.long(lo), C.long(hi),
+		C.long(cg.c), C.long(cg.h), C.long(cg.w), C.long(cg.o), gen)
+	conv3Scratch.Put(buf)
 	return true
 }

@@ -18,8 +18,12 @@ void gentri_gn_param_grads(int wrt, const float *x, const float *dy, float *r, c
                            const double *inv_std, long n, long c, long s, long groups, long lo, long hi);
 void gentri_gn_dx(const float *x, const float *gamma, const float *dy, float *r, const double *mean,
                   const double *inv_std, long c, long s, long groups, long lo, long hi);
+int gentri_conv3x3_vector(void);
 long gentri_conv3x3_scratch(long c, long h, long w, long o);
 void gentri_conv3x3(const float *x, const float *w, const float *b, float *y, float *scratch, long n0, long n1,
                     long c, long h, long wd, long o, int generic);
+long gentri_conv3x3_dw_scratch(long c, long h, long w, long o);
+void gentri_conv3x3_dw(const float *x, const float *dy, float *dw, float *scratch, long n0, long n1, long c, long h,
+                       long wd, long o, int generic);
 
 #endif

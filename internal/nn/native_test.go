@@ -115,7 +115,8 @@ func sameBits(t *testing.T, what string, got, want []float32) {
 // of the sums, and their AVX2 paths against the portable one bit for bit:
 // the channel-vectorised kernel with one, two and three blocks of 8, the
 // row kernel for widths of 1 to 4 vectors with short last tiles, and widths
-// past 32 (portable only). dx through the kernel is checked against col2im.
+// past 32 (portable only). dx through the kernel is checked against col2im;
+// dW's kernel like the forward one.
 func TestDirectConv3x3(t *testing.T) {
 	if !nativeKernels {
 		t.Skip("pure-Go build: convolutions run through im2col")
@@ -125,10 +126,14 @@ func TestDirectConv3x3(t *testing.T) {
 		cg := newConvGeom([]int{c.n, c.c, c.h, c.w}, []int{c.o, c.c, 3, 3}, 1, 1)
 		x, w, b := randFloats32(r, c.n*c.c*c.h*c.w), randFloats32(r, c.o*c.c*9), randFloats32(r, c.o)
 		fast, slow := make([]float32, c.n*c.o*c.h*c.w), make([]float32, c.n*c.o*c.h*c.w)
-		if !conv3x3(&cg, x, w, b, fast, false) || !conv3x3(&cg, x, w, b, slow, true) {
-			t.Fatal("conv3x3 refused a 3x3/1/1 geometry")
+		// The vector paths take whole blocks of 8 channels, or rows up to 32 wide.
+		vector := conv3x3(&cg, x, w, b, fast, false)
+		if !conv3x3(&cg, x, w, b, slow, true) || vector != (c.o%8 == 0 || c.w <= 32) {
+			t.Fatalf("conv3x3 %+v: took it %v (portable) / %v (vector)", c, true, vector)
 		}
-		sameBits(t, fmt.Sprintf("conv3x3 %+v fast vs portable", c), fast, slow)
+		if vector {
+			sameBits(t, fmt.Sprintf("conv3x3 %+v fast vs portable", c), fast, slow)
+		}
 		at := func(img []float32, ch, nch, i, j int) float64 {
 			if i < 0 || i >= c.h || j < 0 || j >= c.w {
 				return 0
@@ -148,7 +153,7 @@ func TestDirectConv3x3(t *testing.T) {
 								}
 							}
 						}
-						got := float64(fast[((n*c.o+o)*c.h+i)*c.w+j])
+						got := float64(slow[((n*c.o+o)*c.h+i)*c.w+j])
 						if math.Abs(got-want) > 1e-4*(1+math.Abs(want)) {
 							t.Fatalf("conv3x3 %+v: y[%d,%d,%d,%d] = %g, want %g", c, n, o, i, j, got, want)
 						}
@@ -161,11 +166,43 @@ func TestDirectConv3x3(t *testing.T) {
 		want, got := make([]float32, len(x)), make([]float32, len(x))
 		convDxIm2col(&cg, w, dy, want)
 		if !conv3Grad(&cg, x, w, dy, got) {
-			t.Fatal("conv3Grad refused a 3x3/1/1 geometry")
+			if c.c%8 == 0 || c.w <= 32 {
+				t.Fatalf("conv3Grad %+v refused a geometry the vector paths take", c)
+			}
+			copy(got, want)
 		}
 		for i := range want {
 			if math.Abs(float64(got[i]-want[i])) > 1e-4*(1+math.Abs(float64(want[i]))) {
 				t.Fatalf("conv3Grad %+v: dx[%d] = %g, im2col gives %g", c, i, got[i], want[i])
+			}
+		}
+		// dW: fast against portable bit for bit, and against a float64 evaluation.
+		dwFast, dwSlow := make([]float32, len(w)), make([]float32, len(w))
+		fastDW := conv3x3DW(&cg, x, dy, dwFast, 0, c.n, false) // vector path only for whole blocks of 8
+		if !conv3x3DW(&cg, x, dy, dwSlow, 0, c.n, true) || fastDW != (c.o%8 == 0) {
+			t.Fatalf("conv3x3DW %+v: took it %v (portable) / %v (vector)", c, true, fastDW)
+		}
+		if fastDW {
+			sameBits(t, fmt.Sprintf("conv3x3DW %+v fast vs portable", c), dwFast, dwSlow)
+		}
+		for o := 0; o < c.o; o++ {
+			for ch := 0; ch < c.c; ch++ {
+				for u := 0; u < 3; u++ {
+					for v := 0; v < 3; v++ {
+						want := 0.0
+						for n := 0; n < c.n; n++ {
+							for i := 0; i < c.h; i++ {
+								for j := 0; j < c.w; j++ {
+									want += float64(dy[((n*c.o+o)*c.h+i)*c.w+j]) * at(x[n*c.c*c.h*c.w:], ch, c.c, i+u-1, j+v-1)
+								}
+							}
+						}
+						got := float64(dwSlow[((o*c.c+ch)*3+u)*3+v])
+						if math.Abs(got-want) > 1e-4*(1+math.Abs(want)) {
+							t.Fatalf("conv3x3DW %+v: dW[%d,%d,%d,%d] = %g, want %g", c, o, ch, u, v, got, want)
+						}
+					}
+				}
 			}
 		}
 	}
