@@ -102,8 +102,11 @@ func (o convOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 // written straight into the NCHW output. Images are independent, so they
 // are split over goroutines, each with its own column buffer.
 func convForward[T float](cg *convGeom, x, w, b, y []T) {
-	if x32, ok := any(x).([]float32); ok && conv3x3(cg, x32, any(w).([]float32), any(b).([]float32), any(y).([]float32), false) {
-		return // the native build's direct 3×3 kernel
+	if x32, ok := any(x).([]float32); ok {
+		w32, b32, y32 := any(w).([]float32), any(b).([]float32), any(y).([]float32)
+		if conv3x3(cg, x32, w32, b32, y32, false) || convK4S2(cg, x32, w32, b32, y32, false) {
+			return // the native build's direct kernels
+		}
 	}
 	p, ckk := cg.oh*cg.ow, cg.c*cg.k*cg.k
 	parallelRange(cg.n, 1, func(lo, hi int) {
@@ -180,9 +183,13 @@ func convBackward[T float](cg *convGeom, wrt int, x, w, dy, r []T) {
 	p, ckk := cg.oh*cg.ow, cg.c*cg.k*cg.k
 	switch wrt {
 	case 0:
-		if !conv3Grad(cg, x, w, dy, r) {
-			convDxIm2col(cg, w, dy, r)
+		if conv3Grad(cg, x, w, dy, r) {
+			return
 		}
+		if dy32, ok := any(dy).([]float32); ok && convK4S2Grad(cg, any(w).([]float32), dy32, any(r).([]float32), false) {
+			return
+		}
+		convDxIm2col(cg, w, dy, r)
 	case 1: // dW = Σ_n dy_n · col_nᵀ, as fixedParts partial sums added in order
 		parts := min(cg.n, fixedParts)
 		partial := make([][]T, parts)

@@ -331,8 +331,9 @@ KERNEL void gentri_gn_dx(const float *restrict x, const float *restrict gamma, c
 // copy again; for the U-Net's 16-64 channels that traffic, not arithmetic,
 // bounds the convolution. The direct kernels keep a tile of outputs in AVX2
 // registers and stream the zero-padded input through it: 8 output channels
-// to a vector where the channel count is a multiple of 8 (conv3c_*), else
-// 8 columns of one output row to a vector (conv3_rows_*). Each output is
+// to a vector where the channel count is a multiple of 8 (cv_*, below, for
+// any kernel size and stride), else 8 columns of one output row to a vector
+// (conv3_rows_*, 3×3 only). Each output is
 // b + Σ_c Σ_u Σ_v w·x accumulated with fused multiply-adds in the order
 // (c, u, v), on every machine: the generic fallback uses fmaf in the same
 // order, so the two paths agree bit for bit.
@@ -445,93 +446,6 @@ CONV3_ROWS(3)
 CONV3_ROWS(4)
 #undef T
 
-// Along a row, a vector wastes lanes on widths that are not a multiple of 8
-// (28, 14, 7), and the U-Net's 7×7 maps gave it too little to do. Where the
-// output channels come in whole blocks of 8, the lanes run along channels
-// instead: a tile is OBV blocks of 8 channels × P output pixels taken in
-// raster order (a tile may span rows), the weights re-laid as
-// wt[block][c][u][v][8]. On the U-Net's shapes this is 1.1-1.6x the
-// row kernel (BenchmarkConv).
-
-__attribute__((target("avx2,fma"), always_inline)) static inline void
-conv3c_tile(const float *restrict xp, const float *restrict wt, const float *restrict b, float *restrict y,
-            long wd, long q0, long blk0, long c, long o, long hw, long plane, long pw, const int OBV,
-            const int P) {
-	__m256 acc[12];
-	long off[6];
-#pragma GCC unroll 6
-	for (int p = 0; p < P; p++)
-		off[p] = (q0 + p) / wd * pw + (q0 + p) % wd;
-#pragma GCC unroll 2
-	for (int k = 0; k < OBV; k++) {
-		__m256 bv = _mm256_loadu_ps(b + (blk0 + k) * 8); // b is padded to whole blocks
-#pragma GCC unroll 6
-		for (int p = 0; p < P; p++)
-			acc[k * P + p] = bv;
-	}
-	for (long ch = 0; ch < c; ch++) {
-		const float *xc = xp + ch * plane;
-		const float *wc = wt + (blk0 * c + ch) * 72;
-#pragma GCC unroll 3
-		for (int u = 0; u < 3; u++) {
-#pragma GCC unroll 3
-			for (int v = 0; v < 3; v++) {
-				__m256 wv[2];
-#pragma GCC unroll 2
-				for (int k = 0; k < OBV; k++)
-					wv[k] = _mm256_loadu_ps(wc + k * c * 72 + (u * 3 + v) * 8);
-#pragma GCC unroll 6
-				for (int p = 0; p < P; p++) {
-					__m256 xb = _mm256_broadcast_ss(xc + off[p] + u * pw + v);
-#pragma GCC unroll 2
-					for (int k = 0; k < OBV; k++)
-						acc[k * P + p] = _mm256_fmadd_ps(wv[k], xb, acc[k * P + p]);
-				}
-			}
-		}
-	}
-#pragma GCC unroll 2
-	for (int k = 0; k < OBV; k++)
-#pragma GCC unroll 6
-		for (int p = 0; p < P; p++) {
-			float tmp[8];
-			_mm256_storeu_ps(tmp, acc[k * P + p]);
-			for (int l = 0; l < 8; l++) {
-				long oc = (blk0 + k) * 8 + l;
-				if (oc < o)
-					y[oc * hw + q0 + p] = tmp[l];
-			}
-		}
-}
-
-// conv3c_image runs the channel-vectorised tiles over one padded image:
-// pairs of channel blocks (one block for an odd last one) × 6 pixels, and a
-// shorter last pixel tile.
-#define CONV3C(OBV, P) conv3c_tile(xp, wt, bp, y, wd, q, blk, c, o, hw, plane, pw, OBV, P)
-__attribute__((target("avx2,fma"))) static void conv3c_image(const float *xp, const float *wt, const float *bp,
-                                                             float *y, long wd, long c, long o, long hw,
-                                                             long plane, long pw) {
-	long blocks = (o + 7) / 8;
-	for (long blk = 0; blk < blocks; blk += 2) {
-		int two = blk + 1 < blocks;
-		long q = 0;
-		for (; q + 6 <= hw; q += 6) {
-			if (two)
-				CONV3C(2, 6);
-			else
-				CONV3C(1, 6);
-		}
-		switch (hw - q) {
-		case 0: break;
-		case 1: if (two) CONV3C(2, 1); else CONV3C(1, 1); break;
-		case 2: if (two) CONV3C(2, 2); else CONV3C(1, 2); break;
-		case 3: if (two) CONV3C(2, 3); else CONV3C(1, 3); break;
-		case 4: if (two) CONV3C(2, 4); else CONV3C(1, 4); break;
-		default: if (two) CONV3C(2, 5); else CONV3C(1, 5); break;
-		}
-	}
-}
-
 // conv3_generic is the fallback for CPUs without AVX2 and FMA (and for
 // rows wider than 32): the same sums, in the same order, with fmaf.
 static void conv3_generic(const float *xp, const float *w, const float *b, float *y, long c, long h, long wd,
@@ -633,52 +547,22 @@ void gentri_conv3x3_dw(const float *x, const float *dy, float *dw, float *scratc
 // them the portable path's software fmaf is far slower than im2col.
 int gentri_conv3x3_vector(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 
-// conv3_cv says whether the channel-vectorised kernel takes this geometry:
-// whole blocks of 8 output channels (odd counts would waste lanes).
-static int conv3_cv(long w, long o) { (void)w; return o % 8 == 0; }
-
-// gentri_conv3x3_scratch is the scratch gentri_conv3x3 needs, in floats: the
-// padded image, and for the channel-vectorised kernel the re-laid weights
-// and the bias padded to whole blocks of 8.
-long gentri_conv3x3_scratch(long c, long h, long w, long o) {
-	long n = c * (h + 2) * conv3_pw(w);
-	if (conv3_cv(w, o))
-		n += (o + 7) / 8 * 8 * (c * 9 + 1);
-	return n;
-}
+// gentri_conv3x3_scratch is the scratch gentri_conv3x3 needs, in floats.
+long gentri_conv3x3_scratch(long c, long h, long w) { return c * (h + 2) * conv3_pw(w); }
 
 // gentri_conv3x3 computes y_n = conv(x_n, w) + b for images [n0, n1) of x
-// (n, c, h, w), w (o, c, 3, 3), into y (n, o, h, w). generic forces the
-// portable path (for the tests).
+// (n, c, h, w), w (o, c, 3, 3), into y (n, o, h, w), with the row kernels
+// (for output channels not in whole blocks of 8; gentri_conv_cv takes those).
+// generic forces the portable path (for the tests).
 void gentri_conv3x3(const float *x, const float *w, const float *b, float *y, float *scratch, long n0, long n1,
                     long c, long h, long wd, long o, int generic) {
-	long pw = conv3_pw(wd), nv = conv3_nv(wd), plane = (h + 2) * pw, hw = h * wd;
-	int cv = !generic && conv3_cv(wd, o) && gentri_conv3x3_vector();
-	int fast = cv || (!generic && nv <= 4 && gentri_conv3x3_vector());
-	float *wt = scratch + c * plane, *bp = 0;
-	if (cv) {
-		long blocks = (o + 7) / 8;
-		bp = wt + blocks * 8 * c * 9;
-		for (long blk = 0; blk < blocks; blk++)
-			for (long ch = 0; ch < c; ch++)
-				for (long t = 0; t < 9; t++)
-					for (long l = 0; l < 8; l++) {
-						long oc = blk * 8 + l;
-						wt[((blk * c + ch) * 9 + t) * 8 + l] = oc < o ? w[(oc * c + ch) * 9 + t] : 0.0f;
-					}
-		for (long l = 0; l < blocks * 8; l++)
-			bp[l] = l < o ? b[l] : 0.0f;
-	}
+	long pw = conv3_pw(wd), nv = conv3_nv(wd), hw = h * wd;
+	int fast = !generic && nv <= 4 && gentri_conv3x3_vector();
 	for (long n = n0; n < n1; n++) {
-		const float *xn = x + n * c * hw;
 		float *yn = y + n * o * hw;
-		conv3_pad(xn, scratch, c, h, wd, pw);
+		conv3_pad(x + n * c * hw, scratch, c, h, wd, pw);
 		if (!fast) {
 			conv3_generic(scratch, w, b, yn, c, h, wd, o, pw);
-			continue;
-		}
-		if (cv) {
-			conv3c_image(scratch, wt, bp, yn, wd, c, o, hw, plane, pw);
 			continue;
 		}
 		switch (nv) {
@@ -687,5 +571,175 @@ void gentri_conv3x3(const float *x, const float *w, const float *b, float *y, fl
 		case 3: conv3_rows_3(scratch, w, b, yn, c, h, wd, o, pw); break;
 		default: conv3_rows_4(scratch, w, b, yn, c, h, wd, o, pw); break;
 		}
+	}
+}
+
+// ---- Channel-vectorised direct convolution, any kernel size and stride ----
+//
+// Along a row, a vector wastes lanes on widths that are not a multiple of 8
+// (28, 14, 7), and the U-Net's 7×7 maps gave it too little to do; here the
+// lanes run along 8 output channels instead. A tile is OBV blocks of 8
+// channels × P output pixels taken in raster order (a tile may span rows),
+// the weights re-laid as wt[block][c][k][k][8]. Output pixel (i, j) reads the
+// k×k window at start + i·s·pw + j·s of each padded input plane and is
+// written to y[oc·ych + yoff + i·yrow + j·ycol]. Besides plain convolutions
+// this runs the dx of the 4×4 stride-2 convolution as four 2×2 stride-1
+// ones, one per output parity class (see convK4S2Grad in native.go).
+
+typedef struct {
+	long c, o, k, s, pw, plane, start, oh, ow, ych, yrow, ycol, yoff;
+} cvgeom;
+
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+cv_tile(const float *restrict xp, const float *restrict wt, const float *restrict bp, float *restrict y,
+        const cvgeom *g, long q0, long blk0, const int K, const int OBV, const int P) {
+	__m256 acc[12];
+#pragma GCC unroll 2
+	for (int kb = 0; kb < OBV; kb++) {
+		__m256 bv = _mm256_loadu_ps(bp + (blk0 + kb) * 8);
+#pragma GCC unroll 6
+		for (int p = 0; p < P; p++)
+			acc[kb * P + p] = bv;
+	}
+	long in[6], out[6];
+#pragma GCC unroll 6
+	for (int p = 0; p < P; p++) {
+		long i = (q0 + p) / g->ow, j = (q0 + p) % g->ow;
+		in[p] = g->start + i * g->s * g->pw + j * g->s;
+		out[p] = g->yoff + i * g->yrow + j * g->ycol;
+	}
+	long c = g->c, pw = g->pw, taps = K * K, bstride = c * taps * 8;
+	for (long ch = 0; ch < c; ch++) {
+		const float *xc = xp + ch * g->plane;
+		const float *wc = wt + (blk0 * c + ch) * taps * 8;
+		// One pointer per pixel into the current window row, so that each
+		// broadcast is that pointer plus a constant (v): with every (u, v, p)
+		// offset precomputed, GCC ran out of registers and reloaded them.
+		const float *row[6];
+#pragma GCC unroll 6
+		for (int p = 0; p < P; p++)
+			row[p] = xc + in[p];
+#pragma GCC unroll 1
+		for (int u = 0; u < K; u++, wc += K * 8) {
+#pragma GCC unroll 4
+			for (int v = 0; v < K; v++) {
+				__m256 wv[2];
+#pragma GCC unroll 2
+				for (int kb = 0; kb < OBV; kb++)
+					wv[kb] = _mm256_loadu_ps(wc + kb * bstride + v * 8);
+#pragma GCC unroll 6
+				for (int p = 0; p < P; p++) {
+					__m256 xb = _mm256_broadcast_ss(row[p] + v);
+#pragma GCC unroll 2
+					for (int kb = 0; kb < OBV; kb++)
+						acc[kb * P + p] = _mm256_fmadd_ps(wv[kb], xb, acc[kb * P + p]);
+				}
+			}
+#pragma GCC unroll 6
+			for (int p = 0; p < P; p++)
+				row[p] += pw;
+		}
+	}
+#pragma GCC unroll 2
+	for (int kb = 0; kb < OBV; kb++)
+#pragma GCC unroll 6
+		for (int p = 0; p < P; p++) {
+			float tmp[8];
+			_mm256_storeu_ps(tmp, acc[kb * P + p]);
+			for (int l = 0; l < 8; l++) {
+				long oc = (blk0 + kb) * 8 + l;
+				if (oc < g->o)
+					y[oc * g->ych + out[p]] = tmp[l];
+			}
+		}
+}
+
+// cv_image runs the tiles of one padded image for a kernel size K.
+#define CV(OBV, P) cv_tile(xp, wt, bp, y, g, q, blk, KC, OBV, P)
+#define CV_IMAGE(K)                                                                                      \
+	__attribute__((target("avx2,fma"))) static void cv_image_##K(const float *xp, const float *wt,      \
+	                                                             const float *bp, float *y, const cvgeom *g) { \
+		const int KC = K;                                                                                \
+		long blocks = (g->o + 7) / 8, hw = g->oh * g->ow;                                                \
+		for (long blk = 0; blk < blocks; blk += 2) {                                                    \
+			int two = blk + 1 < blocks;                                                                 \
+			long q = 0;                                                                                 \
+			for (; q + 6 <= hw; q += 6) {                                                               \
+				if (two)                                                                                \
+					CV(2, 6);                                                                           \
+				else                                                                                    \
+					CV(1, 6);                                                                           \
+			}                                                                                           \
+			switch (hw - q) {                                                                           \
+			case 0: break;                                                                              \
+			case 1: if (two) CV(2, 1); else CV(1, 1); break;                                            \
+			case 2: if (two) CV(2, 2); else CV(1, 2); break;                                            \
+			case 3: if (two) CV(2, 3); else CV(1, 3); break;                                            \
+			case 4: if (two) CV(2, 4); else CV(1, 4); break;                                            \
+			default: if (two) CV(2, 5); else CV(1, 5); break;                                           \
+			}                                                                                           \
+		}                                                                                               \
+	}
+CV_IMAGE(2)
+CV_IMAGE(3)
+CV_IMAGE(4)
+#undef CV
+#undef CV_IMAGE
+
+// cv_generic is the portable path: the same sums in the same order, fmaf.
+static void cv_generic(const float *xp, const float *wt, const float *bp, float *y, const cvgeom *g) {
+	long taps = g->k * g->k;
+	for (long oc = 0; oc < g->o; oc++) {
+		long blk = oc / 8, l = oc % 8;
+		for (long i = 0; i < g->oh; i++)
+			for (long j = 0; j < g->ow; j++) {
+				float acc = bp[oc];
+				long in = g->start + i * g->s * g->pw + j * g->s;
+				for (long ch = 0; ch < g->c; ch++)
+					for (long u = 0; u < g->k; u++)
+						for (long v = 0; v < g->k; v++)
+							acc = fmaf(wt[((blk * g->c + ch) * taps + u * g->k + v) * 8 + l],
+							           xp[ch * g->plane + in + u * g->pw + v], acc);
+				y[oc * g->ych + g->yoff + i * g->yrow + j * g->ycol] = acc;
+			}
+	}
+}
+
+// pad_planes writes x (c, h, w) into xp (c, h+2p, w+2p) with zero borders.
+static void pad_planes(const float *restrict x, float *restrict xp, long c, long h, long w, long p) {
+	long pw = w + 2 * p, ph = h + 2 * p;
+	for (long i = 0; i < c * ph * pw; i++)
+		xp[i] = 0.0f;
+	for (long ch = 0; ch < c; ch++)
+		for (long r = 0; r < h; r++) {
+			const float *src = x + (ch * h + r) * w;
+			float *dst = xp + (ch * ph + r + p) * pw + p;
+			for (long q = 0; q < w; q++)
+				dst[q] = src[q];
+		}
+}
+
+// gentri_conv_cv runs the channel-vectorised convolution on images [n0, n1)
+// of x (n, c, h, w), padded by pad, with re-laid weights wt
+// [o/8][c][k][k][8] and bias bp (o rounded up to 8), writing image n's
+// output at y + n·yimg (see cvgeom for the window and output geometry; pw
+// is w + 2·pad). scratch holds c·(h+2·pad)·(w+2·pad) floats. generic forces
+// the portable path (for the tests).
+void gentri_conv_cv(const float *x, const float *wt, const float *bp, float *y, float *scratch, long n0, long n1,
+                    long c, long h, long w, long pad, long o, long k, long s, long start, long oh, long ow,
+                    long ych, long yrow, long ycol, long yoff, long yimg, int generic) {
+	cvgeom g = {c, o, k, s, w + 2 * pad, (h + 2 * pad) * (w + 2 * pad), start, oh, ow, ych, yrow, ycol, yoff};
+	int fast = !generic && k >= 2 && k <= 4 && gentri_conv3x3_vector();
+	for (long n = n0; n < n1; n++) {
+		pad_planes(x + n * c * h * w, scratch, c, h, w, pad);
+		float *yn = y + n * yimg;
+		if (!fast)
+			cv_generic(scratch, wt, bp, yn, &g);
+		else if (k == 2)
+			cv_image_2(scratch, wt, bp, yn, &g);
+		else if (k == 3)
+			cv_image_3(scratch, wt, bp, yn, &g);
+		else
+			cv_image_4(scratch, wt, bp, yn, &g);
 	}
 }

@@ -112,9 +112,16 @@ func conv3x3(cg *convGeom, x, w, b, y []float32, generic bool) bool {
 	if !generic && !(conv3Vector && (cg.o%8 == 0 || cg.w <= 32)) {
 		return false // no vector path for it: im2col is faster than the portable one
 	}
+	if cg.o%8 == 0 { // whole blocks of 8 output channels: the channel-vectorised kernel
+		wt := layCV(cg.o, cg.c, 3, func(oc, ch, u, v int) float32 { return w[((oc*cg.c+ch)*3+u)*3+v] })
+		a := cvCall{c: cg.c, h: cg.h, w: cg.w, pad: 1, o: cg.o, k: 3, s: 1, oh: cg.oh, ow: cg.ow,
+			ych: cg.oh * cg.ow, yrow: cg.ow, ycol: 1, yimg: cg.o * cg.oh * cg.ow}
+		a.run(cg.n, x, wt, padBias(b, cg.o), y, generic)
+		return true
+	}
 	img, out := cg.c*cg.h*cg.w, cg.o*cg.oh*cg.ow
 	x, w, b, y = x[:cg.n*img], w[:cg.o*cg.c*9], b[:cg.o], y[:cg.n*out]
-	need := int(C.gentri_conv3x3_scratch(C.long(cg.c), C.long(cg.h), C.long(cg.w), C.long(cg.o)))
+	need := int(C.gentri_conv3x3_scratch(C.long(cg.c), C.long(cg.h), C.long(cg.w)))
 	gen := C.int(0)
 	if generic {
 		gen = 1
@@ -157,5 +164,99 @@ func conv3x3DW(cg *convGeom, x, dy, dw []float32, lo, hi int, generic bool) bool
 	C.gentri_conv3x3_dw(f32p(x), f32p(dy), f32p(dw), f32p(*buf), C.long(lo), C.long(hi),
 		C.long(cg.c), C.long(cg.h), C.long(cg.w), C.long(cg.o), gen)
 	conv3Scratch.Put(buf)
+	return true
+}
+
+// cvCall is one channel-vectorised convolution (gentri_conv_cv): images of
+// c×h×w padded by pad, o output channels, a k×k window with stride s
+// starting at start, oh×ow output pixels written with the given strides.
+type cvCall struct {
+	c, h, w, pad, o, k, s, start, oh, ow, ych, yrow, ycol, yoff, yimg int
+}
+
+// run computes the n images of x into y, split over goroutines, with
+// weights wt laid out [o/8][c][k][k][8] and bias bp (o rounded up to 8).
+func (a cvCall) run(n int, x, wt, bp, y []float32, generic bool) {
+	_, _ = x[n*a.c*a.h*a.w-1], y[(n-1)*a.yimg+(a.o-1)*a.ych+a.yoff+(a.oh-1)*a.yrow+(a.ow-1)*a.ycol]
+	_, _ = wt[(a.o+7)/8*8*a.c*a.k*a.k-1], bp[(a.o+7)/8*8-1]
+	need := a.c * (a.h + 2*a.pad) * (a.w + 2*a.pad)
+	gen := C.int(0)
+	if generic {
+		gen = 1
+	}
+	parallelRange(n, 1, func(lo, hi int) {
+		buf, _ := conv3Scratch.Get().(*[]float32)
+		if buf == nil || len(*buf) < need {
+			s := make([]float32, need)
+			buf = &s
+		}
+		C.gentri_conv_cv(f32p(x), f32p(wt), f32p(bp), f32p(y), f32p(*buf), C.long(lo), C.long(hi),
+			C.long(a.c), C.long(a.h), C.long(a.w), C.long(a.pad), C.long(a.o), C.long(a.k), C.long(a.s),
+			C.long(a.start), C.long(a.oh), C.long(a.ow), C.long(a.ych), C.long(a.yrow), C.long(a.ycol),
+			C.long(a.yoff), C.long(a.yimg), gen)
+		conv3Scratch.Put(buf)
+	})
+}
+
+// layCV lays out the weights of o output and c input channels, k×k taps, as
+// [o/8][c][k][k][8] (zeros past o), reading tap (oc, ch, u, v) from at.
+func layCV(o, c, k int, at func(oc, ch, u, v int) float32) []float32 {
+	blocks := (o + 7) / 8
+	wt := make([]float32, blocks*8*c*k*k)
+	for oc := 0; oc < o; oc++ {
+		for ch := 0; ch < c; ch++ {
+			for u := 0; u < k; u++ {
+				for v := 0; v < k; v++ {
+					wt[(((oc/8*c+ch)*k+u)*k+v)*8+oc%8] = at(oc, ch, u, v)
+				}
+			}
+		}
+	}
+	return wt
+}
+
+// padBias returns b rounded up to a whole block of 8 with zeros (b nil: all zeros).
+func padBias(b []float32, o int) []float32 {
+	bp := make([]float32, (o+7)/8*8)
+	copy(bp, b)
+	return bp
+}
+
+// convK4S2 computes the forward pass of a 4×4, stride-2, padding-1 float32
+// convolution (the cGAN discriminator's) with the channel-vectorised kernel,
+// where the output channels come in whole blocks of 8; it reports false,
+// doing nothing, elsewhere.
+func convK4S2(cg *convGeom, x, w, b, y []float32, generic bool) bool {
+	if cg.k != 4 || cg.stride != 2 || cg.pad != 1 || cg.o%8 != 0 || !(conv3Vector || generic) {
+		return false
+	}
+	wt := layCV(cg.o, cg.c, 4, func(oc, ch, u, v int) float32 { return w[((oc*cg.c+ch)*4+u)*4+v] })
+	a := cvCall{c: cg.c, h: cg.h, w: cg.w, pad: 1, o: cg.o, k: 4, s: 2, oh: cg.oh, ow: cg.ow,
+		ych: cg.oh * cg.ow, yrow: cg.ow, ycol: 1, yimg: cg.o * cg.oh * cg.ow}
+	a.run(cg.n, x, wt, padBias(b, cg.o), y, generic)
+	return true
+}
+
+// convK4S2Grad computes dx of that convolution, for even image sizes and
+// input channels in whole blocks of 8, as four 2×2 stride-1 convolutions of
+// dy padded by 1, one per parity (a, b) of the dx pixel (2i+a, 2j+b):
+//
+//	dx[c, 2i+a, 2j+b] = Σ_o Σ_{r,t∈{0,1}} W[o, c, 3−a−2r, 3−b−2t]·dyPad[o, i+a+r, j+b+t].
+func convK4S2Grad(cg *convGeom, w, dy, dx []float32, generic bool) bool {
+	if cg.k != 4 || cg.stride != 2 || cg.pad != 1 || cg.c%8 != 0 || cg.h%2 != 0 || cg.w%2 != 0 ||
+		cg.oh != cg.h/2 || cg.ow != cg.w/2 || !(conv3Vector || generic) {
+		return false
+	}
+	zero := padBias(nil, cg.c)
+	for a := 0; a < 2; a++ {
+		for b := 0; b < 2; b++ {
+			wt := layCV(cg.c, cg.o, 2, func(ch, oc, r, t int) float32 {
+				return w[((oc*cg.c+ch)*4+3-a-2*r)*4+3-b-2*t]
+			})
+			call := cvCall{c: cg.o, h: cg.oh, w: cg.ow, pad: 1, o: cg.c, k: 2, s: 1, start: a*(cg.ow+2) + b,
+				oh: cg.oh, ow: cg.ow, ych: cg.h * cg.w, yrow: 2 * cg.w, ycol: 2, yoff: a*cg.w + b, yimg: cg.c * cg.h * cg.w}
+			call.run(cg.n, dy, wt, zero, dx, generic)
+		}
+	}
 	return true
 }

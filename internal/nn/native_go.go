@@ -41,3 +41,8 @@ func conv3x3(cg *convGeom, x, w, b, y []float32, generic bool) bool { return fal
 
 // conv3x3DW has no Go twin: the pure-Go build takes dW through im2col.
 func conv3x3DW(cg *convGeom, x, dy, dw []float32, lo, hi int, generic bool) bool { return false }
+
+// convK4S2 and convK4S2Grad have no Go twins: the pure-Go build convolves
+// through im2col.
+func convK4S2(cg *convGeom, x, w, b, y []float32, generic bool) bool    { return false }
+func convK4S2Grad(cg *convGeom, w, dy, dx []float32, generic bool) bool { return false }

@@ -207,3 +207,82 @@ func TestDirectConv3x3(t *testing.T) {
 		}
 	}
 }
+
+// The 4×4 stride-2 convolution's direct kernels (native build): forward
+// and dx against float64 evaluations, their AVX2 paths against the portable
+// one bit for bit, and refusals where channels are not whole blocks of 8.
+func TestDirectConvK4S2(t *testing.T) {
+	if !nativeKernels {
+		t.Skip("pure-Go build: convolutions run through im2col")
+	}
+	r := rng.New(14, 0)
+	for _, c := range []struct{ n, c, h, w, o int }{{2, 8, 14, 14, 16}, {1, 16, 6, 8, 8}, {2, 3, 10, 10, 24}, {1, 8, 28, 28, 8}, {1, 8, 6, 6, 5}} {
+		cg := newConvGeom([]int{c.n, c.c, c.h, c.w}, []int{c.o, c.c, 4, 4}, 2, 1)
+		x, w, b := randFloats32(r, c.n*c.c*c.h*c.w), randFloats32(r, c.o*c.c*16), randFloats32(r, c.o)
+		ylen := c.n * c.o * cg.oh * cg.ow
+		fast, slow := make([]float32, ylen), make([]float32, ylen)
+		if ok := convK4S2(&cg, x, w, b, fast, false); ok != (c.o%8 == 0) {
+			t.Fatalf("convK4S2 %+v: took it %v", c, ok)
+		} else if ok {
+			convK4S2(&cg, x, w, b, slow, true)
+			sameBits(t, fmt.Sprintf("convK4S2 %+v fast vs portable", c), fast, slow)
+			for n := 0; n < c.n; n++ {
+				for o := 0; o < c.o; o++ {
+					for i := 0; i < cg.oh; i++ {
+						for j := 0; j < cg.ow; j++ {
+							want := float64(b[o])
+							for ch := 0; ch < c.c; ch++ {
+								for u := 0; u < 4; u++ {
+									for v := 0; v < 4; v++ {
+										ih, iw := 2*i-1+u, 2*j-1+v
+										if ih >= 0 && ih < c.h && iw >= 0 && iw < c.w {
+											want += float64(w[((o*c.c+ch)*4+u)*4+v]) * float64(x[((n*c.c+ch)*c.h+ih)*c.w+iw])
+										}
+									}
+								}
+							}
+							got := float64(fast[((n*c.o+o)*cg.oh+i)*cg.ow+j])
+							if math.Abs(got-want) > 1e-4*(1+math.Abs(want)) {
+								t.Fatalf("convK4S2 %+v: y[%d,%d,%d,%d] = %g, want %g", c, n, o, i, j, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+		dy := randFloats32(r, ylen)
+		dxFast, dxSlow := make([]float32, len(x)), make([]float32, len(x))
+		if ok := convK4S2Grad(&cg, w, dy, dxFast, false); ok != (c.c%8 == 0) {
+			t.Fatalf("convK4S2Grad %+v: took it %v", c, ok)
+		} else if !ok {
+			continue
+		}
+		convK4S2Grad(&cg, w, dy, dxSlow, true)
+		sameBits(t, fmt.Sprintf("convK4S2Grad %+v fast vs portable", c), dxFast, dxSlow)
+		want := make([]float64, len(x))
+		for n := 0; n < c.n; n++ {
+			for o := 0; o < c.o; o++ {
+				for i := 0; i < cg.oh; i++ {
+					for j := 0; j < cg.ow; j++ {
+						d := float64(dy[((n*c.o+o)*cg.oh+i)*cg.ow+j])
+						for ch := 0; ch < c.c; ch++ {
+							for u := 0; u < 4; u++ {
+								for v := 0; v < 4; v++ {
+									ih, iw := 2*i-1+u, 2*j-1+v
+									if ih >= 0 && ih < c.h && iw >= 0 && iw < c.w {
+										want[((n*c.c+ch)*c.h+ih)*c.w+iw] += float64(w[((o*c.c+ch)*4+u)*4+v]) * d
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		for i, wv := range want {
+			if math.Abs(float64(dxFast[i])-wv) > 1e-4*(1+math.Abs(wv)) {
+				t.Fatalf("convK4S2Grad %+v: dx[%d] = %g, want %g", c, i, dxFast[i], wv)
+			}
+		}
+	}
+}
