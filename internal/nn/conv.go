@@ -203,7 +203,7 @@ func convBackward[T float](cg *convGeom, wrt int, x, w, dy, r []T) {
 				acc := partial[part]
 				clear(acc)
 				lo, hi := partBounds(cg.n, parts, part)
-				if x32, ok := any(x).([]float32); ok && conv3x3DW(cg, x32, any(dy).([]float32), any(acc).([]float32), lo, hi, false) {
+				if x32, ok := any(x).([]float32); ok && convDW(cg, x32, any(dy).([]float32), any(acc).([]float32), lo, hi, false) {
 					continue // the native build's direct 3×3 kernel
 				}
 				for n := lo; n < hi; n++ {

@@ -462,87 +462,6 @@ static void conv3_generic(const float *xp, const float *w, const float *b, float
 			}
 }
 
-// ---- dW of the 3×3 convolution ----
-//
-// dW[o,c,u,v] += Σ_q dy[o,q]·x[c, i+u−1, j+v−1] over the pixels q = (i, j) of
-// each image in turn, accumulated with fused multiply-adds in that order.
-// The vector path runs 8 output channels to a vector (dy transposed to
-// pixel-major first) and keeps the nine (u, v) sums of one input channel in
-// registers; the portable path does the same sums with fmaf.
-
-__attribute__((target("avx2,fma"))) static void conv3_dw_image(const float *xp, const float *dyt, float *dw, long c,
-                                                               long h, long wd, long o, long pw) {
-	long plane = (h + 2) * pw;
-	for (long ch = 0; ch < c; ch++) {
-		const float *xc = xp + ch * plane;
-		for (long ob = 0; ob < o; ob += 8) {
-			float tmp[9][8];
-			__m256 acc[9];
-#pragma GCC unroll 9
-			for (int t = 0; t < 9; t++) {
-				for (int l = 0; l < 8; l++)
-					tmp[t][l] = dw[((ob + l) * c + ch) * 9 + t];
-				acc[t] = _mm256_loadu_ps(tmp[t]);
-			}
-			for (long i = 0; i < h; i++) {
-				const float *xr = xc + i * pw;
-				const float *dr = dyt + i * wd * o + ob;
-				for (long j = 0; j < wd; j++) {
-					__m256 d = _mm256_loadu_ps(dr + j * o);
-#pragma GCC unroll 9
-					for (int t = 0; t < 9; t++)
-						acc[t] = _mm256_fmadd_ps(d, _mm256_broadcast_ss(xr + j + (t / 3) * pw + t % 3), acc[t]);
-				}
-			}
-#pragma GCC unroll 9
-			for (int t = 0; t < 9; t++) {
-				_mm256_storeu_ps(tmp[t], acc[t]);
-				for (int l = 0; l < 8; l++)
-					dw[((ob + l) * c + ch) * 9 + t] = tmp[t][l];
-			}
-		}
-	}
-}
-
-static void conv3_dw_generic(const float *xp, const float *dy, float *dw, long c, long h, long wd, long o, long pw) {
-	long plane = (h + 2) * pw;
-	for (long oc = 0; oc < o; oc++)
-		for (long ch = 0; ch < c; ch++)
-			for (int t = 0; t < 9; t++) {
-				float acc = dw[(oc * c + ch) * 9 + t];
-				const float *xs = xp + ch * plane + (t / 3) * pw + t % 3;
-				for (long i = 0; i < h; i++)
-					for (long j = 0; j < wd; j++)
-						acc = fmaf(dy[(oc * h + i) * wd + j], xs[i * pw + j], acc);
-				dw[(oc * c + ch) * 9 + t] = acc;
-			}
-}
-
-// gentri_conv3x3_dw adds to dw (o, c, 3, 3) the weight gradient of images
-// [n0, n1) of x (n, c, h, w) with upstream gradient dy (n, o, h, w).
-// scratch holds gentri_conv3x3_dw_scratch floats; generic forces the
-// portable path (for the tests).
-long gentri_conv3x3_dw_scratch(long c, long h, long w, long o) { return c * (h + 2) * conv3_pw(w) + h * w * o; }
-
-void gentri_conv3x3_dw(const float *x, const float *dy, float *dw, float *scratch, long n0, long n1, long c, long h,
-                       long wd, long o, int generic) {
-	long pw = conv3_pw(wd), hw = h * wd;
-	int fast = !generic && o % 8 == 0 && gentri_conv3x3_vector();
-	float *dyt = scratch + c * (h + 2) * pw;
-	for (long n = n0; n < n1; n++) {
-		const float *dyn = dy + n * o * hw;
-		conv3_pad(x + n * c * hw, scratch, c, h, wd, pw);
-		if (!fast) {
-			conv3_dw_generic(scratch, dyn, dw, c, h, wd, o, pw);
-			continue;
-		}
-		for (long oc = 0; oc < o; oc++)
-			for (long q = 0; q < hw; q++)
-				dyt[q * o + oc] = dyn[oc * hw + q];
-		conv3_dw_image(scratch, dyt, dw, c, h, wd, o, pw);
-	}
-}
-
 // gentri_conv3x3_vector says whether this CPU runs the vector paths; without
 // them the portable path's software fmaf is far slower than im2col.
 int gentri_conv3x3_vector(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
@@ -742,4 +661,111 @@ void gentri_conv_cv(const float *x, const float *wt, const float *bp, float *y, 
 		else
 			cv_image_4(scratch, wt, bp, yn, &g);
 	}
+}
+
+// ---- dW of the direct convolutions ----
+//
+// dW[o,c,u,v] += Σ_q dy[o,q]·x[c, i·s−p+u, j·s−p+v] over the output pixels
+// q = (i, j) of each image in turn, accumulated with fused multiply-adds in
+// that order. The vector path runs 8 output channels to a vector (dy
+// transposed to pixel-major first) and keeps up to nine taps of one input
+// channel in registers (three kernel rows of a 3×3, two of a 4×4); the
+// portable path does the same sums with fmaf.
+
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+dw_rows(const float *restrict xc, const float *restrict dyt, float *restrict dwt, long ob, long ch, long o,
+        long oh, long ow, long s, long pw, const int K, const int U0, const int NU) {
+	__m256 acc[9];
+	const int T = NU * K;
+	float *dt = dwt + (ch * K * K + U0 * K) * o + ob;
+#pragma GCC unroll 9
+	for (int t = 0; t < T; t++)
+		acc[t] = _mm256_loadu_ps(dt + t * o);
+	for (long i = 0; i < oh; i++) {
+		const float *xr = xc + (i * s + U0) * pw;
+		const float *dr = dyt + i * ow * o + ob;
+		for (long j = 0; j < ow; j++, xr += s) {
+			__m256 d = _mm256_loadu_ps(dr + j * o);
+#pragma GCC unroll 3
+			for (int uu = 0; uu < NU; uu++)
+#pragma GCC unroll 4
+				for (int v = 0; v < K; v++)
+					acc[uu * K + v] = _mm256_fmadd_ps(d, _mm256_broadcast_ss(xr + uu * pw + v), acc[uu * K + v]);
+		}
+	}
+#pragma GCC unroll 9
+	for (int t = 0; t < T; t++)
+		_mm256_storeu_ps(dt + t * o, acc[t]);
+}
+
+__attribute__((target("avx2,fma"))) static void dw_image(const float *xp, const float *dyt, float *dwt, long c,
+                                                         long o, long k, long oh, long ow, long s, long pw,
+                                                         long plane) {
+	for (long ch = 0; ch < c; ch++) {
+		const float *xc = xp + ch * plane;
+		for (long ob = 0; ob < o; ob += 8) {
+			if (k == 3) {
+				dw_rows(xc, dyt, dwt, ob, ch, o, oh, ow, s, pw, 3, 0, 3);
+			} else if (k == 4) {
+				dw_rows(xc, dyt, dwt, ob, ch, o, oh, ow, s, pw, 4, 0, 2);
+				dw_rows(xc, dyt, dwt, ob, ch, o, oh, ow, s, pw, 4, 2, 2);
+			} else {
+				dw_rows(xc, dyt, dwt, ob, ch, o, oh, ow, s, pw, 2, 0, 2);
+			}
+		}
+	}
+}
+
+static void dw_generic(const float *xp, const float *dy, float *dw, long c, long o, long k, long oh, long ow, long s,
+                       long pw, long plane) {
+	for (long oc = 0; oc < o; oc++)
+		for (long ch = 0; ch < c; ch++)
+			for (long u = 0; u < k; u++)
+				for (long v = 0; v < k; v++) {
+					float acc = dw[((oc * c + ch) * k + u) * k + v];
+					const float *xs = xp + ch * plane + u * pw + v;
+					for (long i = 0; i < oh; i++)
+						for (long j = 0; j < ow; j++)
+							acc = fmaf(dy[(oc * oh + i) * ow + j], xs[i * s * pw + j * s], acc);
+					dw[((oc * c + ch) * k + u) * k + v] = acc;
+				}
+}
+
+// gentri_conv_dw_scratch is the scratch gentri_conv_dw needs, in floats.
+long gentri_conv_dw_scratch(long c, long h, long w, long pad, long o, long oh, long ow) {
+	return c * (h + 2 * pad) * (w + 2 * pad) + oh * ow * o + c * 16 * o;
+}
+
+// gentri_conv_dw adds to dw (o, c, k, k) the weight gradient of images
+// [n0, n1) of x (n, c, h, w), padded by pad, with upstream gradient dy
+// (n, o, oh, ow), for k in 2..4 with stride s. The vector path needs o in
+// whole blocks of 8; generic forces the portable path (for the tests).
+void gentri_conv_dw(const float *x, const float *dy, float *dw, float *scratch, long n0, long n1, long c, long h,
+                    long w, long pad, long o, long k, long s, long oh, long ow, int generic) {
+	long pw = w + 2 * pad, plane = (h + 2 * pad) * pw, ohw = oh * ow;
+	int fast = !generic && o % 8 == 0 && k >= 2 && k <= 4 && gentri_conv3x3_vector();
+	long kk = k * k;
+	float *dyt = scratch + c * plane, *dwt = dyt + ohw * o;
+	// The vector path accumulates in dwt (c, k, k, o), so a tile's 8 output
+	// channels are one vector load, and transposes back at the end.
+	if (fast)
+		for (long oc = 0; oc < o; oc++)
+			for (long t = 0; t < c * kk; t++)
+				dwt[t * o + oc] = dw[oc * c * kk + t];
+	for (long n = n0; n < n1; n++) {
+		const float *dyn = dy + n * o * ohw;
+		pad_planes(x + n * c * h * w, scratch, c, h, w, pad);
+		if (!fast) {
+			dw_generic(scratch, dyn, dw, c, o, k, oh, ow, s, pw, plane);
+			continue;
+		}
+		for (long oc = 0; oc < o; oc++)
+			for (long q = 0; q < ohw; q++)
+				dyt[q * o + oc] = dyn[oc * ohw + q];
+		dw_image(scratch, dyt, dwt, c, o, k, oh, ow, s, pw, plane);
+	}
+	if (fast)
+		for (long oc = 0; oc < o; oc++)
+			for (long t = 0; t < c * kk; t++)
+				dw[oc * c * kk + t] = dwt[t * o + oc];
 }

@@ -139,19 +139,19 @@ func conv3x3(cg *convGeom, x, w, b, y []float32, generic bool) bool {
 	return true
 }
 
-// conv3x3DW adds to dw the weight gradient of images [lo, hi) of a 3×3,
-// stride-1, padding-1 float32 convolution with the direct kernel
-// (gentri_conv3x3_dw), on the calling goroutine. It reports false, doing
-// nothing, for any other geometry.
-func conv3x3DW(cg *convGeom, x, dy, dw []float32, lo, hi int, generic bool) bool {
-	if cg.k != 3 || cg.stride != 1 || cg.pad != 1 {
+// convDW adds to dw the weight gradient of images [lo, hi) of a float32
+// convolution with the direct kernel (gentri_conv_dw), on the calling
+// goroutine: 3×3 stride 1 and 4×4 stride 2, padding 1, output channels in
+// whole blocks of 8. It reports false, doing nothing, elsewhere.
+func convDW(cg *convGeom, x, dy, dw []float32, lo, hi int, generic bool) bool {
+	if !(cg.k == 3 && cg.stride == 1 || cg.k == 4 && cg.stride == 2) || cg.pad != 1 {
 		return false
 	}
 	if !generic && !(conv3Vector && cg.o%8 == 0) {
 		return false // as in conv3x3
 	}
-	x, dy, dw = x[:cg.n*cg.c*cg.h*cg.w], dy[:cg.n*cg.o*cg.h*cg.w], dw[:cg.o*cg.c*9]
-	need := int(C.gentri_conv3x3_dw_scratch(C.long(cg.c), C.long(cg.h), C.long(cg.w), C.long(cg.o)))
+	x, dy, dw = x[:cg.n*cg.c*cg.h*cg.w], dy[:cg.n*cg.o*cg.oh*cg.ow], dw[:cg.o*cg.c*cg.k*cg.k]
+	need := int(C.gentri_conv_dw_scratch(C.long(cg.c), C.long(cg.h), C.long(cg.w), 1, C.long(cg.o), C.long(cg.oh), C.long(cg.ow)))
 	buf, _ := conv3Scratch.Get().(*[]float32)
 	if buf == nil || len(*buf) < need {
 		s := make([]float32, need)
@@ -161,8 +161,8 @@ func conv3x3DW(cg *convGeom, x, dy, dw []float32, lo, hi int, generic bool) bool
 	if generic {
 		gen = 1
 	}
-	C.gentri_conv3x3_dw(f32p(x), f32p(dy), f32p(dw), f32p(*buf), C.long(lo), C.long(hi),
-		C.long(cg.c), C.long(cg.h), C.long(cg.w), C.long(cg.o), gen)
+	C.gentri_conv_dw(f32p(x), f32p(dy), f32p(dw), f32p(*buf), C.long(lo), C.long(hi), C.long(cg.c), C.long(cg.h),
+		C.long(cg.w), 1, C.long(cg.o), C.long(cg.k), C.long(cg.stride), C.long(cg.oh), C.long(cg.ow), gen)
 	conv3Scratch.Put(buf)
 	return true
 }

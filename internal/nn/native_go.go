@@ -39,8 +39,8 @@ func gnDx32(x, gamma, dy, r []float32, mean, invStd []float64, c, s, groups, lo,
 // conv3x3 has no Go twin: the pure-Go build convolves through im2col.
 func conv3x3(cg *convGeom, x, w, b, y []float32, generic bool) bool { return false }
 
-// conv3x3DW has no Go twin: the pure-Go build takes dW through im2col.
-func conv3x3DW(cg *convGeom, x, dy, dw []float32, lo, hi int, generic bool) bool { return false }
+// convDW has no Go twin: the pure-Go build takes dW through im2col.
+func convDW(cg *convGeom, x, dy, dw []float32, lo, hi int, generic bool) bool { return false }
 
 // convK4S2 and convK4S2Grad have no Go twins: the pure-Go build convolves
 // through im2col.

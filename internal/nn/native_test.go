@@ -178,12 +178,12 @@ func TestDirectConv3x3(t *testing.T) {
 		}
 		// dW: fast against portable bit for bit, and against a float64 evaluation.
 		dwFast, dwSlow := make([]float32, len(w)), make([]float32, len(w))
-		fastDW := conv3x3DW(&cg, x, dy, dwFast, 0, c.n, false) // vector path only for whole blocks of 8
-		if !conv3x3DW(&cg, x, dy, dwSlow, 0, c.n, true) || fastDW != (c.o%8 == 0) {
-			t.Fatalf("conv3x3DW %+v: took it %v (portable) / %v (vector)", c, true, fastDW)
+		fastDW := convDW(&cg, x, dy, dwFast, 0, c.n, false) // vector path only for whole blocks of 8
+		if !convDW(&cg, x, dy, dwSlow, 0, c.n, true) || fastDW != (c.o%8 == 0) {
+			t.Fatalf("convDW %+v: took it %v (portable) / %v (vector)", c, true, fastDW)
 		}
 		if fastDW {
-			sameBits(t, fmt.Sprintf("conv3x3DW %+v fast vs portable", c), dwFast, dwSlow)
+			sameBits(t, fmt.Sprintf("convDW %+v fast vs portable", c), dwFast, dwSlow)
 		}
 		for o := 0; o < c.o; o++ {
 			for ch := 0; ch < c.c; ch++ {
@@ -199,7 +199,7 @@ func TestDirectConv3x3(t *testing.T) {
 						}
 						got := float64(dwSlow[((o*c.c+ch)*3+u)*3+v])
 						if math.Abs(got-want) > 1e-4*(1+math.Abs(want)) {
-							t.Fatalf("conv3x3DW %+v: dW[%d,%d,%d,%d] = %g, want %g", c, o, ch, u, v, got, want)
+							t.Fatalf("convDW %+v: dW[%d,%d,%d,%d] = %g, want %g", c, o, ch, u, v, got, want)
 						}
 					}
 				}
@@ -208,8 +208,8 @@ func TestDirectConv3x3(t *testing.T) {
 	}
 }
 
-// The 4×4 stride-2 convolution's direct kernels (native build): forward
-// and dx against float64 evaluations, their AVX2 paths against the portable
+// The 4×4 stride-2 convolution's direct kernels (native build): forward,
+// dW and dx against float64 evaluations, their AVX2 paths against the portable
 // one bit for bit, and refusals where channels are not whole blocks of 8.
 func TestDirectConvK4S2(t *testing.T) {
 	if !nativeKernels {
@@ -251,6 +251,36 @@ func TestDirectConvK4S2(t *testing.T) {
 			}
 		}
 		dy := randFloats32(r, ylen)
+		dwFast, dwSlow := make([]float32, len(w)), make([]float32, len(w))
+		if ok := convDW(&cg, x, dy, dwFast, 0, c.n, false); ok != (c.o%8 == 0) {
+			t.Fatalf("convDW %+v: took it %v", c, ok)
+		} else if ok {
+			convDW(&cg, x, dy, dwSlow, 0, c.n, true)
+			sameBits(t, fmt.Sprintf("convDW %+v fast vs portable", c), dwFast, dwSlow)
+			for o := 0; o < c.o; o++ {
+				for ch := 0; ch < c.c; ch++ {
+					for u := 0; u < 4; u++ {
+						for v := 0; v < 4; v++ {
+							want := 0.0
+							for n := 0; n < c.n; n++ {
+								for i := 0; i < cg.oh; i++ {
+									for j := 0; j < cg.ow; j++ {
+										ih, iw := 2*i-1+u, 2*j-1+v
+										if ih >= 0 && ih < c.h && iw >= 0 && iw < c.w {
+											want += float64(dy[((n*c.o+o)*cg.oh+i)*cg.ow+j]) * float64(x[((n*c.c+ch)*c.h+ih)*c.w+iw])
+										}
+									}
+								}
+							}
+							got := float64(dwFast[((o*c.c+ch)*4+u)*4+v])
+							if math.Abs(got-want) > 1e-4*(1+math.Abs(want)) {
+								t.Fatalf("convDW %+v: dW[%d,%d,%d,%d] = %g, want %g", c, o, ch, u, v, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
 		dxFast, dxSlow := make([]float32, len(x)), make([]float32, len(x))
 		if ok := convK4S2Grad(&cg, w, dy, dxFast, false); ok != (c.c%8 == 0) {
 			t.Fatalf("convK4S2Grad %+v: took it %v", c, ok)
