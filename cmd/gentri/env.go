@@ -30,6 +30,7 @@ type envInfo struct {
 	OS         string `json:"os"`
 	Arch       string `json:"arch"`
 	BLAS       string `json:"blas"`
+	Kernels    string `json:"kernels"`
 	GOMAXPROCS int    `json:"gomaxprocs"`
 	NumCPU     int    `json:"num_cpu"`
 	MNIST      string `json:"mnist"`
@@ -39,11 +40,11 @@ func newEnvCmd(s streams) *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "env",
-		Short: "Print the version, Go version, BLAS, GOMAXPROCS and where MNIST was found",
+		Short: "Print the version, Go version, BLAS, kernels, GOMAXPROCS and where MNIST was found",
 		RunE: func(*cobra.Command, []string) error {
 			info := envInfo{
 				Version: version.Version, Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
-				BLAS: nn.BLASName, GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(),
+				BLAS: nn.BLASName, Kernels: nn.KernelsName(), GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(),
 			}
 			if dir, err := data.FindMNIST(); err == nil {
 				info.MNIST = dir
@@ -53,8 +54,8 @@ func newEnvCmd(s streams) *cobra.Command {
 			if asJSON {
 				return json.NewEncoder(s.Out).Encode(info)
 			}
-			fmt.Fprintf(s.Out, "version     %s\ngo          %s %s/%s\nblas        %s\ngomaxprocs  %d (cpus %d)\nmnist       %s\n",
-				info.Version, info.Go, info.OS, info.Arch, info.BLAS, info.GOMAXPROCS, info.NumCPU, info.MNIST)
+			fmt.Fprintf(s.Out, "version     %s\ngo          %s %s/%s\nblas        %s\nkernels     %s\ngomaxprocs  %d (cpus %d)\nmnist       %s\n",
+				info.Version, info.Go, info.OS, info.Arch, info.BLAS, info.Kernels, info.GOMAXPROCS, info.NumCPU, info.MNIST)
 			return nil
 		},
 	}

@@ -86,6 +86,7 @@ type Hardware struct {
 	CPU        string `json:"cpu"`
 	GOMAXPROCS int    `json:"gomaxprocs"`
 	BLAS       string `json:"blas"`
+	Kernels    string `json:"kernels,omitempty"`
 	Go         string `json:"go"`
 }
 
@@ -310,7 +311,7 @@ func CurrentHardware() Hardware {
 			}
 		}
 	}
-	return Hardware{CPU: cpu, GOMAXPROCS: runtime.GOMAXPROCS(0), BLAS: nn.BLASName, Go: runtime.Version()}
+	return Hardware{CPU: cpu, GOMAXPROCS: runtime.GOMAXPROCS(0), BLAS: nn.BLASName, Kernels: nn.KernelsName(), Go: runtime.Version()}
 }
 
 // NewRecord starts a record with what every evaluation states; e is nil

@@ -17,6 +17,15 @@ import (
 // runs their Go twins (native_go.go), which give the same bits.
 const nativeKernels = true
 
+// KernelsName says which kernels run the float32 work, for `gentri env` and
+// the hardware line of evaluation records.
+func KernelsName() string {
+	if conv3Vector {
+		return "native C (GCC-vectorised; direct convolutions with AVX2+FMA)"
+	}
+	return "native C (GCC-vectorised; convolutions by im2col: no AVX2+FMA)"
+}
+
 func f32p(s []float32) *C.float { return (*C.float)(unsafe.Pointer(unsafe.SliceData(s))) }
 
 func actForward32(kind actKind, alpha float32, x, y []float32) {

@@ -5,6 +5,9 @@ package nn
 // The pure-Go build runs the Go twins of native.c's kernels.
 const nativeKernels = false
 
+// KernelsName says which kernels run the float32 work.
+func KernelsName() string { return "Go (convolutions by im2col)" }
+
 func actForward32(kind actKind, alpha float32, x, y []float32) {
 	actForwardRange(kind, alpha, x, y)
 }
