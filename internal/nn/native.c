@@ -1,12 +1,19 @@
 //go:build openblas
 
-// native.c: the float32 element-wise kernels of the native (openblas) build,
-// written so that GCC vectorises them. Each computes exactly the operations
-// of its Go twin in the same order (no FMA contraction, no reassociation), so
-// the two builds agree bit for bit; native_test.go checks that.
+// native.c: the float32 kernels of the native (openblas) build.
 //
-// target_clones compiles each kernel for AVX-512, AVX2 and baseline x86-64
-// and picks one at load time; the arithmetic is the same in all three.
+// The element-wise kernels (activations, Adam, im2col/col2im, the
+// normalisations' statistics) are plain C that GCC vectorises. Each computes
+// exactly the operations of its Go twin in the same order (no FMA
+// contraction, no reassociation), so the two builds agree bit for bit;
+// native_test.go checks that. target_clones compiles each for AVX-512, AVX2
+// and baseline x86-64 and picks one at load time; the arithmetic is the same
+// in all three.
+//
+// The direct convolutions (from "Direct 3x3 convolution" on) are AVX2+FMA
+// intrinsics with a portable fmaf path that sums in the same order. They
+// have no Go twin: the pure-Go build convolves by im2col and a matrix
+// product, whose sums run in another order.
 
 #include <stdint.h>
 #include <string.h>
@@ -462,9 +469,10 @@ static void conv3_generic(const float *xp, const float *w, const float *b, float
 			}
 }
 
-// gentri_conv3x3_vector says whether this CPU runs the vector paths; without
-// them the portable path's software fmaf is far slower than im2col.
-int gentri_conv3x3_vector(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+// gentri_have_avx2_fma says whether this CPU runs the direct convolutions'
+// vector paths; without them the portable paths' fmaf is far slower than
+// im2col, and the Go side does not call them.
+int gentri_have_avx2_fma(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 
 // gentri_conv3x3_scratch is the scratch gentri_conv3x3 needs, in floats.
 long gentri_conv3x3_scratch(long c, long h, long w) { return c * (h + 2) * conv3_pw(w); }
@@ -476,7 +484,7 @@ long gentri_conv3x3_scratch(long c, long h, long w) { return c * (h + 2) * conv3
 void gentri_conv3x3(const float *x, const float *w, const float *b, float *y, float *scratch, long n0, long n1,
                     long c, long h, long wd, long o, int generic) {
 	long pw = conv3_pw(wd), nv = conv3_nv(wd), hw = h * wd;
-	int fast = !generic && nv <= 4 && gentri_conv3x3_vector();
+	int fast = !generic && nv <= 4 && gentri_have_avx2_fma();
 	for (long n = n0; n < n1; n++) {
 		float *yn = y + n * o * hw;
 		conv3_pad(x + n * c * hw, scratch, c, h, wd, pw);
@@ -648,7 +656,7 @@ void gentri_conv_cv(const float *x, const float *wt, const float *bp, float *y, 
                     long c, long h, long w, long pad, long o, long k, long s, long start, long oh, long ow,
                     long ych, long yrow, long ycol, long yoff, long yimg, int generic) {
 	cvgeom g = {c, o, k, s, w + 2 * pad, (h + 2 * pad) * (w + 2 * pad), start, oh, ow, ych, yrow, ycol, yoff};
-	int fast = !generic && k >= 2 && k <= 4 && gentri_conv3x3_vector();
+	int fast = !generic && k >= 2 && k <= 4 && gentri_have_avx2_fma();
 	for (long n = n0; n < n1; n++) {
 		pad_planes(x + n * c * h * w, scratch, c, h, w, pad);
 		float *yn = y + n * yimg;
@@ -743,7 +751,7 @@ long gentri_conv_dw_scratch(long c, long h, long w, long pad, long o, long oh, l
 void gentri_conv_dw(const float *x, const float *dy, float *dw, float *scratch, long n0, long n1, long c, long h,
                     long w, long pad, long o, long k, long s, long oh, long ow, int generic) {
 	long pw = w + 2 * pad, plane = (h + 2 * pad) * pw, ohw = oh * ow;
-	int fast = !generic && o % 8 == 0 && k >= 2 && k <= 4 && gentri_conv3x3_vector();
+	int fast = !generic && o % 8 == 0 && k >= 2 && k <= 4 && gentri_have_avx2_fma();
 	long kk = k * k;
 	float *dyt = scratch + c * plane, *dwt = dyt + ohw * o;
 	// The vector path accumulates in dwt (c, k, k, o), so a tile's 8 output

@@ -13,14 +13,16 @@ import (
 )
 
 // The native build (tag openblas, which needs cgo anyway) runs the float32
-// element-wise kernels in C (native.c), vectorised by GCC; the pure-Go build
-// runs their Go twins (native_go.go), which give the same bits.
+// kernels in C (native.c): the element-wise ones vectorised by GCC, with Go
+// twins in the pure-Go build (native_go.go) that give the same bits; and,
+// on CPUs with AVX2 and FMA, direct convolutions where the pure-Go build
+// goes through im2col and a matrix product.
 const nativeKernels = true
 
 // KernelsName says which kernels run the float32 work, for `gentri env` and
 // the hardware line of evaluation records.
 func KernelsName() string {
-	if conv3Vector {
+	if directConv {
 		return "native C (GCC-vectorised; direct convolutions with AVX2+FMA)"
 	}
 	return "native C (GCC-vectorised; convolutions by im2col: no AVX2+FMA)"
@@ -102,23 +104,46 @@ func gnDx32(x, gamma, dy, r []float32, mean, invStd []float64, c, s, groups, lo,
 		C.long(c), C.long(s), C.long(groups), C.long(lo), C.long(hi))
 }
 
-// conv3Vector says whether the CPU has the direct kernels' vector paths
-// (AVX2 and FMA); without them the convolutions go through im2col.
-var conv3Vector = C.gentri_conv3x3_vector() != 0
+// directConv says whether the CPU has the direct convolutions' vector paths
+// (AVX2 and FMA); without them the convolutions go through im2col, faster
+// than the kernels' portable paths (which the tests use as references).
+var directConv = C.gentri_have_avx2_fma() != 0
 
-// conv3Scratch holds the padded-image buffers of the direct convolution,
-// reused across calls (one per goroutine at a time).
-var conv3Scratch sync.Pool
+// convScratch holds the direct convolutions' padded images and transposed
+// gradients, reused across calls (one per goroutine at a time).
+var convScratch sync.Pool
+
+// getScratch returns a scratch buffer of at least n floats; putScratch
+// gives it back.
+func getScratch(n int) *[]float32 {
+	buf, _ := convScratch.Get().(*[]float32)
+	if buf == nil || len(*buf) < n {
+		s := make([]float32, n)
+		buf = &s
+	}
+	return buf
+}
+
+func putScratch(buf *[]float32) { convScratch.Put(buf) }
+
+// cBool is a C int flag.
+func cBool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 // conv3x3 computes a 3×3, stride-1, padding-1 convolution of float32 images
-// with the direct kernel (gentri_conv3x3), images split over goroutines. It
-// reports false, doing nothing, for any other geometry. generic forces the
-// kernel's portable path (for the tests).
+// with a direct kernel, images split over goroutines: the channel-vectorised
+// one (gentri_conv_cv) for output channels in whole blocks of 8, the row one
+// (gentri_conv3x3) for rows up to 32 wide. It reports false, doing nothing,
+// elsewhere. generic forces the kernels' portable paths (for the tests).
 func conv3x3(cg *convGeom, x, w, b, y []float32, generic bool) bool {
 	if cg.k != 3 || cg.stride != 1 || cg.pad != 1 {
 		return false
 	}
-	if !generic && !(conv3Vector && (cg.o%8 == 0 || cg.w <= 32)) {
+	if !generic && !(directConv && (cg.o%8 == 0 || cg.w <= 32)) {
 		return false // no vector path for it: im2col is faster than the portable one
 	}
 	if cg.o%8 == 0 { // whole blocks of 8 output channels: the channel-vectorised kernel
@@ -131,19 +156,11 @@ func conv3x3(cg *convGeom, x, w, b, y []float32, generic bool) bool {
 	img, out := cg.c*cg.h*cg.w, cg.o*cg.oh*cg.ow
 	x, w, b, y = x[:cg.n*img], w[:cg.o*cg.c*9], b[:cg.o], y[:cg.n*out]
 	need := int(C.gentri_conv3x3_scratch(C.long(cg.c), C.long(cg.h), C.long(cg.w)))
-	gen := C.int(0)
-	if generic {
-		gen = 1
-	}
 	parallelRange(cg.n, 1, func(lo, hi int) {
-		buf, _ := conv3Scratch.Get().(*[]float32)
-		if buf == nil || len(*buf) < need {
-			s := make([]float32, need)
-			buf = &s
-		}
+		buf := getScratch(need)
 		C.gentri_conv3x3(f32p(x), f32p(w), f32p(b), f32p(y), f32p(*buf), C.long(lo), C.long(hi),
-			C.long(cg.c), C.long(cg.h), C.long(cg.w), C.long(cg.o), gen)
-		conv3Scratch.Put(buf)
+			C.long(cg.c), C.long(cg.h), C.long(cg.w), C.long(cg.o), cBool(generic))
+		putScratch(buf)
 	})
 	return true
 }
@@ -156,23 +173,15 @@ func convDW(cg *convGeom, x, dy, dw []float32, lo, hi int, generic bool) bool {
 	if !(cg.k == 3 && cg.stride == 1 || cg.k == 4 && cg.stride == 2) || cg.pad != 1 {
 		return false
 	}
-	if !generic && !(conv3Vector && cg.o%8 == 0) {
+	if !generic && !(directConv && cg.o%8 == 0) {
 		return false // as in conv3x3
 	}
 	x, dy, dw = x[:cg.n*cg.c*cg.h*cg.w], dy[:cg.n*cg.o*cg.oh*cg.ow], dw[:cg.o*cg.c*cg.k*cg.k]
 	need := int(C.gentri_conv_dw_scratch(C.long(cg.c), C.long(cg.h), C.long(cg.w), 1, C.long(cg.o), C.long(cg.oh), C.long(cg.ow)))
-	buf, _ := conv3Scratch.Get().(*[]float32)
-	if buf == nil || len(*buf) < need {
-		s := make([]float32, need)
-		buf = &s
-	}
-	gen := C.int(0)
-	if generic {
-		gen = 1
-	}
+	buf := getScratch(need)
 	C.gentri_conv_dw(f32p(x), f32p(dy), f32p(dw), f32p(*buf), C.long(lo), C.long(hi), C.long(cg.c), C.long(cg.h),
-		C.long(cg.w), 1, C.long(cg.o), C.long(cg.k), C.long(cg.stride), C.long(cg.oh), C.long(cg.ow), gen)
-	conv3Scratch.Put(buf)
+		C.long(cg.w), 1, C.long(cg.o), C.long(cg.k), C.long(cg.stride), C.long(cg.oh), C.long(cg.ow), cBool(generic))
+	putScratch(buf)
 	return true
 }
 
@@ -189,21 +198,13 @@ func (a cvCall) run(n int, x, wt, bp, y []float32, generic bool) {
 	_, _ = x[n*a.c*a.h*a.w-1], y[(n-1)*a.yimg+(a.o-1)*a.ych+a.yoff+(a.oh-1)*a.yrow+(a.ow-1)*a.ycol]
 	_, _ = wt[(a.o+7)/8*8*a.c*a.k*a.k-1], bp[(a.o+7)/8*8-1]
 	need := a.c * (a.h + 2*a.pad) * (a.w + 2*a.pad)
-	gen := C.int(0)
-	if generic {
-		gen = 1
-	}
 	parallelRange(n, 1, func(lo, hi int) {
-		buf, _ := conv3Scratch.Get().(*[]float32)
-		if buf == nil || len(*buf) < need {
-			s := make([]float32, need)
-			buf = &s
-		}
+		buf := getScratch(need)
 		C.gentri_conv_cv(f32p(x), f32p(wt), f32p(bp), f32p(y), f32p(*buf), C.long(lo), C.long(hi),
 			C.long(a.c), C.long(a.h), C.long(a.w), C.long(a.pad), C.long(a.o), C.long(a.k), C.long(a.s),
 			C.long(a.start), C.long(a.oh), C.long(a.ow), C.long(a.ych), C.long(a.yrow), C.long(a.ycol),
-			C.long(a.yoff), C.long(a.yimg), gen)
-		conv3Scratch.Put(buf)
+			C.long(a.yoff), C.long(a.yimg), cBool(generic))
+		putScratch(buf)
 	})
 }
 
@@ -236,7 +237,7 @@ func padBias(b []float32, o int) []float32 {
 // where the output channels come in whole blocks of 8; it reports false,
 // doing nothing, elsewhere.
 func convK4S2(cg *convGeom, x, w, b, y []float32, generic bool) bool {
-	if cg.k != 4 || cg.stride != 2 || cg.pad != 1 || cg.o%8 != 0 || !(conv3Vector || generic) {
+	if cg.k != 4 || cg.stride != 2 || cg.pad != 1 || cg.o%8 != 0 || !(directConv || generic) {
 		return false
 	}
 	wt := layCV(cg.o, cg.c, 4, func(oc, ch, u, v int) float32 { return w[((oc*cg.c+ch)*4+u)*4+v] })
@@ -253,7 +254,7 @@ func convK4S2(cg *convGeom, x, w, b, y []float32, generic bool) bool {
 //	dx[c, 2i+a, 2j+b] = Σ_o Σ_{r,t∈{0,1}} W[o, c, 3−a−2r, 3−b−2t]·dyPad[o, i+a+r, j+b+t].
 func convK4S2Grad(cg *convGeom, w, dy, dx []float32, generic bool) bool {
 	if cg.k != 4 || cg.stride != 2 || cg.pad != 1 || cg.c%8 != 0 || cg.h%2 != 0 || cg.w%2 != 0 ||
-		cg.oh != cg.h/2 || cg.ow != cg.w/2 || !(conv3Vector || generic) {
+		cg.oh != cg.h/2 || cg.ow != cg.w/2 || !(directConv || generic) {
 		return false
 	}
 	zero := padBias(nil, cg.c)
