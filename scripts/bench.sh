@@ -3,7 +3,8 @@
 #
 # Each round runs the Go benchmarks (internal/models/bench_test.go) once, then the peer
 # (../shared/peers/torch_peer.py) once, so both see the same machine load; the table shows the
-# medians over all rounds. Both are pinned to the same thread count. Results go to
+# medians over all rounds. Both are pinned to the same thread count, and each model runs in its own
+# process on each side, so the peak-RSS rows compare one model with one model. Results go to
 # .bench/bench.json (with the raw logs under .bench/raw/).
 #
 # Environment:
@@ -38,6 +39,8 @@ RAW=$OUT/raw
 # Same thread count on both sides: GOMAXPROCS for gentri (whose kernels split work over goroutines
 # and pin OpenBLAS to one thread), OpenMP/OpenBLAS threads for the peer.
 export GOMAXPROCS=$THREADS OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS
+# The collector's setting the gentri command runs with (cmd/gentri/main.go), unless GOGC is set.
+export GOGC=${GOGC:-25}
 
 # Build like the Makefile does: OpenBLAS when it is installed.
 if [[ -z ${OPENBLAS:-} ]] && ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so '; then OPENBLAS=1; fi
@@ -80,11 +83,15 @@ blas=$(go run "${TAGS[@]}" ./cmd/gentri env --json 2>/dev/null |
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a)
 for ((i = 1; i <= ROUNDS; i++)); do
-	echo "bench: round $i/$ROUNDS: go ($bench_re, -benchtime $BENCHTIME -count $COUNT)"
-	timed "$RAW/time-go-$i.txt" "$RAW/models.test" -test.run '^$' -test.bench "$bench_re" \
-		-test.benchtime "$BENCHTIME" -test.count "$COUNT" >"$RAW/go-$i.txt" ||
-		{ cat "$RAW/go-$i.txt"; echo "bench: the Go benchmarks failed" >&2; exit 1; }
-	grep '^Benchmark' "$RAW/go-$i.txt" | sed 's/^/  /' || true
+	# One process per model on each side, so each peak RSS is that model's alone.
+	for m in $MODELS; do
+		echo "bench: round $i/$ROUNDS: go $m (-benchtime $BENCHTIME -count $COUNT)"
+		timed "$RAW/time-go-$i-$m.txt" "$RAW/models.test" -test.run '^$' \
+			-test.bench "^Benchmark$(echo "$m" | tr '[:lower:]' '[:upper:]')" \
+			-test.benchtime "$BENCHTIME" -test.count "$COUNT" >"$RAW/go-$i-$m.txt" ||
+			{ cat "$RAW/go-$i-$m.txt"; echo "bench: the Go benchmarks failed" >&2; exit 1; }
+		grep '^Benchmark' "$RAW/go-$i-$m.txt" | sed 's/^/  /' || true
+	done
 	if ((peer_ok)); then
 		for m in $MODELS; do
 			echo "bench: round $i/$ROUNDS: peer $m"
@@ -103,7 +110,8 @@ echo
 	gomaxprocs="$GOMAXPROCS" peer_threads="$THREADS" blas="$blas" build_tags="${TAGS[*]:-}" \
 	go_version="$(go env GOVERSION)" rounds="$ROUNDS" go_count="$COUNT" go_benchtime="$BENCHTIME" \
 	peer_steps="$PEER_STEPS" peer_script="$PEER" torch_version="${torch_version:-}" \
-	peer_omp_wait_policy="$PEER_WAIT" peer_skipped="$peer_why" loadavg_before="$load_before" loadavg_after="$load_after"
+	peer_omp_wait_policy="$PEER_WAIT" peer_skipped="$peer_why" loadavg_before="$load_before" loadavg_after="$load_after" \
+	models="$MODELS" gogc="$GOGC"
 echo
 peer_desc="skipped"
 ((peer_ok)) && peer_desc="torch $torch_version, $THREADS threads, OMP_WAIT_POLICY=${PEER_WAIT:-default}"

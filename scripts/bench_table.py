@@ -3,11 +3,12 @@
 
 Usage: bench_table.py RAW_DIR OUT_JSON key=value...
 RAW_DIR holds what scripts/bench.sh wrote each round:
-  go-<i>.txt        `go test -bench` output (lines "BenchmarkX-2  N  ns/op  v unit  v unit ...")
-  peer-<i>.jsonl    the PyTorch peer's JSON lines ({"what": ..., "ms": ...})
-  time-go-<i>.txt   /usr/bin/time -v of the Go benchmark process (optional)
-  time-peer-<i>.txt /usr/bin/time -v of the peer (optional)
-The key=value pairs (date, cpu, blas, ...) are copied into the JSON as they are.
+  go-<i>-<model>.txt        `go test -bench` output (lines "BenchmarkX-2  N  ns/op  v unit ...")
+  peer-<i>.jsonl            the PyTorch peer's JSON lines ({"what": ..., "ms": ...})
+  time-go-<i>-<model>.txt   /usr/bin/time -v of that model's Go benchmark process (optional)
+  time-peer-<i>-<model>.txt /usr/bin/time -v of that model's peer process (optional)
+The key=value pairs (date, cpu, blas, models, ...) are copied into the JSON as they are; models
+(space-separated) names the peak-RSS rows, one per model.
 Standard library only, any Python 3.
 """
 import glob, json, os, re, statistics, sys
@@ -63,9 +64,9 @@ def peer_results(raw):
     return out
 
 
-def peak_rss_kb(raw, who):
+def peak_rss_kb(raw, who, model):
     vals = []
-    for path in glob.glob(os.path.join(raw, "time-%s-*.txt" % who)):
+    for path in glob.glob(os.path.join(raw, "time-%s-*-%s.txt" % (who, model))):
         for line in open(path):
             if "Maximum resident set size" in line:
                 vals.append(int(line.rsplit(":", 1)[1]))
@@ -98,14 +99,17 @@ def main():
                      "gentri_runs": runs, "peer_what": None, "peer_ms": None, "peer_runs": [],
                      "ratio_gentri_over_peer": None})
 
-    rss = {"gentri_kb": peak_rss_kb(raw, "go"), "peer_kb": peak_rss_kb(raw, "peer")}
+    # Peak RSS of each model's process (its training step and sampling batch), both sides.
+    models = meta.get("models", "vae cgan ddpm").split()
+    rss = {m: {"gentri_kb": peak_rss_kb(raw, "go", m), "peer_kb": peak_rss_kb(raw, "peer", m)} for m in models}
     mb = lambda kb: None if kb is None else kb / 1024
 
     head = ("measurement", "gentri ms", "peer ms", "ratio gentri/peer")
     body = [(r["measurement"], fmt(r["gentri_ms"]), fmt(r["peer_ms"]), fmt(r["ratio_gentri_over_peer"], 2))
             for r in rows]
-    body.append(("peak RSS, MiB (not ms)", fmt(mb(rss["gentri_kb"]), 0), fmt(mb(rss["peer_kb"]), 0),
-                 fmt(rss["gentri_kb"] / rss["peer_kb"], 2) if rss["gentri_kb"] and rss["peer_kb"] else "n/a"))
+    for m in models:
+        g, p = rss[m]["gentri_kb"], rss[m]["peer_kb"]
+        body.append(("%s peak RSS, MiB (not ms)" % m, fmt(mb(g), 0), fmt(mb(p), 0), fmt(g / p, 2) if g and p else "n/a"))
     w = [max(len(r[i]) for r in [head] + body) for i in range(4)]
     line = lambda r: "| " + " | ".join(c.ljust(w[i]) if i == 0 else c.rjust(w[i]) for i, c in enumerate(r)) + " |"
     print(line(head))
