@@ -39,12 +39,15 @@ vet:
 	@test -z "$$(gofmt -l cmd internal configs)" || { gofmt -l cmd internal configs; echo "gofmt needed"; exit 1; }
 	$(GO) vet $(PKGS)
 
-# test runs the suite on the pure-Go build and, when OpenBLAS is installed, on the OpenBLAS build too.
+# test runs the suite on the pure-Go build and, when OpenBLAS is installed, on the OpenBLAS build too
+# (and its layers once more with the portable C paths that CPUs without AVX2+FMA take).
 test: deps vet
 	$(GO) test -count=1 $(PKGS)
 ifeq ($(OPENBLAS),1)
 	$(GO) vet $(TAGS) $(PKGS)
 	$(GO) test -count=1 $(TAGS) $(PKGS)
+	# The layers again as a CPU without AVX2+FMA (or not x86) runs them: portable kernels only.
+	CGO_CFLAGS="-O2 -g -DGENTRI_PORTABLE" $(GO) test -count=1 $(TAGS) ./internal/nn
 endif
 	$(MAKE) fuzz
 

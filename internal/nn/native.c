@@ -345,7 +345,15 @@ KERNEL void gentri_gn_dx(const float *restrict x, const float *restrict gamma, c
 // (c, u, v), on every machine: the generic fallback uses fmaf in the same
 // order, so the two paths agree bit for bit.
 
+// The vector paths are x86-64 intrinsics; elsewhere (or built with
+// -DGENTRI_PORTABLE, which the tests can use) only the portable paths exist
+// and gentri_have_avx2_fma reports 0, so the Go side never asks for them.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(GENTRI_PORTABLE)
+#define GENTRI_X86 1
 #include <immintrin.h>
+#else
+#define GENTRI_X86 0
+#endif
 #include <math.h>
 
 // conv3_pw is the padded row stride: NV·8 columns plus the two borders.
@@ -370,6 +378,7 @@ static void conv3_pad(const float *restrict x, float *restrict xp, long c, long 
 	}
 }
 
+#if GENTRI_X86
 __attribute__((target("avx2,fma"), always_inline)) static inline void
 conv3_tile(const float *restrict xp, const float *restrict w, const float *restrict b, float *restrict y,
            long o0, long i, long c, long h, long wd, long pw, const int OB, const int NV) {
@@ -452,6 +461,12 @@ CONV3_ROWS(2)
 CONV3_ROWS(3)
 CONV3_ROWS(4)
 #undef T
+#else
+#define conv3_rows_1(...) ((void)0)
+#define conv3_rows_2(...) ((void)0)
+#define conv3_rows_3(...) ((void)0)
+#define conv3_rows_4(...) ((void)0)
+#endif
 
 // conv3_generic is the fallback for CPUs without AVX2 and FMA (and for
 // rows wider than 32): the same sums, in the same order, with fmaf.
@@ -472,7 +487,13 @@ static void conv3_generic(const float *xp, const float *w, const float *b, float
 // gentri_have_avx2_fma says whether this CPU runs the direct convolutions'
 // vector paths; without them the portable paths' fmaf is far slower than
 // im2col, and the Go side does not call them.
-int gentri_have_avx2_fma(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+int gentri_have_avx2_fma(void) {
+#if GENTRI_X86
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+	return 0;
+#endif
+}
 
 // gentri_conv3x3_scratch is the scratch gentri_conv3x3 needs, in floats.
 long gentri_conv3x3_scratch(long c, long h, long w) { return c * (h + 2) * conv3_pw(w); }
@@ -517,6 +538,7 @@ typedef struct {
 	long c, o, k, s, pw, plane, start, oh, ow, ych, yrow, ycol, yoff;
 } cvgeom;
 
+#if GENTRI_X86
 __attribute__((target("avx2,fma"), always_inline)) static inline void
 cv_tile(const float *restrict xp, const float *restrict wt, const float *restrict bp, float *restrict y,
         const cvgeom *g, long q0, long blk0, const int K, const int OBV, const int P) {
@@ -612,6 +634,11 @@ CV_IMAGE(3)
 CV_IMAGE(4)
 #undef CV
 #undef CV_IMAGE
+#else
+#define cv_image_2(...) ((void)0)
+#define cv_image_3(...) ((void)0)
+#define cv_image_4(...) ((void)0)
+#endif
 
 // cv_generic is the portable path: the same sums in the same order, fmaf.
 static void cv_generic(const float *xp, const float *wt, const float *bp, float *y, const cvgeom *g) {
@@ -680,6 +707,7 @@ void gentri_conv_cv(const float *x, const float *wt, const float *bp, float *y, 
 // channel in registers (three kernel rows of a 3×3, two of a 4×4); the
 // portable path does the same sums with fmaf.
 
+#if GENTRI_X86
 __attribute__((target("avx2,fma"), always_inline)) static inline void
 dw_rows(const float *restrict xc, const float *restrict dyt, float *restrict dwt, long ob, long ch, long o,
         long oh, long ow, long s, long pw, const int K, const int U0, const int NU) {
@@ -723,6 +751,10 @@ __attribute__((target("avx2,fma"))) static void dw_image(const float *xp, const 
 		}
 	}
 }
+
+#else
+#define dw_image(...) ((void)0)
+#endif
 
 static void dw_generic(const float *xp, const float *dy, float *dw, long c, long o, long k, long oh, long ow, long s,
                        long pw, long plane) {

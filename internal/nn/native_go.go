@@ -45,6 +45,9 @@ func conv3x3(cg *convGeom, x, w, b, y []float32, generic bool) bool { return fal
 // convDW has no Go twin: the pure-Go build takes dW through im2col.
 func convDW(cg *convGeom, x, dy, dw []float32, lo, hi int, generic bool) bool { return false }
 
+// directConv: the pure-Go build has no direct convolutions.
+const directConv = false
+
 // convK4S2 and convK4S2Grad have no Go twins: the pure-Go build convolves
 // through im2col.
 func convK4S2(cg *convGeom, x, w, b, y []float32, generic bool) bool    { return false }
