@@ -100,7 +100,8 @@ func (o convOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 
 // convForward computes, per image, y_n = b·1ᵀ + W(O, CKK) · im2col(x_n)(CKK, OH·OW),
 // written straight into the NCHW output. Images are independent, so they
-// are split over goroutines, each with its own column buffer.
+// are split over goroutines, each with its own column buffer. The native
+// build runs its direct kernels instead where they apply (native.go).
 func convForward[T float](cg *convGeom, x, w, b, y []T) {
 	if x32, ok := any(x).([]float32); ok {
 		w32, b32, y32 := any(w).([]float32), any(b).([]float32), any(y).([]float32)
@@ -183,7 +184,7 @@ func convBackward[T float](cg *convGeom, wrt int, x, w, dy, r []T) {
 	p, ckk := cg.oh*cg.ow, cg.c*cg.k*cg.k
 	switch wrt {
 	case 0:
-		if conv3Grad(cg, x, w, dy, r) {
+		if conv3Grad(cg, w, dy, r) {
 			return
 		}
 		if dy32, ok := any(dy).([]float32); ok && convK4S2Grad(cg, any(w).([]float32), dy32, any(r).([]float32), false) {
@@ -204,7 +205,7 @@ func convBackward[T float](cg *convGeom, wrt int, x, w, dy, r []T) {
 				clear(acc)
 				lo, hi := partBounds(cg.n, parts, part)
 				if x32, ok := any(x).([]float32); ok && convDW(cg, x32, any(dy).([]float32), any(acc).([]float32), lo, hi, false) {
-					continue // the native build's direct 3×3 kernel
+					continue // the native build's direct kernel
 				}
 				for n := lo; n < hi; n++ {
 					col = imageCols(cg, x, n, col)
@@ -257,7 +258,7 @@ func convDxIm2col[T float](cg *convGeom, w, dy, r []T) {
 // with the native direct kernel, as the convolution of dy with the flipped,
 // transposed weights K[c,o,u,v] = W[o,c,2−u,2−v]; it reports false, doing
 // nothing, where that kernel does not apply.
-func conv3Grad[T float](cg *convGeom, x, w, dy, r []T) bool {
+func conv3Grad[T float](cg *convGeom, w, dy, r []T) bool {
 	dy32, ok := any(dy).([]float32)
 	if !ok || !nativeKernels || cg.k != 3 || cg.stride != 1 || cg.pad != 1 {
 		return false

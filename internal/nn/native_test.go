@@ -165,7 +165,7 @@ func TestDirectConv3x3(t *testing.T) {
 		dy := randFloats32(r, len(fast))
 		want, got := make([]float32, len(x)), make([]float32, len(x))
 		convDxIm2col(&cg, w, dy, want)
-		if !conv3Grad(&cg, x, w, dy, got) {
+		if !conv3Grad(&cg, w, dy, got) {
 			if directConv && (c.c%8 == 0 || c.w <= 32) {
 				t.Fatalf("conv3Grad %+v refused a geometry the vector paths take", c)
 			}
