@@ -19,6 +19,7 @@ void gentri_gn_param_grads(int wrt, const float *x, const float *dy, float *r, c
 void gentri_gn_dx(const float *x, const float *gamma, const float *dy, float *r, const double *mean,
                   const double *inv_std, long c, long s, long groups, long lo, long hi);
 int gentri_have_avx2_fma(void);
+int gentri_have_avx512(void);
 long gentri_conv3x3_scratch(long c, long h, long w);
 void gentri_conv3x3(const float *x, const float *w, const float *b, float *y, float *scratch, long n0, long n1,
                     long c, long h, long wd, long o, int generic);
