@@ -643,7 +643,108 @@ CV_IMAGE(3)
 CV_IMAGE(4)
 #undef CV
 #undef CV_IMAGE
+// cv_tile16 is cv_tile with AVX-512: 16 output channels to a vector and,
+// with 32 registers, tiles of OBV ≤ 2 blocks × 12 pixels, so each broadcast
+// feeds twice the multiply-adds. Weights wt16 are [o/16][c][k][k][16]. Same
+// sums, same order as cv_tile and cv_generic.
+__attribute__((target("avx512f"), always_inline)) static inline void
+cv_tile16(const float *restrict xp, const float *restrict wt, const float *restrict bp, float *restrict y,
+          const cvgeom *g, long q0, long blk0, const int K, const int OBV, const int P) {
+	__m512 acc[24];
+#pragma GCC unroll 2
+	for (int kb = 0; kb < OBV; kb++) {
+		__m512 bv = _mm512_loadu_ps(bp + (blk0 + kb) * 16);
+#pragma GCC unroll 12
+		for (int p = 0; p < P; p++)
+			acc[kb * P + p] = bv;
+	}
+	long in[12], out[12];
+#pragma GCC unroll 12
+	for (int p = 0; p < P; p++) {
+		long i = (q0 + p) / g->ow, j = (q0 + p) % g->ow;
+		in[p] = g->start + i * g->s * g->pw + j * g->s;
+		out[p] = g->yoff + i * g->yrow + j * g->ycol;
+	}
+	long c = g->c, pw = g->pw, taps = K * K, bstride = c * taps * 16;
+	for (long ch = 0; ch < c; ch++) {
+		const float *xc = xp + ch * g->plane;
+		const float *wc = wt + (blk0 * c + ch) * taps * 16;
+		const float *row[12];
+#pragma GCC unroll 12
+		for (int p = 0; p < P; p++)
+			row[p] = xc + in[p];
+#pragma GCC unroll 1
+		for (int u = 0; u < K; u++, wc += K * 16) {
+#pragma GCC unroll 4
+			for (int v = 0; v < K; v++) {
+				__m512 wv[2];
+#pragma GCC unroll 2
+				for (int kb = 0; kb < OBV; kb++)
+					wv[kb] = _mm512_loadu_ps(wc + kb * bstride + v * 16);
+#pragma GCC unroll 12
+				for (int p = 0; p < P; p++) {
+					__m512 xb = _mm512_set1_ps(row[p][v]);
+#pragma GCC unroll 2
+					for (int kb = 0; kb < OBV; kb++)
+						acc[kb * P + p] = _mm512_fmadd_ps(wv[kb], xb, acc[kb * P + p]);
+				}
+			}
+#pragma GCC unroll 12
+			for (int p = 0; p < P; p++)
+				row[p] += pw;
+		}
+	}
+#pragma GCC unroll 2
+	for (int kb = 0; kb < OBV; kb++)
+#pragma GCC unroll 12
+		for (int p = 0; p < P; p++) {
+			float tmp[16];
+			_mm512_storeu_ps(tmp, acc[kb * P + p]);
+			for (int l = 0; l < 16; l++)
+				y[((blk0 + kb) * 16 + l) * g->ych + out[p]] = tmp[l];
+		}
+}
+
+#define CV16(OBV, P) cv_tile16(xp, wt, bp, y, g, q, blk, KC, OBV, P)
+#define CV16_REM(P)                                                                                      \
+	case P:                                                                                              \
+		if (two)                                                                                         \
+			CV16(2, P);                                                                                  \
+		else                                                                                             \
+			CV16(1, P);                                                                                  \
+		break;
+#define CV16_IMAGE(K)                                                                                    \
+	__attribute__((target("avx512f"))) static void cv16_image_##K(const float *xp, const float *wt,     \
+	                                                              const float *bp, float *y, const cvgeom *g) { \
+		const int KC = K;                                                                                \
+		long blocks = g->o / 16, hw = g->oh * g->ow;                                                     \
+		for (long blk = 0; blk < blocks; blk += 2) {                                                    \
+			int two = blk + 1 < blocks;                                                                 \
+			long q = 0;                                                                                 \
+			for (; q + 12 <= hw; q += 12) {                                                             \
+				if (two)                                                                                \
+					CV16(2, 12);                                                                        \
+				else                                                                                    \
+					CV16(1, 12);                                                                        \
+			}                                                                                           \
+			switch (hw - q) {                                                                           \
+				CV16_REM(1) CV16_REM(2) CV16_REM(3) CV16_REM(4) CV16_REM(5) CV16_REM(6)                 \
+				CV16_REM(7) CV16_REM(8) CV16_REM(9) CV16_REM(10) CV16_REM(11)                           \
+			default: break;                                                                             \
+			}                                                                                           \
+		}                                                                                               \
+	}
+CV16_IMAGE(2)
+CV16_IMAGE(3)
+CV16_IMAGE(4)
+#undef CV16
+#undef CV16_REM
+#undef CV16_IMAGE
+
 #else
+#define cv16_image_2(...) ((void)0)
+#define cv16_image_3(...) ((void)0)
+#define cv16_image_4(...) ((void)0)
 #define cv_image_2(...) ((void)0)
 #define cv_image_3(...) ((void)0)
 #define cv_image_4(...) ((void)0)
@@ -686,18 +787,34 @@ static void pad_planes(const float *restrict x, float *restrict xp, long c, long
 // of x (n, c, h, w), padded by pad, with re-laid weights wt
 // [o/8][c][k][k][8] and bias bp (o rounded up to 8), writing image n's
 // output at y + n·yimg (see cvgeom for the window and output geometry; pw
-// is w + 2·pad). scratch holds c·(h+2·pad)·(w+2·pad) floats. generic forces
-// the portable path (for the tests).
+// is w + 2·pad). scratch holds c·(h+2·pad)·(w+2·pad) floats, and after them
+// o·c·k·k for the AVX-512 path's weights. generic forces the portable path
+// (for the tests).
 void gentri_conv_cv(const float *x, const float *wt, const float *bp, float *y, float *scratch, long n0, long n1,
                     long c, long h, long w, long pad, long o, long k, long s, long start, long oh, long ow,
                     long ych, long yrow, long ycol, long yoff, long yimg, int generic) {
 	cvgeom g = {c, o, k, s, w + 2 * pad, (h + 2 * pad) * (w + 2 * pad), start, oh, ow, ych, yrow, ycol, yoff};
 	int fast = !generic && k >= 2 && k <= 4 && gentri_have_avx2_fma();
+	int wide = fast && o % 16 == 0 && gentri_have_avx512();
+	float *wt16 = scratch + c * g.plane;
+	if (wide) // re-lay the weights as [o/16][c][k][k][16] (scratch holds them after the image)
+		for (long b = 0; b < o / 16; b++)
+			for (long ch = 0; ch < c; ch++)
+				for (long t = 0; t < k * k; t++)
+					for (long l = 0; l < 16; l++)
+						wt16[((b * c + ch) * k * k + t) * 16 + l] =
+						    wt[(((2 * b + l / 8) * c + ch) * k * k + t) * 8 + l % 8];
 	for (long n = n0; n < n1; n++) {
 		pad_planes(x + n * c * h * w, scratch, c, h, w, pad);
 		float *yn = y + n * yimg;
 		if (!fast)
 			cv_generic(scratch, wt, bp, yn, &g);
+		else if (wide && k == 2)
+			cv16_image_2(scratch, wt16, bp, yn, &g);
+		else if (wide && k == 3)
+			cv16_image_3(scratch, wt16, bp, yn, &g);
+		else if (wide)
+			cv16_image_4(scratch, wt16, bp, yn, &g);
 		else if (k == 2)
 			cv_image_2(scratch, wt, bp, yn, &g);
 		else if (k == 3)

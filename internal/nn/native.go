@@ -197,7 +197,7 @@ type cvCall struct {
 func (a cvCall) run(n int, x, wt, bp, y []float32, generic bool) {
 	_, _ = x[n*a.c*a.h*a.w-1], y[(n-1)*a.yimg+(a.o-1)*a.ych+a.yoff+(a.oh-1)*a.yrow+(a.ow-1)*a.ycol]
 	_, _ = wt[(a.o+7)/8*8*a.c*a.k*a.k-1], bp[(a.o+7)/8*8-1]
-	need := a.c * (a.h + 2*a.pad) * (a.w + 2*a.pad)
+	need := a.c*(a.h+2*a.pad)*(a.w+2*a.pad) + (a.o+15)/16*16*a.c*a.k*a.k // image, then AVX-512 weights
 	parallelRange(n, 1, func(lo, hi int) {
 		buf := getScratch(need)
 		C.gentri_conv_cv(f32p(x), f32p(wt), f32p(bp), f32p(y), f32p(*buf), C.long(lo), C.long(hi),
