@@ -10,8 +10,8 @@
 // and baseline x86-64 and picks one at load time; the arithmetic is the same
 // in all three.
 //
-// The direct convolutions (from "Direct 3x3 convolution" on) are AVX2+FMA
-// intrinsics with a portable fmaf path that sums in the same order. They
+// The direct convolutions (from "Direct convolutions" on) are AVX2+FMA and
+// AVX-512 intrinsics with a portable fmaf path that sums in the same order. They
 // have no Go twin: the pure-Go build convolves by im2col and a matrix
 // product, whose sums run in another order.
 
@@ -332,18 +332,18 @@ KERNEL void gentri_gn_dx(const float *restrict x, const float *restrict gamma, c
 	}
 }
 
-// ---- Direct 3x3 convolution (stride 1, padding 1) ----
+// ---- Direct convolutions ----
 //
 // im2col copies every input value nine times and the GEMM then reads the
 // copy again; for the U-Net's 16-64 channels that traffic, not arithmetic,
-// bounds the convolution. The direct kernels keep a tile of outputs in AVX2
+// bounds the convolution. The direct kernels keep a tile of outputs in vector
 // registers and stream the zero-padded input through it: 8 output channels
-// to a vector where the channel count is a multiple of 8 (cv_*, below, for
-// any kernel size and stride), else 8 columns of one output row to a vector
-// (conv3_rows_*, 3×3 only). Each output is
+// to an AVX2 vector (16 to an AVX-512 one) where the channel count is a
+// multiple of 8 (cv_*, cv16_*: any kernel size and stride), else 8 columns of
+// one output row (conv3_rows_*: 3×3 only). Each output is
 // b + Σ_c Σ_u Σ_v w·x accumulated with fused multiply-adds in the order
-// (c, u, v), on every machine: the generic fallback uses fmaf in the same
-// order, so the two paths agree bit for bit.
+// (c, u, v) on every path: AVX-512, AVX2 and the portable fmaf one agree bit
+// for bit.
 
 // The vector paths are x86-64 intrinsics; elsewhere (or built with
 // -DGENTRI_PORTABLE, which the tests can use) only the portable paths exist
