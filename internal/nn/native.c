@@ -339,7 +339,7 @@ KERNEL void gentri_gn_dx(const float *restrict x, const float *restrict gamma, c
 // bounds the convolution. The direct kernels keep a tile of outputs in vector
 // registers and stream the zero-padded input through it: 8 output channels
 // to an AVX2 vector (16 to an AVX-512 one) where the channel count is a
-// multiple of 8 (cv_*, cv16_*: any kernel size and stride), else 8 columns of
+// multiple of 8 (native_tiles.h: any kernel size and stride), else 8 columns of
 // one output row (conv3_rows_*: 3×3 only). Each output is
 // b + Σ_c Σ_u Σ_v w·x accumulated with fused multiply-adds in the order
 // (c, u, v) on every path: AVX-512, AVX2 and the portable fmaf one agree bit
@@ -548,206 +548,34 @@ typedef struct {
 } cvgeom;
 
 #if GENTRI_X86
-__attribute__((target("avx2,fma"), always_inline)) static inline void
-cv_tile(const float *restrict xp, const float *restrict wt, const float *restrict bp, float *restrict y,
-        const cvgeom *g, long q0, long blk0, const int K, const int OBV, const int P) {
-	__m256 acc[12];
-#pragma GCC unroll 2
-	for (int kb = 0; kb < OBV; kb++) {
-		__m256 bv = _mm256_loadu_ps(bp + (blk0 + kb) * 8);
-#pragma GCC unroll 6
-		for (int p = 0; p < P; p++)
-			acc[kb * P + p] = bv;
-	}
-	long in[6], out[6];
-#pragma GCC unroll 6
-	for (int p = 0; p < P; p++) {
-		long i = (q0 + p) / g->ow, j = (q0 + p) % g->ow;
-		in[p] = g->start + i * g->s * g->pw + j * g->s;
-		out[p] = g->yoff + i * g->yrow + j * g->ycol;
-	}
-	long c = g->c, pw = g->pw, taps = K * K, bstride = c * taps * 8;
-	for (long ch = 0; ch < c; ch++) {
-		const float *xc = xp + ch * g->plane;
-		const float *wc = wt + (blk0 * c + ch) * taps * 8;
-		// One pointer per pixel into the current window row, so that each
-		// broadcast is that pointer plus a constant (v): with every (u, v, p)
-		// offset precomputed, GCC ran out of registers and reloaded them.
-		const float *row[6];
-#pragma GCC unroll 6
-		for (int p = 0; p < P; p++)
-			row[p] = xc + in[p];
-#pragma GCC unroll 1
-		for (int u = 0; u < K; u++, wc += K * 8) {
-#pragma GCC unroll 4
-			for (int v = 0; v < K; v++) {
-				__m256 wv[2];
-#pragma GCC unroll 2
-				for (int kb = 0; kb < OBV; kb++)
-					wv[kb] = _mm256_loadu_ps(wc + kb * bstride + v * 8);
-#pragma GCC unroll 6
-				for (int p = 0; p < P; p++) {
-					__m256 xb = _mm256_broadcast_ss(row[p] + v);
-#pragma GCC unroll 2
-					for (int kb = 0; kb < OBV; kb++)
-						acc[kb * P + p] = _mm256_fmadd_ps(wv[kb], xb, acc[kb * P + p]);
-				}
-			}
-#pragma GCC unroll 6
-			for (int p = 0; p < P; p++)
-				row[p] += pw;
-		}
-	}
-#pragma GCC unroll 2
-	for (int kb = 0; kb < OBV; kb++)
-#pragma GCC unroll 6
-		for (int p = 0; p < P; p++) {
-			float tmp[8];
-			_mm256_storeu_ps(tmp, acc[kb * P + p]);
-			for (int l = 0; l < 8; l++) {
-				long oc = (blk0 + kb) * 8 + l;
-				if (oc < g->o)
-					y[oc * g->ych + out[p]] = tmp[l];
-			}
-		}
-}
-
-// cv_image runs the tiles of one padded image for a kernel size K.
-#define CV(OBV, P) cv_tile(xp, wt, bp, y, g, q, blk, KC, OBV, P)
-#define CV_IMAGE(K)                                                                                      \
-	__attribute__((target("avx2,fma"))) static void cv_image_##K(const float *xp, const float *wt,      \
-	                                                             const float *bp, float *y, const cvgeom *g) { \
-		const int KC = K;                                                                                \
-		long blocks = (g->o + 7) / 8, hw = g->oh * g->ow;                                                \
-		for (long blk = 0; blk < blocks; blk += 2) {                                                    \
-			int two = blk + 1 < blocks;                                                                 \
-			long q = 0;                                                                                 \
-			for (; q + 6 <= hw; q += 6) {                                                               \
-				if (two)                                                                                \
-					CV(2, 6);                                                                           \
-				else                                                                                    \
-					CV(1, 6);                                                                           \
-			}                                                                                           \
-			switch (hw - q) {                                                                           \
-			case 0: break;                                                                              \
-			case 1: if (two) CV(2, 1); else CV(1, 1); break;                                            \
-			case 2: if (two) CV(2, 2); else CV(1, 2); break;                                            \
-			case 3: if (two) CV(2, 3); else CV(1, 3); break;                                            \
-			case 4: if (two) CV(2, 4); else CV(1, 4); break;                                            \
-			default: if (two) CV(2, 5); else CV(1, 5); break;                                           \
-			}                                                                                           \
-		}                                                                                               \
-	}
-CV_IMAGE(2)
-CV_IMAGE(3)
-CV_IMAGE(4)
-#undef CV
-#undef CV_IMAGE
-// cv_tile16 is cv_tile with AVX-512: 16 output channels to a vector and,
-// with 32 registers, tiles of OBV ≤ 2 blocks × 12 pixels, so each broadcast
-// feeds twice the multiply-adds. Weights wt16 are [o/16][c][k][k][16]. Same
-// sums, same order as cv_tile and cv_generic.
-__attribute__((target("avx512f"), always_inline)) static inline void
-cv_tile16(const float *restrict xp, const float *restrict wt, const float *restrict bp, float *restrict y,
-          const cvgeom *g, long q0, long blk0, const int K, const int OBV, const int P) {
-	__m512 acc[24];
-#pragma GCC unroll 2
-	for (int kb = 0; kb < OBV; kb++) {
-		__m512 bv = _mm512_loadu_ps(bp + (blk0 + kb) * 16);
-#pragma GCC unroll 12
-		for (int p = 0; p < P; p++)
-			acc[kb * P + p] = bv;
-	}
-	long in[12], out[12];
-#pragma GCC unroll 12
-	for (int p = 0; p < P; p++) {
-		long i = (q0 + p) / g->ow, j = (q0 + p) % g->ow;
-		in[p] = g->start + i * g->s * g->pw + j * g->s;
-		out[p] = g->yoff + i * g->yrow + j * g->ycol;
-	}
-	long c = g->c, pw = g->pw, taps = K * K, bstride = c * taps * 16;
-	for (long ch = 0; ch < c; ch++) {
-		const float *xc = xp + ch * g->plane;
-		const float *wc = wt + (blk0 * c + ch) * taps * 16;
-		const float *row[12];
-#pragma GCC unroll 12
-		for (int p = 0; p < P; p++)
-			row[p] = xc + in[p];
-#pragma GCC unroll 1
-		for (int u = 0; u < K; u++, wc += K * 16) {
-#pragma GCC unroll 4
-			for (int v = 0; v < K; v++) {
-				__m512 wv[2];
-#pragma GCC unroll 2
-				for (int kb = 0; kb < OBV; kb++)
-					wv[kb] = _mm512_loadu_ps(wc + kb * bstride + v * 16);
-#pragma GCC unroll 12
-				for (int p = 0; p < P; p++) {
-					__m512 xb = _mm512_set1_ps(row[p][v]);
-#pragma GCC unroll 2
-					for (int kb = 0; kb < OBV; kb++)
-						acc[kb * P + p] = _mm512_fmadd_ps(wv[kb], xb, acc[kb * P + p]);
-				}
-			}
-#pragma GCC unroll 12
-			for (int p = 0; p < P; p++)
-				row[p] += pw;
-		}
-	}
-#pragma GCC unroll 2
-	for (int kb = 0; kb < OBV; kb++)
-#pragma GCC unroll 12
-		for (int p = 0; p < P; p++) {
-			float tmp[16];
-			_mm512_storeu_ps(tmp, acc[kb * P + p]);
-			for (int l = 0; l < 16; l++)
-				y[((blk0 + kb) * 16 + l) * g->ych + out[p]] = tmp[l];
-		}
-}
-
-#define CV16(OBV, P) cv_tile16(xp, wt, bp, y, g, q, blk, KC, OBV, P)
-#define CV16_REM(P)                                                                                      \
-	case P:                                                                                              \
-		if (two)                                                                                         \
-			CV16(2, P);                                                                                  \
-		else                                                                                             \
-			CV16(1, P);                                                                                  \
-		break;
-#define CV16_IMAGE(K)                                                                                    \
-	__attribute__((target("avx512f"))) static void cv16_image_##K(const float *xp, const float *wt,     \
-	                                                              const float *bp, float *y, const cvgeom *g) { \
-		const int KC = K;                                                                                \
-		long blocks = g->o / 16, hw = g->oh * g->ow;                                                     \
-		for (long blk = 0; blk < blocks; blk += 2) {                                                    \
-			int two = blk + 1 < blocks;                                                                 \
-			long q = 0;                                                                                 \
-			for (; q + 12 <= hw; q += 12) {                                                             \
-				if (two)                                                                                \
-					CV16(2, 12);                                                                        \
-				else                                                                                    \
-					CV16(1, 12);                                                                        \
-			}                                                                                           \
-			switch (hw - q) {                                                                           \
-				CV16_REM(1) CV16_REM(2) CV16_REM(3) CV16_REM(4) CV16_REM(5) CV16_REM(6)                 \
-				CV16_REM(7) CV16_REM(8) CV16_REM(9) CV16_REM(10) CV16_REM(11)                           \
-			default: break;                                                                             \
-			}                                                                                           \
-		}                                                                                               \
-	}
-CV16_IMAGE(2)
-CV16_IMAGE(3)
-CV16_IMAGE(4)
-#undef CV16
-#undef CV16_REM
-#undef CV16_IMAGE
-
+// The tile kernels, once for AVX2 and once for AVX-512 (native_tiles.h).
+#define V __m256
+#define VLOAD _mm256_loadu_ps
+#define VSTORE _mm256_storeu_ps
+#define VSET1 _mm256_set1_ps
+#define VFMA _mm256_fmadd_ps
+#define TGT "avx2,fma"
+#define LANES 8
+#define PMAX 6
+#include "native_tiles.h"
+#define V __m512
+#define VLOAD _mm512_loadu_ps
+#define VSTORE _mm512_storeu_ps
+#define VSET1 _mm512_set1_ps
+#define VFMA _mm512_fmadd_ps
+#define TGT "avx512f"
+#define LANES 16
+#define PMAX 12
+#include "native_tiles.h"
 #else
-#define cv16_image_2(...) ((void)0)
-#define cv16_image_3(...) ((void)0)
-#define cv16_image_4(...) ((void)0)
-#define cv_image_2(...) ((void)0)
-#define cv_image_3(...) ((void)0)
-#define cv_image_4(...) ((void)0)
+#define cv_image8_2(...) ((void)0)
+#define cv_image8_3(...) ((void)0)
+#define cv_image8_4(...) ((void)0)
+#define cv_image16_2(...) ((void)0)
+#define cv_image16_3(...) ((void)0)
+#define cv_image16_4(...) ((void)0)
+#define dw_image8(...) ((void)0)
+#define dw_image16(...) ((void)0)
 #endif
 
 // cv_generic is the portable path: the same sums in the same order, fmaf.
@@ -810,17 +638,17 @@ void gentri_conv_cv(const float *x, const float *wt, const float *bp, float *y, 
 		if (!fast)
 			cv_generic(scratch, wt, bp, yn, &g);
 		else if (wide && k == 2)
-			cv16_image_2(scratch, wt16, bp, yn, &g);
+			cv_image16_2(scratch, wt16, bp, yn, &g);
 		else if (wide && k == 3)
-			cv16_image_3(scratch, wt16, bp, yn, &g);
+			cv_image16_3(scratch, wt16, bp, yn, &g);
 		else if (wide)
-			cv16_image_4(scratch, wt16, bp, yn, &g);
+			cv_image16_4(scratch, wt16, bp, yn, &g);
 		else if (k == 2)
-			cv_image_2(scratch, wt, bp, yn, &g);
+			cv_image8_2(scratch, wt, bp, yn, &g);
 		else if (k == 3)
-			cv_image_3(scratch, wt, bp, yn, &g);
+			cv_image8_3(scratch, wt, bp, yn, &g);
 		else
-			cv_image_4(scratch, wt, bp, yn, &g);
+			cv_image8_4(scratch, wt, bp, yn, &g);
 	}
 }
 
@@ -828,128 +656,9 @@ void gentri_conv_cv(const float *x, const float *wt, const float *bp, float *y, 
 //
 // dW[o,c,u,v] += Σ_q dy[o,q]·x[c, i·s−p+u, j·s−p+v] over the output pixels
 // q = (i, j) of each image in turn, accumulated with fused multiply-adds in
-// that order. The vector path runs 8 output channels to a vector (dy
-// transposed to pixel-major first) and keeps up to nine taps of one input
-// channel in registers (three kernel rows of a 3×3, two of a 4×4); the
-// portable path does the same sums with fmaf.
-
-#if GENTRI_X86
-__attribute__((target("avx2,fma"), always_inline)) static inline void
-dw_rows(const float *restrict xc, const float *restrict dyt, float *restrict dwt, long ob, long ch, long o,
-        long oh, long ow, long s, long pw, const int K, const int U0, const int NU) {
-	__m256 acc[9];
-	const int T = NU * K;
-	float *dt = dwt + (ch * K * K + U0 * K) * o + ob;
-#pragma GCC unroll 9
-	for (int t = 0; t < T; t++)
-		acc[t] = _mm256_loadu_ps(dt + t * o);
-	for (long i = 0; i < oh; i++) {
-		const float *xr = xc + (i * s + U0) * pw;
-		const float *dr = dyt + i * ow * o + ob;
-		for (long j = 0; j < ow; j++, xr += s) {
-			__m256 d = _mm256_loadu_ps(dr + j * o);
-#pragma GCC unroll 3
-			for (int uu = 0; uu < NU; uu++)
-#pragma GCC unroll 4
-				for (int v = 0; v < K; v++)
-					acc[uu * K + v] = _mm256_fmadd_ps(d, _mm256_broadcast_ss(xr + uu * pw + v), acc[uu * K + v]);
-		}
-	}
-#pragma GCC unroll 9
-	for (int t = 0; t < T; t++)
-		_mm256_storeu_ps(dt + t * o, acc[t]);
-}
-
-__attribute__((target("avx2,fma"))) static void dw_image(const float *xp, const float *dyt, float *dwt, long c,
-                                                         long o, long k, long oh, long ow, long s, long pw,
-                                                         long plane) {
-	for (long ch = 0; ch < c; ch++) {
-		const float *xc = xp + ch * plane;
-		for (long ob = 0; ob < o; ob += 8) {
-			if (k == 3) {
-				dw_rows(xc, dyt, dwt, ob, ch, o, oh, ow, s, pw, 3, 0, 3);
-			} else if (k == 4) {
-				dw_rows(xc, dyt, dwt, ob, ch, o, oh, ow, s, pw, 4, 0, 2);
-				dw_rows(xc, dyt, dwt, ob, ch, o, oh, ow, s, pw, 4, 2, 2);
-			} else {
-				dw_rows(xc, dyt, dwt, ob, ch, o, oh, ow, s, pw, 2, 0, 2);
-			}
-		}
-	}
-}
-
-// dw_rows16 is dw_rows with AVX-512: 16 output channels to a vector, and with
-// 32 registers, NB = 2 blocks (3×3) or all 16 taps (4×4) at once, so each
-// broadcast feeds more multiply-adds. The sums are the same, in the same
-// order, as the AVX2 and portable paths.
-__attribute__((target("avx512f"), always_inline)) static inline void
-dw_rows16(const float *restrict xc, const float *restrict dyt, float *restrict dwt, long ob, long ch, long o,
-          long oh, long ow, long s, long pw, const int K, const int U0, const int NU, const int NB) {
-	__m512 acc[24];
-	const int T = NU * K;
-	float *dt = dwt + (ch * K * K + U0 * K) * o + ob;
-#pragma GCC unroll 2
-	for (int nb = 0; nb < NB; nb++)
-#pragma GCC unroll 16
-		for (int t = 0; t < T; t++)
-			acc[nb * T + t] = _mm512_loadu_ps(dt + t * o + nb * 16);
-	for (long i = 0; i < oh; i++) {
-		const float *xr = xc + (i * s + U0) * pw;
-		const float *dr = dyt + i * ow * o + ob;
-		for (long j = 0; j < ow; j++, xr += s) {
-			__m512 d[2];
-#pragma GCC unroll 2
-			for (int nb = 0; nb < NB; nb++)
-				d[nb] = _mm512_loadu_ps(dr + j * o + nb * 16);
-#pragma GCC unroll 4
-			for (int uu = 0; uu < NU; uu++)
-#pragma GCC unroll 4
-				for (int v = 0; v < K; v++) {
-					__m512 xb = _mm512_set1_ps(xr[uu * pw + v]);
-#pragma GCC unroll 2
-					for (int nb = 0; nb < NB; nb++)
-						acc[nb * T + uu * K + v] = _mm512_fmadd_ps(d[nb], xb, acc[nb * T + uu * K + v]);
-				}
-		}
-	}
-#pragma GCC unroll 2
-	for (int nb = 0; nb < NB; nb++)
-#pragma GCC unroll 16
-		for (int t = 0; t < T; t++)
-			_mm512_storeu_ps(dt + t * o + nb * 16, acc[nb * T + t]);
-}
-
-// dw_image16 runs dw_rows16 over one image; o is a multiple of 16.
-__attribute__((target("avx512f"))) static void dw_image16(const float *xp, const float *dyt, float *dwt, long c,
-                                                          long o, long k, long oh, long ow, long s, long pw,
-                                                          long plane) {
-	for (long ch = 0; ch < c; ch++) {
-		const float *xc = xp + ch * plane;
-		long ob = 0;
-		if (k == 4) {
-			for (; ob < o; ob += 16)
-				dw_rows16(xc, dyt, dwt, ob, ch, o, oh, ow, s, pw, 4, 0, 4, 1);
-			continue;
-		}
-		for (; ob + 32 <= o; ob += 32) {
-			if (k == 3)
-				dw_rows16(xc, dyt, dwt, ob, ch, o, oh, ow, s, pw, 3, 0, 3, 2);
-			else
-				dw_rows16(xc, dyt, dwt, ob, ch, o, oh, ow, s, pw, 2, 0, 2, 2);
-		}
-		if (ob < o) {
-			if (k == 3)
-				dw_rows16(xc, dyt, dwt, ob, ch, o, oh, ow, s, pw, 3, 0, 3, 1);
-			else
-				dw_rows16(xc, dyt, dwt, ob, ch, o, oh, ow, s, pw, 2, 0, 2, 1);
-		}
-	}
-}
-
-#else
-#define dw_image(...) ((void)0)
-#define dw_image16(...) ((void)0)
-#endif
+// that order. The vector paths (native_tiles.h) run 8 or 16 output channels
+// to a vector (dy transposed to pixel-major first) and keep the taps of one
+// input channel in registers; the portable path does the same sums with fmaf.
 
 static void dw_generic(const float *xp, const float *dy, float *dw, long c, long o, long k, long oh, long ow, long s,
                        long pw, long plane) {
@@ -1001,7 +710,7 @@ void gentri_conv_dw(const float *x, const float *dy, float *dw, float *scratch, 
 		if (wide)
 			dw_image16(scratch, dyt, dwt, c, o, k, oh, ow, s, pw, plane);
 		else
-			dw_image(scratch, dyt, dwt, c, o, k, oh, ow, s, pw, plane);
+			dw_image8(scratch, dyt, dwt, c, o, k, oh, ow, s, pw, plane);
 	}
 	if (fast)
 		for (long oc = 0; oc < o; oc++)
