@@ -103,11 +103,8 @@ func (o convOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 // are split over goroutines, each with its own column buffer. The native
 // build runs its direct kernels instead where they apply (native.go).
 func convForward[T float](cg *convGeom, x, w, b, y []T) {
-	if x32, ok := any(x).([]float32); ok {
-		w32, b32, y32 := any(w).([]float32), any(b).([]float32), any(y).([]float32)
-		if conv3x3(cg, x32, w32, b32, y32, false) || convK4S2(cg, x32, w32, b32, y32, false) {
-			return // the native build's direct kernels
-		}
+	if x32, ok := any(x).([]float32); ok && directForward(cg, x32, any(w).([]float32), any(b).([]float32), any(y).([]float32)) {
+		return // the native build's direct kernels
 	}
 	p, ckk := cg.oh*cg.ow, cg.c*cg.k*cg.k
 	parallelRange(cg.n, 1, func(lo, hi int) {
@@ -184,11 +181,8 @@ func convBackward[T float](cg *convGeom, wrt int, x, w, dy, r []T) {
 	p, ckk := cg.oh*cg.ow, cg.c*cg.k*cg.k
 	switch wrt {
 	case 0:
-		if conv3Grad(cg, w, dy, r) {
-			return
-		}
-		if dy32, ok := any(dy).([]float32); ok && convK4S2Grad(cg, any(w).([]float32), dy32, any(r).([]float32), false) {
-			return
+		if dy32, ok := any(dy).([]float32); ok && directDx(cg, any(w).([]float32), dy32, any(r).([]float32)) {
+			return // the native build's direct kernels
 		}
 		convDxIm2col(cg, w, dy, r)
 	case 1: // dW = Σ_n dy_n · col_nᵀ, as fixedParts partial sums added in order
@@ -252,30 +246,6 @@ func convDxIm2col[T float](cg *convGeom, w, dy, r []T) {
 			fold(cg, dcol, dxn)
 		}
 	})
-}
-
-// conv3Grad computes dx of a 3×3, stride-1, padding-1 float32 convolution
-// with the native direct kernel, as the convolution of dy with the flipped,
-// transposed weights K[c,o,u,v] = W[o,c,2−u,2−v]; it reports false, doing
-// nothing, where that kernel does not apply.
-func conv3Grad[T float](cg *convGeom, w, dy, r []T) bool {
-	dy32, ok := any(dy).([]float32)
-	if !ok || !nativeKernels || cg.k != 3 || cg.stride != 1 || cg.pad != 1 {
-		return false
-	}
-	w32 := any(w).([]float32)
-	k := make([]float32, len(w32))
-	for o := 0; o < cg.o; o++ {
-		for c := 0; c < cg.c; c++ {
-			for u := 0; u < 3; u++ {
-				for v := 0; v < 3; v++ {
-					k[((c*cg.o+o)*3+u)*3+v] = w32[((o*cg.c+c)*3+2-u)*3+2-v]
-				}
-			}
-		}
-	}
-	t := convGeom{n: cg.n, c: cg.o, h: cg.h, w: cg.w, o: cg.c, k: 3, stride: 1, pad: 1, oh: cg.h, ow: cg.w}
-	return conv3x3(&t, dy32, k, make([]float32, cg.c), any(r).([]float32), false)
 }
 
 // convGeom is the geometry of one convolution. lo[j], hi[j] bound the output

@@ -360,19 +360,22 @@ KERNEL void gentri_gn_dx(const float *restrict x, const float *restrict gamma, c
 static long conv3_nv(long w) { return (w + 7) / 8; }
 static long conv3_pw(long w) { return conv3_nv(w) * 8 + 2; }
 
-// conv3_pad writes image x (c, h, w) into xp (c, h+2, pw) with zero borders.
-static void conv3_pad(const float *restrict x, float *restrict xp, long c, long h, long w, long pw) {
+// pad_planes writes image x (c, h, w) into xp (c, h+2p, pw) with zeros
+// around it, pw ≥ w+2p (the row kernels read whole vectors past the image).
+static void pad_planes(const float *restrict x, float *restrict xp, long c, long h, long w, long p, long pw) {
+	long ph = h + 2 * p;
 	for (long ch = 0; ch < c; ch++) {
-		float *p = xp + ch * (h + 2) * pw;
-		for (long q = 0; q < pw; q++)
-			p[q] = 0.0f, p[(h + 1) * pw + q] = 0.0f;
+		float *plane = xp + ch * ph * pw;
+		for (long q = 0; q < p * pw; q++)
+			plane[q] = 0.0f, plane[(h + p) * pw + q] = 0.0f;
 		for (long r = 0; r < h; r++) {
-			float *row = p + (r + 1) * pw;
+			float *row = plane + (r + p) * pw;
 			const float *src = x + (ch * h + r) * w;
-			row[0] = 0.0f;
+			for (long q = 0; q < p; q++)
+				row[q] = 0.0f;
 			for (long q = 0; q < w; q++)
-				row[q + 1] = src[q];
-			for (long q = w + 1; q < pw; q++)
+				row[q + p] = src[q];
+			for (long q = w + p; q < pw; q++)
 				row[q] = 0.0f;
 		}
 	}
@@ -517,7 +520,7 @@ void gentri_conv3x3(const float *x, const float *w, const float *b, float *y, fl
 	int fast = !generic && nv <= 4 && gentri_have_avx2_fma();
 	for (long n = n0; n < n1; n++) {
 		float *yn = y + n * o * hw;
-		conv3_pad(x + n * c * hw, scratch, c, h, wd, pw);
+		pad_planes(x + n * c * hw, scratch, c, h, wd, 1, pw);
 		if (!fast) {
 			conv3_generic(scratch, w, b, yn, c, h, wd, o, pw);
 			continue;
@@ -597,20 +600,6 @@ static void cv_generic(const float *xp, const float *wt, const float *bp, float 
 	}
 }
 
-// pad_planes writes x (c, h, w) into xp (c, h+2p, w+2p) with zero borders.
-static void pad_planes(const float *restrict x, float *restrict xp, long c, long h, long w, long p) {
-	long pw = w + 2 * p, ph = h + 2 * p;
-	for (long i = 0; i < c * ph * pw; i++)
-		xp[i] = 0.0f;
-	for (long ch = 0; ch < c; ch++)
-		for (long r = 0; r < h; r++) {
-			const float *src = x + (ch * h + r) * w;
-			float *dst = xp + (ch * ph + r + p) * pw + p;
-			for (long q = 0; q < w; q++)
-				dst[q] = src[q];
-		}
-}
-
 // gentri_conv_cv runs the channel-vectorised convolution on images [n0, n1)
 // of x (n, c, h, w), padded by pad, with re-laid weights wt
 // [o/8][c][k][k][8] and bias bp (o rounded up to 8), writing image n's
@@ -633,7 +622,7 @@ void gentri_conv_cv(const float *x, const float *wt, const float *bp, float *y, 
 						wt16[((b * c + ch) * k * k + t) * 16 + l] =
 						    wt[(((2 * b + l / 8) * c + ch) * k * k + t) * 8 + l % 8];
 	for (long n = n0; n < n1; n++) {
-		pad_planes(x + n * c * h * w, scratch, c, h, w, pad);
+		pad_planes(x + n * c * h * w, scratch, c, h, w, pad, w + 2 * pad);
 		float *yn = y + n * yimg;
 		if (!fast)
 			cv_generic(scratch, wt, bp, yn, &g);
@@ -699,7 +688,7 @@ void gentri_conv_dw(const float *x, const float *dy, float *dw, float *scratch, 
 				dwt[t * o + oc] = dw[oc * c * kk + t];
 	for (long n = n0; n < n1; n++) {
 		const float *dyn = dy + n * o * ohw;
-		pad_planes(x + n * c * h * w, scratch, c, h, w, pad);
+		pad_planes(x + n * c * h * w, scratch, c, h, w, pad, w + 2 * pad);
 		if (!fast) {
 			dw_generic(scratch, dyn, dw, c, o, k, oh, ow, s, pw, plane);
 			continue;

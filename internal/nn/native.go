@@ -134,6 +134,17 @@ func cBool(b bool) C.int {
 	return 0
 }
 
+// directForward and directDx are conv.go's ways in: they run a float32
+// convolution's forward pass or dx with a direct kernel and report true, or
+// report false, doing nothing, where none applies (then im2col runs).
+func directForward(cg *convGeom, x, w, b, y []float32) bool {
+	return conv3x3(cg, x, w, b, y, false) || convK4S2(cg, x, w, b, y, false)
+}
+
+func directDx(cg *convGeom, w, dy, dx []float32) bool {
+	return conv3Grad(cg, w, dy, dx) || convK4S2Grad(cg, w, dy, dx, false)
+}
+
 // conv3x3 computes a 3×3, stride-1, padding-1 convolution of float32 images
 // with a direct kernel, images split over goroutines: the channel-vectorised
 // one (gentri_conv_cv) for output channels in whole blocks of 8, the row one
@@ -147,10 +158,9 @@ func conv3x3(cg *convGeom, x, w, b, y []float32, generic bool) bool {
 		return false // no vector path for it: im2col is faster than the portable one
 	}
 	if cg.o%8 == 0 { // whole blocks of 8 output channels: the channel-vectorised kernel
-		wt := layCV(cg.o, cg.c, 3, func(oc, ch, u, v int) float32 { return w[((oc*cg.c+ch)*3+u)*3+v] })
 		a := cvCall{c: cg.c, h: cg.h, w: cg.w, pad: 1, o: cg.o, k: 3, s: 1, oh: cg.oh, ow: cg.ow,
 			ych: cg.oh * cg.ow, yrow: cg.ow, ycol: 1, yimg: cg.o * cg.oh * cg.ow}
-		a.run(cg.n, x, wt, padBias(b, cg.o), y, generic)
+		a.run(cg.n, x, func(oc, ch, u, v int) float32 { return w[((oc*cg.c+ch)*3+u)*3+v] }, b, y, generic)
 		return true
 	}
 	img, out := cg.c*cg.h*cg.w, cg.o*cg.oh*cg.ow
@@ -163,6 +173,34 @@ func conv3x3(cg *convGeom, x, w, b, y []float32, generic bool) bool {
 		putScratch(buf)
 	})
 	return true
+}
+
+// conv3Grad computes dx of a 3×3, stride-1, padding-1 float32 convolution
+// with a direct kernel, as the convolution of dy with the flipped,
+// transposed weights K[c,o,u,v] = W[o,c,2−u,2−v]; it reports false, doing
+// nothing, where no direct kernel applies.
+func conv3Grad(cg *convGeom, w, dy, dx []float32) bool {
+	if cg.k != 3 || cg.stride != 1 || cg.pad != 1 {
+		return false
+	}
+	t := convGeom{n: cg.n, c: cg.o, h: cg.h, w: cg.w, o: cg.c, k: 3, stride: 1, pad: 1, oh: cg.h, ow: cg.w}
+	if !directConv || !(t.o%8 == 0 || t.w <= 32) {
+		return false // as in conv3x3
+	}
+	buf := getScratch(len(w) + cg.c)
+	defer putScratch(buf)
+	k, zero := (*buf)[:len(w)], (*buf)[len(w):len(w)+cg.c]
+	clear(zero)
+	for o := 0; o < cg.o; o++ {
+		for c := 0; c < cg.c; c++ {
+			for u := 0; u < 3; u++ {
+				for v := 0; v < 3; v++ {
+					k[((c*cg.o+o)*3+u)*3+v] = w[((o*cg.c+c)*3+2-u)*3+2-v]
+				}
+			}
+		}
+	}
+	return conv3x3(&t, dy, k, zero, dx, false)
 }
 
 // convDW adds to dw the weight gradient of images [lo, hi) of a float32
@@ -192,11 +230,29 @@ type cvCall struct {
 	c, h, w, pad, o, k, s, start, oh, ow, ych, yrow, ycol, yoff, yimg int
 }
 
-// run computes the n images of x into y, split over goroutines, with
-// weights wt laid out [o/8][c][k][k][8] and bias bp (o rounded up to 8).
-func (a cvCall) run(n int, x, wt, bp, y []float32, generic bool) {
+// run computes the n images of x into y, split over goroutines, with tap
+// (oc, ch, u, v) of the weights read from at and bias b (nil: zeros). The
+// weights are laid out as gentri_conv_cv wants them ([o/8][c][k][k][8], the
+// bias rounded up to 8) in a pooled buffer, not a new one every step.
+func (a cvCall) run(n int, x []float32, at func(oc, ch, u, v int) float32, b, y []float32, generic bool) {
 	_, _ = x[n*a.c*a.h*a.w-1], y[(n-1)*a.yimg+(a.o-1)*a.ych+a.yoff+(a.oh-1)*a.yrow+(a.ow-1)*a.ycol]
-	_, _ = wt[(a.o+7)/8*8*a.c*a.k*a.k-1], bp[(a.o+7)/8*8-1]
+	o8 := (a.o + 7) / 8 * 8
+	nw := o8 * a.c * a.k * a.k
+	lay := getScratch(nw + o8)
+	defer putScratch(lay)
+	wt, bp := (*lay)[:nw], (*lay)[nw:nw+o8]
+	clear(wt)
+	clear(bp)
+	for oc := 0; oc < a.o; oc++ {
+		for ch := 0; ch < a.c; ch++ {
+			for u := 0; u < a.k; u++ {
+				for v := 0; v < a.k; v++ {
+					wt[(((oc/8*a.c+ch)*a.k+u)*a.k+v)*8+oc%8] = at(oc, ch, u, v)
+				}
+			}
+		}
+	}
+	copy(bp, b)
 	need := a.c*(a.h+2*a.pad)*(a.w+2*a.pad) + (a.o+15)/16*16*a.c*a.k*a.k // image, then AVX-512 weights
 	parallelRange(n, 1, func(lo, hi int) {
 		buf := getScratch(need)
@@ -208,30 +264,6 @@ func (a cvCall) run(n int, x, wt, bp, y []float32, generic bool) {
 	})
 }
 
-// layCV lays out the weights of o output and c input channels, k×k taps, as
-// [o/8][c][k][k][8] (zeros past o), reading tap (oc, ch, u, v) from at.
-func layCV(o, c, k int, at func(oc, ch, u, v int) float32) []float32 {
-	blocks := (o + 7) / 8
-	wt := make([]float32, blocks*8*c*k*k)
-	for oc := 0; oc < o; oc++ {
-		for ch := 0; ch < c; ch++ {
-			for u := 0; u < k; u++ {
-				for v := 0; v < k; v++ {
-					wt[(((oc/8*c+ch)*k+u)*k+v)*8+oc%8] = at(oc, ch, u, v)
-				}
-			}
-		}
-	}
-	return wt
-}
-
-// padBias returns b rounded up to a whole block of 8 with zeros (b nil: all zeros).
-func padBias(b []float32, o int) []float32 {
-	bp := make([]float32, (o+7)/8*8)
-	copy(bp, b)
-	return bp
-}
-
 // convK4S2 computes the forward pass of a 4×4, stride-2, padding-1 float32
 // convolution (the cGAN discriminator's) with the channel-vectorised kernel,
 // where the output channels come in whole blocks of 8; it reports false,
@@ -240,10 +272,9 @@ func convK4S2(cg *convGeom, x, w, b, y []float32, generic bool) bool {
 	if cg.k != 4 || cg.stride != 2 || cg.pad != 1 || cg.o%8 != 0 || !(directConv || generic) {
 		return false
 	}
-	wt := layCV(cg.o, cg.c, 4, func(oc, ch, u, v int) float32 { return w[((oc*cg.c+ch)*4+u)*4+v] })
 	a := cvCall{c: cg.c, h: cg.h, w: cg.w, pad: 1, o: cg.o, k: 4, s: 2, oh: cg.oh, ow: cg.ow,
 		ych: cg.oh * cg.ow, yrow: cg.ow, ycol: 1, yimg: cg.o * cg.oh * cg.ow}
-	a.run(cg.n, x, wt, padBias(b, cg.o), y, generic)
+	a.run(cg.n, x, func(oc, ch, u, v int) float32 { return w[((oc*cg.c+ch)*4+u)*4+v] }, b, y, generic)
 	return true
 }
 
@@ -257,15 +288,11 @@ func convK4S2Grad(cg *convGeom, w, dy, dx []float32, generic bool) bool {
 		cg.oh != cg.h/2 || cg.ow != cg.w/2 || !(directConv || generic) {
 		return false
 	}
-	zero := padBias(nil, cg.c)
 	for a := 0; a < 2; a++ {
 		for b := 0; b < 2; b++ {
-			wt := layCV(cg.c, cg.o, 2, func(ch, oc, r, t int) float32 {
-				return w[((oc*cg.c+ch)*4+3-a-2*r)*4+3-b-2*t]
-			})
 			call := cvCall{c: cg.o, h: cg.oh, w: cg.ow, pad: 1, o: cg.c, k: 2, s: 1, start: a*(cg.ow+2) + b,
 				oh: cg.oh, ow: cg.ow, ych: cg.h * cg.w, yrow: 2 * cg.w, ycol: 2, yoff: a*cg.w + b, yimg: cg.c * cg.h * cg.w}
-			call.run(cg.n, dy, wt, zero, dx, generic)
+			call.run(cg.n, dy, func(ch, oc, r, t int) float32 { return w[((oc*cg.c+ch)*4+3-a-2*r)*4+3-b-2*t] }, nil, dx, generic)
 		}
 	}
 	return true

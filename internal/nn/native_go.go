@@ -48,7 +48,12 @@ func convDW(cg *convGeom, x, dy, dw []float32, lo, hi int, generic bool) bool { 
 // directConv: the pure-Go build has no direct convolutions.
 const directConv = false
 
-// convK4S2 and convK4S2Grad have no Go twins: the pure-Go build convolves
-// through im2col.
+// directForward and directDx: no direct kernels, so conv.go uses im2col.
+func directForward(cg *convGeom, x, w, b, y []float32) bool { return false }
+func directDx(cg *convGeom, w, dy, dx []float32) bool       { return false }
+
+// conv3Grad, convK4S2 and convK4S2Grad have no Go twins: the pure-Go build
+// convolves through im2col.
+func conv3Grad(cg *convGeom, w, dy, dx []float32) bool                  { return false }
 func convK4S2(cg *convGeom, x, w, b, y []float32, generic bool) bool    { return false }
 func convK4S2Grad(cg *convGeom, w, dy, dx []float32, generic bool) bool { return false }
