@@ -186,6 +186,9 @@ func convBackward[T float](cg *convGeom, wrt int, x, w, dy, r []T) {
 		}
 		convDxIm2col(cg, w, dy, r)
 	case 1: // dW = Σ_n dy_n · col_nᵀ, as fixedParts partial sums added in order
+		if x32, ok := any(x).([]float32); ok && convDW(cg, x32, any(dy).([]float32), any(r).([]float32), false) {
+			return // the native build's direct kernel
+		}
 		parts := min(cg.n, fixedParts)
 		partial := make([][]T, parts)
 		partial[0] = r
@@ -198,9 +201,6 @@ func convBackward[T float](cg *convGeom, wrt int, x, w, dy, r []T) {
 				acc := partial[part]
 				clear(acc)
 				lo, hi := partBounds(cg.n, parts, part)
-				if x32, ok := any(x).([]float32); ok && convDW(cg, x32, any(dy).([]float32), any(acc).([]float32), lo, hi, false) {
-					continue // the native build's direct kernel
-				}
 				for n := lo; n < hi; n++ {
 					col = imageCols(cg, x, n, col)
 					gemm(false, true, cg.o, ckk, p, 1, dy[n*cg.o*p:(n+1)*cg.o*p], p, col, p, 1, acc, ckk)

@@ -649,48 +649,43 @@ void gentri_conv_cv(const float *x, const float *wt, const float *bp, float *y, 
 // to a vector (dy transposed to pixel-major first) and keep the taps of one
 // input channel in registers; the portable path does the same sums with fmaf.
 
-static void dw_generic(const float *xp, const float *dy, float *dw, long c, long o, long k, long oh, long ow, long s,
+static void dw_generic(const float *xp, const float *dy, float *dwt, long c, long o, long k, long oh, long ow, long s,
                        long pw, long plane) {
 	for (long oc = 0; oc < o; oc++)
 		for (long ch = 0; ch < c; ch++)
 			for (long u = 0; u < k; u++)
 				for (long v = 0; v < k; v++) {
-					float acc = dw[((oc * c + ch) * k + u) * k + v];
+					float acc = dwt[((ch * k + u) * k + v) * o + oc];
 					const float *xs = xp + ch * plane + u * pw + v;
 					for (long i = 0; i < oh; i++)
 						for (long j = 0; j < ow; j++)
 							acc = fmaf(dy[(oc * oh + i) * ow + j], xs[i * s * pw + j * s], acc);
-					dw[((oc * c + ch) * k + u) * k + v] = acc;
+					dwt[((ch * k + u) * k + v) * o + oc] = acc;
 				}
 }
 
 // gentri_conv_dw_scratch is the scratch gentri_conv_dw needs, in floats.
 long gentri_conv_dw_scratch(long c, long h, long w, long pad, long o, long oh, long ow) {
-	return c * (h + 2 * pad) * (w + 2 * pad) + oh * ow * o + c * 16 * o;
+	return c * (h + 2 * pad) * (w + 2 * pad) + oh * ow * o;
 }
 
-// gentri_conv_dw adds to dw (o, c, k, k) the weight gradient of images
-// [n0, n1) of x (n, c, h, w), padded by pad, with upstream gradient dy
-// (n, o, oh, ow), for k in 2..4 with stride s. The vector path needs o in
-// whole blocks of 8; generic forces the portable path (for the tests).
-void gentri_conv_dw(const float *x, const float *dy, float *dw, float *scratch, long n0, long n1, long c, long h,
+// gentri_conv_dw adds to dwt the weight gradient of images [n0, n1) of x
+// (n, c, h, w), padded by pad, with upstream gradient dy (n, o, oh, ow), for
+// k in 2..4 with stride s. dwt is laid out (c, k, k, o), so that a tile's
+// output channels are one vector load; gentri_conv_dw_sum adds the partial
+// sums and transposes them to (o, c, k, k). The vector path needs o in whole
+// blocks of 8; generic forces the portable path (for the tests).
+void gentri_conv_dw(const float *x, const float *dy, float *dwt, float *scratch, long n0, long n1, long c, long h,
                     long w, long pad, long o, long k, long s, long oh, long ow, int generic) {
 	long pw = w + 2 * pad, plane = (h + 2 * pad) * pw, ohw = oh * ow;
 	int fast = !generic && o % 8 == 0 && k >= 2 && k <= 4 && gentri_have_avx2_fma();
 	int wide = fast && o % 16 == 0 && gentri_have_avx512();
-	long kk = k * k;
-	float *dyt = scratch + c * plane, *dwt = dyt + ohw * o;
-	// The vector path accumulates in dwt (c, k, k, o), so a tile's 8 output
-	// channels are one vector load, and transposes back at the end.
-	if (fast)
-		for (long oc = 0; oc < o; oc++)
-			for (long t = 0; t < c * kk; t++)
-				dwt[t * o + oc] = dw[oc * c * kk + t];
+	float *dyt = scratch + c * plane;
 	for (long n = n0; n < n1; n++) {
 		const float *dyn = dy + n * o * ohw;
 		pad_planes(x + n * c * h * w, scratch, c, h, w, pad, w + 2 * pad);
 		if (!fast) {
-			dw_generic(scratch, dyn, dw, c, o, k, oh, ow, s, pw, plane);
+			dw_generic(scratch, dyn, dwt, c, o, k, oh, ow, s, pw, plane);
 			continue;
 		}
 		for (long oc = 0; oc < o; oc++)
@@ -701,8 +696,18 @@ void gentri_conv_dw(const float *x, const float *dy, float *dw, float *scratch, 
 		else
 			dw_image8(scratch, dyt, dwt, c, o, k, oh, ow, s, pw, plane);
 	}
-	if (fast)
-		for (long oc = 0; oc < o; oc++)
-			for (long t = 0; t < c * kk; t++)
-				dw[oc * c * kk + t] = dwt[t * o + oc];
+}
+
+// gentri_conv_dw_sum writes dw[oc][t] = p_0[t][oc] + p_1[t][oc] + … for t in
+// [t0, t1): the parts partial sums at parts·size floats, each (taps, o),
+// added in order.
+void gentri_conv_dw_sum(const float *partial, long parts, long size, long o, long taps, float *dw, long t0,
+                        long t1) {
+	for (long t = t0; t < t1; t++)
+		for (long oc = 0; oc < o; oc++) {
+			float acc = partial[t * o + oc];
+			for (long p = 1; p < parts; p++)
+				acc += partial[p * size + t * o + oc];
+			dw[oc * taps + t] = acc;
+		}
 }

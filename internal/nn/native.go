@@ -203,11 +203,14 @@ func conv3Grad(cg *convGeom, w, dy, dx []float32) bool {
 	return conv3x3(&t, dy, k, zero, dx, false)
 }
 
-// convDW adds to dw the weight gradient of images [lo, hi) of a float32
-// convolution with the direct kernel (gentri_conv_dw), on the calling
-// goroutine: 3×3 stride 1 and 4×4 stride 2, padding 1, output channels in
-// whole blocks of 8. It reports false, doing nothing, elsewhere.
-func convDW(cg *convGeom, x, dy, dw []float32, lo, hi int, generic bool) bool {
+// convDW writes to dw the weight gradient of a float32 convolution with the
+// direct kernel (gentri_conv_dw): 3×3 stride 1 and 4×4 stride 2, padding 1,
+// output channels in whole blocks of 8. Like the im2col path it sums the
+// batch as fixedParts partial sums, each over its images in order, added in
+// order; the parts are kept (c, k, k, o), the kernel's layout, and
+// transposed once as they are added. It reports false, doing nothing,
+// elsewhere.
+func convDW(cg *convGeom, x, dy, dw []float32, generic bool) bool {
 	if !(cg.k == 3 && cg.stride == 1 || cg.k == 4 && cg.stride == 2) || cg.pad != 1 {
 		return false
 	}
@@ -215,11 +218,24 @@ func convDW(cg *convGeom, x, dy, dw []float32, lo, hi int, generic bool) bool {
 		return false // as in conv3x3
 	}
 	x, dy, dw = x[:cg.n*cg.c*cg.h*cg.w], dy[:cg.n*cg.o*cg.oh*cg.ow], dw[:cg.o*cg.c*cg.k*cg.k]
+	parts, size, taps := min(cg.n, fixedParts), len(dw), cg.c*cg.k*cg.k
+	partial := getScratch(parts * size)
+	defer putScratch(partial)
 	need := int(C.gentri_conv_dw_scratch(C.long(cg.c), C.long(cg.h), C.long(cg.w), 1, C.long(cg.o), C.long(cg.oh), C.long(cg.ow)))
-	buf := getScratch(need)
-	C.gentri_conv_dw(f32p(x), f32p(dy), f32p(dw), f32p(*buf), C.long(lo), C.long(hi), C.long(cg.c), C.long(cg.h),
-		C.long(cg.w), 1, C.long(cg.o), C.long(cg.k), C.long(cg.stride), C.long(cg.oh), C.long(cg.ow), cBool(generic))
-	putScratch(buf)
+	parallelRange(parts, 1, func(plo, phi int) {
+		buf := getScratch(need)
+		for part := plo; part < phi; part++ {
+			acc := (*partial)[part*size : (part+1)*size]
+			clear(acc)
+			lo, hi := partBounds(cg.n, parts, part)
+			C.gentri_conv_dw(f32p(x), f32p(dy), f32p(acc), f32p(*buf), C.long(lo), C.long(hi), C.long(cg.c), C.long(cg.h),
+				C.long(cg.w), 1, C.long(cg.o), C.long(cg.k), C.long(cg.stride), C.long(cg.oh), C.long(cg.ow), cBool(generic))
+		}
+		putScratch(buf)
+	})
+	parallelRange(taps, 64, func(lo, hi int) {
+		C.gentri_conv_dw_sum(f32p(*partial), C.long(parts), C.long(size), C.long(cg.o), C.long(taps), f32p(dw), C.long(lo), C.long(hi))
+	})
 	return true
 }
 

@@ -26,6 +26,8 @@ void gentri_conv3x3(const float *x, const float *w, const float *b, float *y, fl
 long gentri_conv_dw_scratch(long c, long h, long w, long pad, long o, long oh, long ow);
 void gentri_conv_dw(const float *x, const float *dy, float *dw, float *scratch, long n0, long n1, long c, long h,
                     long w, long pad, long o, long k, long s, long oh, long ow, int generic);
+void gentri_conv_dw_sum(const float *partial, long parts, long size, long o, long taps, float *dw, long t0,
+                        long t1);
 void gentri_conv_cv(const float *x, const float *wt, const float *bp, float *y, float *scratch, long n0, long n1,
                     long c, long h, long w, long pad, long o, long k, long s, long start, long oh, long ow,
                     long ych, long yrow, long ycol, long yoff, long yimg, int generic);

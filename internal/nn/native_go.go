@@ -43,7 +43,7 @@ func gnDx32(x, gamma, dy, r []float32, mean, invStd []float64, c, s, groups, lo,
 func conv3x3(cg *convGeom, x, w, b, y []float32, generic bool) bool { return false }
 
 // convDW has no Go twin: the pure-Go build takes dW through im2col.
-func convDW(cg *convGeom, x, dy, dw []float32, lo, hi int, generic bool) bool { return false }
+func convDW(cg *convGeom, x, dy, dw []float32, generic bool) bool { return false }
 
 // directConv: the pure-Go build has no direct convolutions.
 const directConv = false

@@ -122,7 +122,7 @@ func TestDirectConv3x3(t *testing.T) {
 		t.Skip("pure-Go build: convolutions run through im2col")
 	}
 	r := rng.New(13, 0)
-	for _, c := range []struct{ n, c, h, w, o int }{{2, 3, 28, 28, 16}, {3, 5, 14, 14, 7}, {2, 16, 7, 7, 13}, {1, 4, 9, 20, 5}, {1, 2, 5, 33, 3}, {2, 1, 4, 4, 1}, {1, 2, 200, 6, 3}, {1, 3, 5, 5, 17}, {1, 3, 6, 28, 5}, {1, 3, 5, 5, 24}, {2, 4, 14, 14, 8}, {2, 4, 9, 9, 32}, {1, 2, 6, 6, 48}} {
+	for _, c := range []struct{ n, c, h, w, o int }{{2, 3, 28, 28, 16}, {3, 5, 14, 14, 7}, {2, 16, 7, 7, 13}, {1, 4, 9, 20, 5}, {1, 2, 5, 33, 3}, {2, 1, 4, 4, 1}, {1, 2, 200, 6, 3}, {1, 3, 5, 5, 17}, {1, 3, 6, 28, 5}, {1, 3, 5, 5, 24}, {2, 4, 14, 14, 8}, {2, 4, 9, 9, 32}, {1, 2, 6, 6, 48}, {11, 3, 5, 5, 16}} {
 		cg := newConvGeom([]int{c.n, c.c, c.h, c.w}, []int{c.o, c.c, 3, 3}, 1, 1)
 		x, w, b := randFloats32(r, c.n*c.c*c.h*c.w), randFloats32(r, c.o*c.c*9), randFloats32(r, c.o)
 		fast, slow := make([]float32, c.n*c.o*c.h*c.w), make([]float32, c.n*c.o*c.h*c.w)
@@ -178,8 +178,8 @@ func TestDirectConv3x3(t *testing.T) {
 		}
 		// dW: fast against portable bit for bit, and against a float64 evaluation.
 		dwFast, dwSlow := make([]float32, len(w)), make([]float32, len(w))
-		fastDW := convDW(&cg, x, dy, dwFast, 0, c.n, false) // vector path only for whole blocks of 8
-		if !convDW(&cg, x, dy, dwSlow, 0, c.n, true) || fastDW != (directConv && c.o%8 == 0) {
+		fastDW := convDW(&cg, x, dy, dwFast, false) // vector path only for whole blocks of 8
+		if !convDW(&cg, x, dy, dwSlow, true) || fastDW != (directConv && c.o%8 == 0) {
 			t.Fatalf("convDW %+v: took it %v (portable) / %v (vector)", c, true, fastDW)
 		}
 		if fastDW {
@@ -254,9 +254,9 @@ func TestDirectConvK4S2(t *testing.T) {
 		}
 		dy := randFloats32(r, ylen)
 		dwFast, dwSlow := make([]float32, len(w)), make([]float32, len(w))
-		if ok := convDW(&cg, x, dy, dwFast, 0, c.n, false); ok != (directConv && c.o%8 == 0) {
+		if ok := convDW(&cg, x, dy, dwFast, false); ok != (directConv && c.o%8 == 0) {
 			t.Fatalf("convDW %+v: took it %v", c, ok)
-		} else if convDW(&cg, x, dy, dwSlow, 0, c.n, true) {
+		} else if convDW(&cg, x, dy, dwSlow, true) {
 			if ok {
 				sameBits(t, fmt.Sprintf("convDW %+v fast vs portable", c), dwFast, dwSlow)
 			}

@@ -139,9 +139,15 @@ DW_ROWS(const float *restrict xc, const float *restrict dyt, float *restrict dwt
 		for (int t = 0; t < T; t++)
 			acc[nb * T + t] = VLOAD(dt + t * o + nb * LANES);
 	for (long i = 0; i < oh; i++) {
-		const float *xr = xc + (i * s + U0) * pw;
+		// One pointer per kernel row, so that each broadcast is that pointer
+		// plus a constant (v): with (uu·pw + v) offsets GCC kept them on the
+		// stack and reloaded one per multiply-add.
+		const float *xr[4];
+#pragma GCC unroll 4
+		for (int uu = 0; uu < NU; uu++)
+			xr[uu] = xc + (i * s + U0 + uu) * pw;
 		const float *dr = dyt + i * ow * o + ob;
-		for (long j = 0; j < ow; j++, xr += s) {
+		for (long j = 0; j < ow; j++) {
 			V d[2];
 #pragma GCC unroll 2
 			for (int nb = 0; nb < NB; nb++)
@@ -150,11 +156,14 @@ DW_ROWS(const float *restrict xc, const float *restrict dyt, float *restrict dwt
 			for (int uu = 0; uu < NU; uu++)
 #pragma GCC unroll 4
 				for (int v = 0; v < K; v++) {
-					V xb = VSET1(xr[uu * pw + v]);
+					V xb = VSET1(xr[uu][v]);
 #pragma GCC unroll 2
 					for (int nb = 0; nb < NB; nb++)
 						acc[nb * T + uu * K + v] = VFMA(d[nb], xb, acc[nb * T + uu * K + v]);
 				}
+#pragma GCC unroll 4
+			for (int uu = 0; uu < NU; uu++)
+				xr[uu] += s;
 		}
 	}
 #pragma GCC unroll 2
