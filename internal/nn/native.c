@@ -600,38 +600,54 @@ static void cv_generic(const float *xp, const float *wt, const float *bp, float 
 	}
 }
 
+// gentri_cv_lanes is the number of output channels to a vector that
+// gentri_conv_cv takes for o output channels and a k×k window: 16 where the
+// CPU has AVX-512 and o is a multiple of 16, else 8 (also on the portable
+// path, which generic forces).
+long gentri_cv_lanes(long o, long k, int generic) {
+	int fast = !generic && k >= 2 && k <= 4 && gentri_have_avx2_fma();
+	return fast && o % 16 == 0 && gentri_have_avx512() ? 16 : 8;
+}
+
+// gentri_cv_lay re-lays weights for gentri_conv_cv as wt[o/L][c][k][k][L]
+// (L = lanes, o rounded up to L with zeros), tap (oc, ch, u, v) read from
+// w[base + oc·so + ch·sc + u·su + v·sv]: so one call serves W itself, its
+// transpose and its flips.
+void gentri_cv_lay(const float *w, long base, long so, long sc, long su, long sv, long o, long c, long k, long lanes,
+                   float *wt) {
+	long ol = (o + lanes - 1) / lanes * lanes;
+	for (long oc = 0; oc < ol; oc++)
+		for (long ch = 0; ch < c; ch++)
+			for (long u = 0; u < k; u++)
+				for (long v = 0; v < k; v++)
+					wt[(((oc / lanes * c + ch) * k + u) * k + v) * lanes + oc % lanes] =
+					    oc < o ? w[base + oc * so + ch * sc + u * su + v * sv] : 0.0f;
+}
+
 // gentri_conv_cv runs the channel-vectorised convolution on images [n0, n1)
-// of x (n, c, h, w), padded by pad, with re-laid weights wt
-// [o/8][c][k][k][8] and bias bp (o rounded up to 8), writing image n's
-// output at y + n·yimg (see cvgeom for the window and output geometry; pw
-// is w + 2·pad). scratch holds c·(h+2·pad)·(w+2·pad) floats, and after them
-// o·c·k·k for the AVX-512 path's weights. generic forces the portable path
-// (for the tests).
+// of x (n, c, h, w), padded by pad, with weights wt as gentri_cv_lay lays
+// them for lanes = gentri_cv_lanes(o, k, generic) and bias bp (o rounded up
+// to lanes), writing image n's output at y + n·yimg (see cvgeom for the
+// window and output geometry; pw is w + 2·pad). scratch holds
+// c·(h+2·pad)·(w+2·pad) floats. generic forces the portable path (for the
+// tests).
 void gentri_conv_cv(const float *x, const float *wt, const float *bp, float *y, float *scratch, long n0, long n1,
                     long c, long h, long w, long pad, long o, long k, long s, long start, long oh, long ow,
-                    long ych, long yrow, long ycol, long yoff, long yimg, int generic) {
+                    long ych, long yrow, long ycol, long yoff, long yimg, long lanes, int generic) {
 	cvgeom g = {c, o, k, s, w + 2 * pad, (h + 2 * pad) * (w + 2 * pad), start, oh, ow, ych, yrow, ycol, yoff};
 	int fast = !generic && k >= 2 && k <= 4 && gentri_have_avx2_fma();
-	int wide = fast && o % 16 == 0 && gentri_have_avx512();
-	float *wt16 = scratch + c * g.plane;
-	if (wide) // re-lay the weights as [o/16][c][k][k][16] (scratch holds them after the image)
-		for (long b = 0; b < o / 16; b++)
-			for (long ch = 0; ch < c; ch++)
-				for (long t = 0; t < k * k; t++)
-					for (long l = 0; l < 16; l++)
-						wt16[((b * c + ch) * k * k + t) * 16 + l] =
-						    wt[(((2 * b + l / 8) * c + ch) * k * k + t) * 8 + l % 8];
+	int wide = lanes == 16;
 	for (long n = n0; n < n1; n++) {
 		pad_planes(x + n * c * h * w, scratch, c, h, w, pad, w + 2 * pad);
 		float *yn = y + n * yimg;
 		if (!fast)
 			cv_generic(scratch, wt, bp, yn, &g);
 		else if (wide && k == 2)
-			cv_image16_2(scratch, wt16, bp, yn, &g);
+			cv_image16_2(scratch, wt, bp, yn, &g);
 		else if (wide && k == 3)
-			cv_image16_3(scratch, wt16, bp, yn, &g);
+			cv_image16_3(scratch, wt, bp, yn, &g);
 		else if (wide)
-			cv_image16_4(scratch, wt16, bp, yn, &g);
+			cv_image16_4(scratch, wt, bp, yn, &g);
 		else if (k == 2)
 			cv_image8_2(scratch, wt, bp, yn, &g);
 		else if (k == 3)

@@ -158,9 +158,7 @@ func conv3x3(cg *convGeom, x, w, b, y []float32, generic bool) bool {
 		return false // no vector path for it: im2col is faster than the portable one
 	}
 	if cg.o%8 == 0 { // whole blocks of 8 output channels: the channel-vectorised kernel
-		a := cvCall{c: cg.c, h: cg.h, w: cg.w, pad: 1, o: cg.o, k: 3, s: 1, oh: cg.oh, ow: cg.ow,
-			ych: cg.oh * cg.ow, yrow: cg.ow, ycol: 1, yimg: cg.o * cg.oh * cg.ow}
-		a.run(cg.n, x, func(oc, ch, u, v int) float32 { return w[((oc*cg.c+ch)*3+u)*3+v] }, b, y, generic)
+		conv3cv(cg, x, w, plainMap(cg.c, 3), b, y, generic)
 		return true
 	}
 	img, out := cg.c*cg.h*cg.w, cg.o*cg.oh*cg.ow
@@ -175,6 +173,14 @@ func conv3x3(cg *convGeom, x, w, b, y []float32, generic bool) bool {
 	return true
 }
 
+// conv3cv runs a 3×3, stride-1, padding-1 convolution with the
+// channel-vectorised kernel, the weights read through wm.
+func conv3cv(cg *convGeom, x, w []float32, wm wmap, b, y []float32, generic bool) {
+	a := cvCall{c: cg.c, h: cg.h, w: cg.w, pad: 1, o: cg.o, k: 3, s: 1, oh: cg.oh, ow: cg.ow,
+		ych: cg.oh * cg.ow, yrow: cg.ow, ycol: 1, yimg: cg.o * cg.oh * cg.ow}
+	a.run(cg.n, x, w, wm, b, y, generic)
+}
+
 // conv3Grad computes dx of a 3×3, stride-1, padding-1 float32 convolution
 // with a direct kernel, as the convolution of dy with the flipped,
 // transposed weights K[c,o,u,v] = W[o,c,2−u,2−v]; it reports false, doing
@@ -186,6 +192,10 @@ func conv3Grad(cg *convGeom, w, dy, dx []float32) bool {
 	t := convGeom{n: cg.n, c: cg.o, h: cg.h, w: cg.w, o: cg.c, k: 3, stride: 1, pad: 1, oh: cg.h, ow: cg.w}
 	if !directConv || !(t.o%8 == 0 || t.w <= 32) {
 		return false // as in conv3x3
+	}
+	if t.o%8 == 0 { // tap (c, o, u, v) is W[o, c, 2−u, 2−v]
+		conv3cv(&t, dy, w, wmap{8, 9, cg.c * 9, -3, -1}, nil, dx, false)
+		return true
 	}
 	buf := getScratch(len(w) + cg.c)
 	defer putScratch(buf)
@@ -246,36 +256,52 @@ type cvCall struct {
 	c, h, w, pad, o, k, s, start, oh, ow, ych, yrow, ycol, yoff, yimg int
 }
 
-// run computes the n images of x into y, split over goroutines, with tap
-// (oc, ch, u, v) of the weights read from at and bias b (nil: zeros). The
-// weights are laid out as gentri_conv_cv wants them ([o/8][c][k][k][8], the
-// bias rounded up to 8) in a pooled buffer, not a new one every step.
-func (a cvCall) run(n int, x []float32, at func(oc, ch, u, v int) float32, b, y []float32, generic bool) {
-	_, _ = x[n*a.c*a.h*a.w-1], y[(n-1)*a.yimg+(a.o-1)*a.ych+a.yoff+(a.oh-1)*a.yrow+(a.ow-1)*a.ycol]
-	o8 := (a.o + 7) / 8 * 8
-	nw := o8 * a.c * a.k * a.k
-	lay := getScratch(nw + o8)
-	defer putScratch(lay)
-	wt, bp := (*lay)[:nw], (*lay)[nw:nw+o8]
-	clear(wt)
-	clear(bp)
-	for oc := 0; oc < a.o; oc++ {
-		for ch := 0; ch < a.c; ch++ {
-			for u := 0; u < a.k; u++ {
-				for v := 0; v < a.k; v++ {
-					wt[(((oc/8*a.c+ch)*a.k+u)*a.k+v)*8+oc%8] = at(oc, ch, u, v)
-				}
-			}
+// wmap says where tap (oc, ch, u, v) of a cvCall's weights lies in a weight
+// slice: at base + oc·so + ch·sc + u·su + v·sv. W itself, its transpose and
+// its flips (the dx kernels' weights) are all such maps of W, so they are
+// re-laid straight from it, in C.
+type wmap struct{ base, so, sc, su, sv int }
+
+// plainMap is the map of weights stored (o, c, k, k).
+func plainMap(c, k int) wmap { return wmap{0, c * k * k, k * k, k, 1} }
+
+// span returns the lowest and highest index the map reads for o×c×k×k taps.
+func (m wmap) span(o, c, k int) (lo, hi int) {
+	lo, hi = m.base, m.base
+	for _, d := range [][2]int{{m.so, o - 1}, {m.sc, c - 1}, {m.su, k - 1}, {m.sv, k - 1}} {
+		if d[0] < 0 {
+			lo += d[0] * d[1]
+		} else {
+			hi += d[0] * d[1]
 		}
 	}
+	return lo, hi
+}
+
+// run computes the n images of x into y, split over goroutines, with the
+// weights read from w through wm and bias b (nil: zeros). The weights are
+// re-laid as gentri_conv_cv wants them, once per call, in a pooled buffer.
+func (a cvCall) run(n int, x, w []float32, wm wmap, b, y []float32, generic bool) {
+	_, _ = x[n*a.c*a.h*a.w-1], y[(n-1)*a.yimg+(a.o-1)*a.ych+a.yoff+(a.oh-1)*a.yrow+(a.ow-1)*a.ycol]
+	lo, hi := wm.span(a.o, a.c, a.k)
+	_, _ = w[lo], w[hi]
+	lanes := int(C.gentri_cv_lanes(C.long(a.o), C.long(a.k), cBool(generic)))
+	ol := (a.o + lanes - 1) / lanes * lanes
+	nw := ol * a.c * a.k * a.k
+	lay := getScratch(nw + ol)
+	defer putScratch(lay)
+	wt, bp := (*lay)[:nw], (*lay)[nw:nw+ol]
+	C.gentri_cv_lay(f32p(w), C.long(wm.base), C.long(wm.so), C.long(wm.sc), C.long(wm.su), C.long(wm.sv),
+		C.long(a.o), C.long(a.c), C.long(a.k), C.long(lanes), f32p(wt))
+	clear(bp)
 	copy(bp, b)
-	need := a.c*(a.h+2*a.pad)*(a.w+2*a.pad) + (a.o+15)/16*16*a.c*a.k*a.k // image, then AVX-512 weights
+	need := a.c * (a.h + 2*a.pad) * (a.w + 2*a.pad)
 	parallelRange(n, 1, func(lo, hi int) {
 		buf := getScratch(need)
 		C.gentri_conv_cv(f32p(x), f32p(wt), f32p(bp), f32p(y), f32p(*buf), C.long(lo), C.long(hi),
 			C.long(a.c), C.long(a.h), C.long(a.w), C.long(a.pad), C.long(a.o), C.long(a.k), C.long(a.s),
 			C.long(a.start), C.long(a.oh), C.long(a.ow), C.long(a.ych), C.long(a.yrow), C.long(a.ycol),
-			C.long(a.yoff), C.long(a.yimg), cBool(generic))
+			C.long(a.yoff), C.long(a.yimg), C.long(lanes), cBool(generic))
 		putScratch(buf)
 	})
 }
@@ -290,7 +316,7 @@ func convK4S2(cg *convGeom, x, w, b, y []float32, generic bool) bool {
 	}
 	a := cvCall{c: cg.c, h: cg.h, w: cg.w, pad: 1, o: cg.o, k: 4, s: 2, oh: cg.oh, ow: cg.ow,
 		ych: cg.oh * cg.ow, yrow: cg.ow, ycol: 1, yimg: cg.o * cg.oh * cg.ow}
-	a.run(cg.n, x, func(oc, ch, u, v int) float32 { return w[((oc*cg.c+ch)*4+u)*4+v] }, b, y, generic)
+	a.run(cg.n, x, w, plainMap(cg.c, 4), b, y, generic)
 	return true
 }
 
@@ -308,7 +334,8 @@ func convK4S2Grad(cg *convGeom, w, dy, dx []float32, generic bool) bool {
 		for b := 0; b < 2; b++ {
 			call := cvCall{c: cg.o, h: cg.oh, w: cg.ow, pad: 1, o: cg.c, k: 2, s: 1, start: a*(cg.ow+2) + b,
 				oh: cg.oh, ow: cg.ow, ych: cg.h * cg.w, yrow: 2 * cg.w, ycol: 2, yoff: a*cg.w + b, yimg: cg.c * cg.h * cg.w}
-			call.run(cg.n, dy, func(ch, oc, r, t int) float32 { return w[((oc*cg.c+ch)*4+3-a-2*r)*4+3-b-2*t] }, nil, dx, generic)
+			// tap (ch, oc, r, t) of the call is W[oc, ch, 3−a−2r, 3−b−2t]
+			call.run(cg.n, dy, w, wmap{(3-a)*4 + 3 - b, 16, cg.c * 16, -8, -2}, nil, dx, generic)
 		}
 	}
 	return true

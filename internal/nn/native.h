@@ -28,8 +28,11 @@ void gentri_conv_dw(const float *x, const float *dy, float *dw, float *scratch, 
                     long w, long pad, long o, long k, long s, long oh, long ow, int generic);
 void gentri_conv_dw_sum(const float *partial, long parts, long size, long o, long taps, float *dw, long t0,
                         long t1);
+long gentri_cv_lanes(long o, long k, int generic);
+void gentri_cv_lay(const float *w, long base, long so, long sc, long su, long sv, long o, long c, long k, long lanes,
+                   float *wt);
 void gentri_conv_cv(const float *x, const float *wt, const float *bp, float *y, float *scratch, long n0, long n1,
                     long c, long h, long w, long pad, long o, long k, long s, long start, long oh, long ow,
-                    long ych, long yrow, long ycol, long yoff, long yimg, int generic);
+                    long ych, long yrow, long ycol, long yoff, long yimg, long lanes, int generic);
 
 #endif
