@@ -119,11 +119,13 @@ func (m *Discriminator) Apply(g *G.ExprGraph, x, y *G.Node) (*G.Node, error) {
 		return nil, err
 	}
 	out = G.Must(G.Reshape(out, tensor.Shape{batch}))
-	p, err := G.Mul(y, m.proj.Node(g))
+	// ⟨Embedding(y), φ⟩ = Σ_k y_k (φ·Pᵀ)_k: every node that reads a weight
+	// depends on x, as the generator's step needs (nn.Tap).
+	q, err := nn.MatMulT(g, h, m.proj.Node(g))
 	if err != nil {
 		return nil, fmt.Errorf("discriminator projection: %w", err)
 	}
-	proj := G.Must(G.Sum(G.Must(G.HadamardProd(p, h)), 1))
+	proj := G.Must(G.Sum(G.Must(G.HadamardProd(q, y)), 1))
 	return G.Add(out, proj)
 }
 

@@ -74,12 +74,12 @@ func copyState(dst, src []*nn.Param) {
 	}
 }
 
-// ganDStep is the discriminator's objective: G(z, y) runs forward (its
-// BatchNorm in training mode, moving the running statistics: the one place
-// per step that does), real and fake images go through D as one batch, and
-// the gradient is taken with respect to D's parameters only.
+// ganDStep is the discriminator's objective: real images and the
+// generator's fakes (copied in by the generator's graph, at its tap) go
+// through D as one batch, and the gradient is taken with respect to D's
+// parameters only.
 type ganDStep struct {
-	x, z, y     *tensor.Dense
+	x, y        *tensor.Dense // (2B, 1, H, W): real then fake; (2B, classes)
 	loss, dReal G.Value
 	dFake       G.Value
 	grads       G.Nodes
@@ -89,16 +89,10 @@ type ganDStep struct {
 func (m *CGANModel) newDStep(batch int) (*ganDStep, error) {
 	g := G.NewGraph()
 	s := &ganDStep{
-		x: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(batch, 1, Height, Width)),
-		z: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(batch, m.G.Latent)),
-		y: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(batch, m.G.Classes)),
+		x: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(2*batch, 1, Height, Width)),
+		y: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(2*batch, m.G.Classes)),
 	}
-	x, z, y := G.NodeFromAny(g, s.x, G.WithName("x")), G.NodeFromAny(g, s.z, G.WithName("z")), G.NodeFromAny(g, s.y, G.WithName("y"))
-	fake, err := m.G.Apply(g, z, y, true, true)
-	if err != nil {
-		return nil, err
-	}
-	logits, err := m.D.Apply(g, G.Must(G.Concat(0, x, fake)), G.Must(G.Concat(0, y, y)))
+	logits, err := m.D.Apply(g, G.NodeFromAny(g, s.x, G.WithName("x")), G.NodeFromAny(g, s.y, G.WithName("y")))
 	if err != nil {
 		return nil, err
 	}
@@ -115,8 +109,25 @@ func (m *CGANModel) newDStep(batch int) (*ganDStep, error) {
 	return s, nil
 }
 
-// ganGStep is the generator's objective: the same G(z, y) (BatchNorm in
-// training mode, statistics left alone), scored by the just-updated D.
+// discriminatorStep is the tap of the generator's graph: it copies the fake
+// images into the discriminator's batch, takes D's step and updates D, all
+// before the generator's graph scores the same fakes with D.
+func (m *CGANModel) discriminatorStep(fake G.Value) error {
+	d := m.dStep
+	x := d.x.Data().([]float32)
+	copy(x[len(x)/2:], fake.Data().([]float32))
+	if err := runVM(d.vm); err != nil {
+		return fmt.Errorf("cgan D step: %w", err)
+	}
+	return m.OptD.Update(gradValues(d.grads))
+}
+
+// ganGStep is the whole step's graph: G(z, y) once (BatchNorm in training
+// mode, moving the running statistics), D's step at the tap, then the
+// generator's objective on the same fakes, scored by the updated D, with
+// the gradient taken with respect to G's parameters. This is the peer's
+// order (D steps on fake.detach(), then G steps through D) with one forward
+// pass of G where two graphs would each need their own.
 type ganGStep struct {
 	z, y  *tensor.Dense
 	loss  G.Value
@@ -131,8 +142,11 @@ func (m *CGANModel) newGStep(batch int) (*ganGStep, error) {
 		y: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(batch, m.G.Classes)),
 	}
 	z, y := G.NodeFromAny(g, s.z, G.WithName("z")), G.NodeFromAny(g, s.y, G.WithName("y"))
-	fake, err := m.G.Apply(g, z, y, true, false)
+	fake, err := m.G.Apply(g, z, y, true, true)
 	if err != nil {
+		return nil, err
+	}
+	if fake, err = nn.Tap(fake, m.discriminatorStep); err != nil {
 		return nil, err
 	}
 	logits, err := m.D.Apply(g, fake, y)
@@ -199,7 +213,7 @@ func oneHot(dst []float32, labels []int, classes int) {
 // the PyTorch peer does, then moves G's average.
 func (m *CGANModel) TrainStep(b Batch, r *rng.RNG) ([]Metric, error) {
 	var err error
-	if m.dStep == nil || m.dStep.x.Shape()[0] != b.N {
+	if m.dStep == nil || m.gStep.z.Shape()[0] != b.N {
 		if m.dStep, err = m.newDStep(b.N); err != nil {
 			return nil, err
 		}
@@ -209,7 +223,7 @@ func (m *CGANModel) TrainStep(b Batch, r *rng.RNG) ([]Metric, error) {
 	}
 	d, gs := m.dStep, m.gStep
 	x := d.x.Data().([]float32)
-	for i, v := range b.X[:len(x)] {
+	for i, v := range b.X[:len(x)/2] {
 		x[i] = 2*v - 1 // images in [−1, 1], the range of tanh
 	}
 	labels := make([]int, b.N)
@@ -219,19 +233,15 @@ func (m *CGANModel) TrainStep(b Batch, r *rng.RNG) ([]Metric, error) {
 		}
 		labels[i] = int(l)
 	}
-	oneHot(d.y.Data().([]float32), labels, m.G.Classes)
-	rng.Normal(r, d.z.Data().([]float32))
-	copy(gs.z.Data().([]float32), d.z.Data().([]float32))
-	copy(gs.y.Data().([]float32), d.y.Data().([]float32))
+	oneHot(gs.y.Data().([]float32), labels, m.G.Classes)
+	dy := d.y.Data().([]float32)
+	copy(dy, gs.y.Data().([]float32))
+	copy(dy[len(dy)/2:], gs.y.Data().([]float32))
+	rng.Normal(r, gs.z.Data().([]float32))
 
-	if err := runVM(d.vm); err != nil {
-		return nil, fmt.Errorf("cgan D step: %w", err)
-	}
-	if err := m.OptD.Update(gradValues(d.grads)); err != nil {
-		return nil, err
-	}
+	// One run: G forward, D's step at the tap, then G's objective.
 	if err := runVM(gs.vm); err != nil {
-		return nil, fmt.Errorf("cgan G step: %w", err)
+		return nil, fmt.Errorf("cgan step: %w", err)
 	}
 	if err := m.OptG.Update(gradValues(gs.grads)); err != nil {
 		return nil, err

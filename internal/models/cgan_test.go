@@ -131,3 +131,62 @@ func TestCGANGenerateIsIndependentOfBatchAndHonoursClass(t *testing.T) {
 		t.Fatal("class 10 of a 10-class model was accepted")
 	}
 }
+
+// One training step runs G once: D steps on the fakes at the generator
+// graph's tap, and G's objective then scores the same fakes with the
+// updated D, as the peer does. With G's learning rate 0 (so G is unchanged
+// by the step), G's loss must be exactly what a side-effect-free graph
+// computes afterwards with the step's z and labels, and must differ from
+// what the pre-step D gives.
+func TestCGANGeneratorStepScoresWithTheUpdatedDiscriminator(t *testing.T) {
+	m := NewCGANModel(CGANOptions{Latent: 8, Channels: 8, Classes: 3, Seed: 1, LRG: 0, LRD: 0.01,
+		Beta1: 0.5, Beta2: 0.999, Eps: 1e-8, EMA: 0.999, Loss: "ns"})
+	const n = 4
+	r := rng.New(2, 0)
+	b := Batch{N: n, X: make([]float32, n*Height*Width), Labels: []uint8{0, 1, 2, 1}}
+	for i := range b.X {
+		b.X[i] = float32(r.Float64())
+	}
+	gLoss := func() float64 {
+		g := G.NewGraph()
+		z := G.NodeFromAny(g, m.gStep.z.Clone().(*tensor.Dense), G.WithName("z"))
+		y := G.NodeFromAny(g, m.gStep.y.Clone().(*tensor.Dense), G.WithName("y"))
+		loss := m.loss.generator(G.Must(m.D.Apply(g, G.Must(m.G.Apply(g, z, y, true, false)), y)))
+		vm := G.NewTapeMachine(g)
+		defer vm.Close()
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		return scalarValue(loss.Value())
+	}
+	snapshot := func() [][]float32 {
+		var s [][]float32
+		for _, p := range m.D.Params.List {
+			s = append(s, append([]float32(nil), p.Value.Data().([]float32)...))
+		}
+		return s
+	}
+	restore := func(s [][]float32) {
+		for i, p := range m.D.Params.List {
+			copy(p.Value.Data().([]float32), s[i])
+		}
+	}
+	for step := 0; step < 2; step++ {
+		old := snapshot()
+		ms, err := m.TrainStep(b, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ms[1].Name != "g_loss" {
+			t.Fatalf("metric 1 is %q", ms[1].Name)
+		}
+		got, after := ms[1].Value, gLoss()
+		updated := snapshot()
+		restore(old)
+		stale := gLoss()
+		restore(updated)
+		if got != after || got == stale {
+			t.Fatalf("step %d: g_loss %v; the step's fakes score %v with the updated D, %v with the old one", step, got, after, stale)
+		}
+	}
+}

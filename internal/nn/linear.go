@@ -36,6 +36,19 @@ func (l *Linear) Apply(g *G.ExprGraph, x *G.Node) (*G.Node, error) {
 	return y, nil
 }
 
+// MatMulT is x·Wᵀ for x (batch, in) and W (out, in), by Linear's kernels
+// with a zero bias. Unlike G.Mul with a Transpose node, it reads W only when
+// the product runs, so the product depends on x (see Tap).
+func MatMulT(g *G.ExprGraph, x, w *G.Node) (*G.Node, error) {
+	zero := G.NewVector(g, x.Dtype(), G.WithShape(w.Shape()[0]), G.WithInit(G.Zeroes()),
+		G.WithName(fmt.Sprintf("matmult_zero_bias%d", uniq.Add(1))))
+	y, err := G.ApplyOp(linearOp{newOp("Linear")}, x, w, zero)
+	if err != nil {
+		return nil, fmt.Errorf("x·Wᵀ: %w", err)
+	}
+	return y, nil
+}
+
 // linearOp: inputs x (B,in), W (out,in), b (out); output (B,out).
 type linearOp struct{ opBase }
 
