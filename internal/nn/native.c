@@ -32,6 +32,13 @@
 // calls than they save.
 #pragma GCC optimize("fp-contract=off", "no-math-errno", "no-trapping-math", "no-tree-loop-distribute-patterns")
 
+// The activations (exp32 with them, so that it still inlines) build without
+// tree-pre: with it GCC splits SiLU's v/(1+exp32(−v)) on exp32's clamp and
+// computes both halves, two divisions a vector (0.90 against 0.46 ns an
+// element). The arithmetic of each element is the same either way.
+#pragma GCC push_options
+#pragma GCC optimize("no-tree-pre")
+
 // exp32 mirrors exp32 in act.go step by step.
 static inline float exp32(float x) {
 	const float log2e = 1.44269504f, ln2hi = 0.693359375f, ln2lo = -2.12194440e-4f;
@@ -103,6 +110,8 @@ KERNEL void gentri_act_bwd(int kind, float alpha, const float *restrict x, const
 		break;
 	}
 }
+
+#pragma GCC pop_options
 
 // gentri_adam32 mirrors adamKernel32 in adam.go.
 KERNEL void gentri_adam32(float *restrict w, const float *restrict g, float *restrict m, float *restrict v, long n,
