@@ -158,3 +158,17 @@ func TestSoftmaxCrossEntropyOfEqualLogitsIsLogK(t *testing.T) {
 		t.Fatalf("loss %v, want ln 4", got)
 	}
 }
+
+// softplus32 (the float32 loss's) against the float64 softplus across the
+// range of logits, NaN included.
+func TestSoftplus32MatchesSoftplus(t *testing.T) {
+	for v := float32(-100); v <= 100; v += 0.0137 {
+		want := softplus(float64(v))
+		if got := softplus32(v); math.Abs(got-want) > 2e-7*math.Max(1, want) {
+			t.Fatalf("softplus32(%g) = %.10g, softplus gives %.10g", v, got, want)
+		}
+	}
+	if got := softplus32(float32(math.NaN())); !math.IsNaN(got) {
+		t.Fatalf("softplus32(NaN) = %g", got)
+	}
+}
