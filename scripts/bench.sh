@@ -43,7 +43,9 @@ export GOMAXPROCS=$THREADS OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREAD
 export GOGC=${GOGC:-25}
 
 # Build like the Makefile does: OpenBLAS when it is installed.
-if [[ -z ${OPENBLAS:-} ]] && ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so '; then OPENBLAS=1; fi
+# (grep reads all of ldconfig's output: with grep -q under pipefail, ldconfig could die of SIGPIPE
+# and the test fail, so that one run in a few silently timed the pure-Go build.)
+if [[ -z ${OPENBLAS:-} ]] && ldconfig -p 2>/dev/null | grep 'libopenblas\.so ' >/dev/null; then OPENBLAS=1; fi
 TAGS=()
 if [[ ${OPENBLAS:-} == 1 ]]; then
 	TAGS=(-tags openblas)

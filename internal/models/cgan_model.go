@@ -16,7 +16,9 @@ import (
 // CGANModel is the trainable conditional GAN: G, D, an exponential moving
 // average of G that sampling uses, one Adam per network, and one graph per
 // objective on the shared weights (Gorgonia's Grad must not be called twice
-// on one graph: field guide §4).
+// on one graph: field guide §4). The generator's graph runs the
+// discriminator's at a tap on its fakes (newGStep), so G runs forward once
+// a step.
 type CGANModel struct {
 	G, GEMA    *Generator
 	D          *Discriminator
