@@ -151,9 +151,9 @@ func (m *VAEModel) Reconstruct(xs [][]float32) ([][]float32, error) {
 
 // appendRows copies the first n rows of width w out of a graph output.
 func appendRows(out [][]float32, v interface{ Data() interface{} }, n, w int) [][]float32 {
-	src := v.Data().([]float32)
+	block := append([]float32(nil), v.Data().([]float32)[:n*w]...) // one allocation, not one a row
 	for i := 0; i < n; i++ {
-		out = append(out, append([]float32(nil), src[i*w:(i+1)*w]...))
+		out = append(out, block[i*w:(i+1)*w:(i+1)*w])
 	}
 	return out
 }

@@ -337,7 +337,7 @@ func TestKernelsOverwriteStalePreallocatedOutput(t *testing.T) {
 		{actOp{newOp("SiLU"), actSiLU, 0}, []*tensor.Dense{x}},
 		{bnOp{newOp("BN"), bn, 4, true, false}, []*tensor.Dense{x, gamma, beta}},
 		{bnOp{newOp("BN"), bn, 4, false, false}, []*tensor.Dense{x, gamma, beta}},
-		{gnOp{newOp("GN"), 3, 4, 1e-5}, []*tensor.Dense{x, gamma, beta}},
+		{gnOp{newOp("GN"), 3, 4, 1e-5, &gnStats{}}, []*tensor.Dense{x, gamma, beta}},
 	}
 	for wrt := 0; wrt < 3; wrt++ {
 		cases = append(cases,
@@ -345,7 +345,7 @@ func TestKernelsOverwriteStalePreallocatedOutput(t *testing.T) {
 			preallocCase{convGradOp{newOp("ConvGrad1x1"), 1, 1, 0, wrt}, []*tensor.Dense{x, w1, dy1}},
 			preallocCase{bnGradOp{newOp("BNGradTrain"), bn, 4, true, wrt}, []*tensor.Dense{x, gamma, dy}},
 			preallocCase{bnGradOp{newOp("BNGradEval"), bn, 4, false, wrt}, []*tensor.Dense{x, gamma, dy}},
-			preallocCase{gnGradOp{newOp("GNGrad"), 3, 4, 1e-5, wrt}, []*tensor.Dense{x, gamma, dy}})
+			preallocCase{gnGradOp{newOp("GNGrad"), 3, 4, 1e-5, wrt, nil}, []*tensor.Dense{x, gamma, dy}})
 	}
 	for _, kind := range []actKind{actReLU, actLeakyReLU, actSiLU} {
 		cases = append(cases, preallocCase{actGradOp{newOp("ActGrad"), kind, 0.2}, []*tensor.Dense{x, dy}})

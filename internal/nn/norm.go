@@ -318,15 +318,23 @@ func groupNorm(x, gamma, beta *G.Node, groups int, eps float64) (*G.Node, error)
 	if len(s) < 2 || len(s) > 4 || groups < 1 || s[1]%groups != 0 {
 		return nil, fmt.Errorf("input %v does not split into %d groups of channels", s, groups)
 	}
-	op := gnOp{newOp(fmt.Sprintf("GroupNorm(groups=%d,eps=%g)", groups, eps)), groups, x.Dims(), eps}
+	op := gnOp{newOp(fmt.Sprintf("GroupNorm(groups=%d,eps=%g)", groups, eps)), groups, x.Dims(), eps, &gnStats{}}
 	return G.ApplyOp(op, x, gamma, beta)
 }
+
+// gnStats hands a GroupNorm's per-(sample, group) mean and 1/√(σ²+ε) from
+// its forward pass to its gradient ops, which would otherwise run the
+// moments over x again, twice a step. In a run of the graph the forward op
+// always comes first: every gradient op reads dy, which depends on its
+// output.
+type gnStats struct{ mean, invStd []float64 }
 
 // gnOp: inputs x (N,C,*), γ (C), β (C); output like x.
 type gnOp struct {
 	opBase
 	groups, dims int
 	eps          float64
+	stats        *gnStats
 }
 
 func (gnOp) Arity() int { return 3 }
@@ -347,11 +355,11 @@ func (o gnOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	n, c, s := channelView(x.Shape())
 	switch x.Dtype() {
 	case tensor.Float32:
-		mean, invStd := groupStats(data[float32](x), n, c, s, o.groups, o.eps)
-		normAffine(data[float32](x), data[float32](gamma), data[float32](beta), data[float32](y), mean, invStd, n, c, s, o.groups, c/o.groups)
+		o.stats.mean, o.stats.invStd = groupStats(data[float32](x), n, c, s, o.groups, o.eps)
+		normAffine(data[float32](x), data[float32](gamma), data[float32](beta), data[float32](y), o.stats.mean, o.stats.invStd, n, c, s, o.groups, c/o.groups)
 	default:
-		mean, invStd := groupStats(data[float64](x), n, c, s, o.groups, o.eps)
-		normAffine(data[float64](x), data[float64](gamma), data[float64](beta), data[float64](y), mean, invStd, n, c, s, o.groups, c/o.groups)
+		o.stats.mean, o.stats.invStd = groupStats(data[float64](x), n, c, s, o.groups, o.eps)
+		normAffine(data[float64](x), data[float64](gamma), data[float64](beta), data[float64](y), o.stats.mean, o.stats.invStd, n, c, s, o.groups, c/o.groups)
 	}
 	return y, nil
 }
@@ -370,7 +378,7 @@ func (gnOp) DiffWRT(int) []bool { return []bool{true, true, true} }
 func (o gnOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	var d G.Nodes
 	for wrt, name := range []string{"X", "Gamma", "Beta"} {
-		op := gnGradOp{newOp(fmt.Sprintf("GroupNormGrad%s(groups=%d,eps=%g)", name, o.groups, o.eps)), o.groups, o.dims, o.eps, wrt}
+		op := gnGradOp{newOp(fmt.Sprintf("GroupNormGrad%s(groups=%d,eps=%g)", name, o.groups, o.eps)), o.groups, o.dims, o.eps, wrt, o.stats}
 		n, err := G.ApplyOp(op, in[0], in[1], grad)
 		if err != nil {
 			return nil, err
@@ -390,6 +398,7 @@ type gnGradOp struct {
 	groups, dims int
 	eps          float64
 	wrt          int
+	stats        *gnStats // the forward pass's, or nil
 }
 
 func (gnGradOp) Arity() int { return 3 }
@@ -416,18 +425,24 @@ func (o gnGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	n, c, s := channelView(x.Shape())
 	switch x.Dtype() {
 	case tensor.Float32:
-		gnBackward(o.wrt, data[float32](x), data[float32](gamma), data[float32](dy), data[float32](r), n, c, s, o.groups, o.eps)
+		gnBackward(o.wrt, data[float32](x), data[float32](gamma), data[float32](dy), data[float32](r), n, c, s, o.groups, o.eps, o.stats)
 	default:
-		gnBackward(o.wrt, data[float64](x), data[float64](gamma), data[float64](dy), data[float64](r), n, c, s, o.groups, o.eps)
+		gnBackward(o.wrt, data[float64](x), data[float64](gamma), data[float64](dy), data[float64](r), n, c, s, o.groups, o.eps, o.stats)
 	}
 	return r, nil
 }
 
-func gnBackward[T float](wrt int, x, gamma, dy, r []T, n, c, s, groups int, eps float64) {
+// gnBackward computes gradient wrt of GroupNorm into r, with the forward
+// pass's statistics st when it has them for this shape (nil: computed here).
+func gnBackward[T float](wrt int, x, gamma, dy, r []T, n, c, s, groups int, eps float64, st *gnStats) {
 	perChan := max(1, (1<<15)/(n*s)) // channels per goroutine for the reductions over the batch
 	var mean, invStd []float64
 	if wrt != 2 {
-		mean, invStd = groupStats(x, n, c, s, groups, eps)
+		if st != nil && len(st.mean) == n*groups {
+			mean, invStd = st.mean, st.invStd
+		} else {
+			mean, invStd = groupStats(x, n, c, s, groups, eps)
+		}
 	}
 	x32, native := any(x).([]float32)
 	if wrt == 0 {

@@ -56,7 +56,7 @@ func kernelOutputs() [][]float32 {
 	keep(gy)
 	for wrt, size := range []int{len(gx), c, c} {
 		g := make([]float32, size)
-		gnBackward(wrt, gx, gamma, gdy, g, n, c, s, 4, 1e-5)
+		gnBackward(wrt, gx, gamma, gdy, g, n, c, s, 4, 1e-5, nil)
 		keep(g)
 	}
 
