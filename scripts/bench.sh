@@ -3,7 +3,8 @@
 #
 # Each round runs the Go benchmarks (internal/models/bench_test.go) once, then the peer
 # (../shared/peers/torch_peer.py) once, so both see the same machine load; the table shows the
-# medians over all rounds. Both are pinned to the same thread count, and each model runs in its own
+# medians over all rounds. Both sides measure alike: three untimed warm-up runs, then the median of
+# the timed ones (BENCH_TIME on gentri's side, PEER_STEPS on the peer's). Both are pinned to the same thread count, and each model runs in its own
 # process on each side, so the peak-RSS rows compare one model with one model. Results go to
 # .bench/bench.json (with the raw logs under .bench/raw/).
 #

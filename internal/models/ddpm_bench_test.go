@@ -29,17 +29,8 @@ func BenchmarkDDPMTrainStep(b *testing.B) {
 		labels[i] = uint8(i % 10)
 	}
 	bt := Batch{N: batch, X: x, Labels: labels}
-	if _, err := m.TrainStep(bt, r); err != nil { // builds the graph
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := m.TrainStep(bt, r); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N), "ms/step")
+	s := medianRun(b, func() error { _, err := m.TrainStep(bt, r); return err })
+	b.ReportMetric(s*1e3, "ms/step")
 }
 
 // BenchmarkDDPMNFE64 times one U-Net evaluation at batch 64, t = 500,
@@ -55,15 +46,6 @@ func BenchmarkDDPMNFE64(b *testing.B) {
 	for i := 0; i < batch; i++ {
 		s.setRow(i, 500, m.noClass())
 	}
-	if err := runVM(s.vm); err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := runVM(s.vm); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N), "ms/nfe")
+	t := medianRun(b, func() error { return runVM(s.vm) })
+	b.ReportMetric(t*1e3, "ms/nfe")
 }
