@@ -57,17 +57,14 @@ func bernoulliSum[T float](l, x []T) float64 {
 	parallelRange(parts, 1, func(plo, phi int) {
 		for part := plo; part < phi; part++ {
 			lo, hi := partBounds(len(l), parts, part)
-			s := 0.0
 			if l32, ok := any(l[lo:hi]).([]float32); ok {
-				x32 := any(x[lo:hi]).([]float32)
-				for i, li := range l32 {
-					s += softplus32(li) - float64(x32[i])*float64(li)
-				}
-			} else {
-				for i, li := range l[lo:hi] {
-					v := float64(li)
-					s += softplus(v) - float64(x[lo+i])*v
-				}
+				partial[part] = bernoulliSum32(l32, any(x[lo:hi]).([]float32))
+				continue
+			}
+			s := 0.0
+			for i, li := range l[lo:hi] {
+				v := float64(li)
+				s += softplus(v) - float64(x[lo+i])*v
 			}
 			partial[part] = s
 		}
@@ -85,6 +82,31 @@ func softplus(v float64) float64 {
 		return v + math.Log1p(math.Exp(-v))
 	}
 	return math.Log1p(math.Exp(v))
+}
+
+// bernoulliSumRange is Σ softplus32(l) − x·l in 8 float64 lanes (element i
+// in lane i mod 8) folded in a fixed order; native.c has its twin.
+func bernoulliSumRange(l, x []float32) float64 {
+	var a [lanes]float64
+	x = x[:len(l)]
+	i := 0
+	for ; i+lanes <= len(l); i += lanes {
+		for k, v := range l[i : i+lanes] {
+			a[k] += softplus32(v) - float64(x[i+k])*float64(v)
+		}
+	}
+	for k, v := range l[i:] {
+		a[k] += softplus32(v) - float64(x[i+k])*float64(v)
+	}
+	return laneFold(&a)
+}
+
+// bernoulliGradRange writes r = g·(σ(l) − x); native.c has its twin.
+func bernoulliGradRange(l, x, r []float32, g float32) {
+	x, r = x[:len(l)], r[:len(l)]
+	for i, li := range l {
+		r[i] = g * (1/(1+exp32(-li)) - x[i])
+	}
 }
 
 // softplus32 is softplus of a float32 logit, to float32 accuracy (within
@@ -138,10 +160,7 @@ func (o bernoulliGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error)
 func bernoulliGrad[T float](l, x, r []T, g T) {
 	parallelChunks(len(l), func(lo, hi int) {
 		if l32, ok := any(l[lo:hi]).([]float32); ok {
-			x32, r32, g32 := any(x[lo:hi]).([]float32), any(r[lo:hi]).([]float32), any(g).(float32)
-			for i, li := range l32 {
-				r32[i] = g32 * (1/(1+exp32(-li)) - x32[i])
-			}
+			bernoulliGrad32(l32, any(x[lo:hi]).([]float32), any(r[lo:hi]).([]float32), any(g).(float32))
 			return
 		}
 		for i, li := range l[lo:hi] {

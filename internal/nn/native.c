@@ -32,7 +32,8 @@
 // calls than they save.
 #pragma GCC optimize("fp-contract=off", "no-math-errno", "no-trapping-math", "no-tree-loop-distribute-patterns")
 
-// The activations (exp32 with them, so that it still inlines) build without
+// The activations and the Bernoulli loss (exp32 with them, so that it still
+// inlines) build without
 // tree-pre: with it GCC splits SiLU's v/(1+exp32(−v)) on exp32's clamp and
 // computes both halves, two divisions a vector (0.90 against 0.46 ns an
 // element). The arithmetic of each element is the same either way.
@@ -109,6 +110,40 @@ KERNEL void gentri_act_bwd(int kind, float alpha, const float *restrict x, const
 		}
 		break;
 	}
+}
+
+// softplus32 mirrors softplus32 in loss.go step by step.
+static inline double softplus32(float v) {
+	float a = v > 0.0f ? -v : v;
+	double e = (double)exp32(a);
+	double t = e / (2.0 + e);
+	double t2 = t * t;
+	double r = 2.0 * t *
+	           (1.0 + t2 * (1.0 / 3 + t2 * (1.0 / 5 + t2 * (1.0 / 7 + t2 * (1.0 / 9 + t2 * (1.0 / 11 + t2 * (1.0 / 13 + t2 * (1.0 / 15 + t2 / 17.0))))))));
+	if (v > 0.0f)
+		r += (double)v;
+	return r;
+}
+
+// gentri_bernoulli_sum mirrors bernoulliSum32 in loss.go: Σ softplus32(l) − x·l
+// over n elements in 8 float64 lanes (element i in lane i mod 8), folded in
+// a fixed order.
+KERNEL double gentri_bernoulli_sum(const float *restrict l, const float *restrict x, long n) {
+	double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+	long i = 0;
+	for (; i + 8 <= n; i += 8)
+		for (int k = 0; k < 8; k++)
+			a[k] += softplus32(l[i + k]) - (double)x[i + k] * (double)l[i + k];
+	for (int k = 0; i + k < n; k++)
+		a[k] += softplus32(l[i + k]) - (double)x[i + k] * (double)l[i + k];
+	return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
+// gentri_bernoulli_grad mirrors bernoulliGrad32 in loss.go: r = g·(σ(l) − x).
+KERNEL void gentri_bernoulli_grad(const float *restrict l, const float *restrict x, float *restrict r, float g,
+                                  long n) {
+	for (long i = 0; i < n; i++)
+		r[i] = g * (1.0f / (1.0f + exp32(-l[i])) - x[i]);
 }
 
 #pragma GCC pop_options

@@ -46,6 +46,22 @@ func actBackward32(kind actKind, alpha float32, x, dy, dx []float32) {
 	C.gentri_act_bwd(C.int(kind), C.float(alpha), f32p(x), f32p(dy), f32p(dx), C.long(len(x)))
 }
 
+func bernoulliSum32(l, x []float32) float64 {
+	if len(l) == 0 {
+		return 0
+	}
+	x = x[:len(l)]
+	return float64(C.gentri_bernoulli_sum(f32p(l), f32p(x), C.long(len(l))))
+}
+
+func bernoulliGrad32(l, x, r []float32, g float32) {
+	if len(l) == 0 {
+		return
+	}
+	x, r = x[:len(l)], r[:len(l)]
+	C.gentri_bernoulli_grad(f32p(l), f32p(x), f32p(r), C.float(g), C.long(len(l)))
+}
+
 func adam32(w, g, m, v []float32, f1, f2, c1, c2, e, st, bc float32) {
 	if len(w) == 0 {
 		return

@@ -7,6 +7,8 @@ enum { GENTRI_RELU, GENTRI_LEAKY_RELU, GENTRI_SILU, GENTRI_SIGMOID };
 
 void gentri_act_fwd(int kind, float alpha, const float *x, float *y, long n);
 void gentri_act_bwd(int kind, float alpha, const float *x, const float *dy, float *dx, long n);
+double gentri_bernoulli_sum(const float *l, const float *x, long n);
+void gentri_bernoulli_grad(const float *l, const float *x, float *r, float g, long n);
 void gentri_adam32(float *w, const float *g, float *m, float *v, long n,
                    float f1, float f2, float c1, float c2, float e, float st, float bc);
 void gentri_im2col(const float *x, float *col, const long *geom, const long *lo, const long *hi);

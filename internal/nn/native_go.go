@@ -16,6 +16,9 @@ func actBackward32(kind actKind, alpha float32, x, dy, dx []float32) {
 	actBackwardRange(kind, alpha, x, dy, dx)
 }
 
+func bernoulliSum32(l, x []float32) float64        { return bernoulliSumRange(l, x) }
+func bernoulliGrad32(l, x, r []float32, g float32) { bernoulliGradRange(l, x, r, g) }
+
 func adam32(w, g, m, v []float32, f1, f2, c1, c2, e, st, bc float32) {
 	adamKernel32(w, g, m, v, f1, f2, c1, c2, e, st, bc)
 }

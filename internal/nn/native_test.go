@@ -35,6 +35,25 @@ func TestNativeKernelsMatchGoBitForBit(t *testing.T) {
 		sameBits(t, fmt.Sprintf("act %d backward", kind), got, want)
 	}
 
+	// The Bernoulli loss on the same logits (NaN and ±Inf among them) and
+	// targets in [0, 1]; sums of every length mod 8.
+	targets := randFloats32(r, len(x))
+	for i := range targets {
+		targets[i] = float32(math.Abs(float64(targets[i])))
+	}
+	lx := append(slices.Clone(x), float32(math.NaN()))
+	targets = append(targets, 0.5)
+	for _, n := range []int{0, 1, 7, 8, 9, 1001, len(lx) - 1, len(lx)} {
+		got, want := bernoulliSum32(lx[:n], targets[:n]), bernoulliSumRange(lx[:n], targets[:n])
+		if math.Float64bits(got) != math.Float64bits(want) && !(math.IsNaN(got) && math.IsNaN(want)) {
+			t.Fatalf("bernoulli sum of %d: native %v, Go %v", n, got, want)
+		}
+	}
+	wantR, gotR := make([]float32, len(lx)), make([]float32, len(lx))
+	bernoulliGradRange(lx, targets, wantR, 0.37)
+	bernoulliGrad32(lx, targets, gotR, 0.37)
+	sameBits(t, "bernoulli gradient", gotR, wantR)
+
 	n := 1003
 	w, g, m, v := randFloats32(r, n), randFloats32(r, n), randFloats32(r, n), randFloats32(r, n)
 	for i := range v {
