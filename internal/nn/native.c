@@ -2,13 +2,13 @@
 
 // native.c: the float32 kernels of the native (openblas) build.
 //
-// The element-wise kernels (activations, Adam, im2col/col2im, the
-// normalisations' statistics) are plain C that GCC vectorises. Each computes
-// exactly the operations of its Go twin in the same order (no FMA
-// contraction, no reassociation), so the two builds agree bit for bit;
-// native_test.go checks that. target_clones compiles each for AVX-512, AVX2
-// and baseline x86-64 and picks one at load time; the arithmetic is the same
-// in all three.
+// The element-wise kernels (activations, the Bernoulli loss, im2col/col2im,
+// the normalisations' statistics) are plain C that GCC vectorises, and Adam
+// is AVX-512/AVX2 intrinsics. Each computes exactly the operations of its Go
+// twin in the same order (no FMA contraction, no reassociation), so the two
+// builds agree bit for bit; native_test.go checks that. target_clones
+// compiles each for AVX-512, AVX2 and baseline x86-64 and picks one at load
+// time; the arithmetic is the same in all three.
 //
 // The direct convolutions (from "Direct convolutions" on) are AVX2+FMA and
 // AVX-512 intrinsics with a portable fmaf path that sums in the same order. They
@@ -32,11 +32,11 @@
 // (no-math-errno here does not reach sqrtf: see Adam.)
 #pragma GCC optimize("fp-contract=off", "no-math-errno", "no-trapping-math", "no-tree-loop-distribute-patterns")
 
-// The activations and the Bernoulli loss (exp32 with them, so that it still
-// inlines) build without
-// tree-pre: with it GCC splits SiLU's v/(1+exp32(−v)) on exp32's clamp and
-// computes both halves, two divisions a vector (0.90 against 0.46 ns an
-// element). The arithmetic of each element is the same either way.
+// The activations and the Bernoulli loss (and exp32 with them, so that it
+// still inlines) build without tree-pre: with it GCC splits SiLU's
+// v/(1+exp32(−v)) on exp32's clamp and computes both halves, two divisions a
+// vector (0.90 against 0.46 ns an element). The arithmetic of each element
+// is the same either way.
 #pragma GCC push_options
 #pragma GCC optimize("no-tree-pre")
 
@@ -425,14 +425,20 @@ __attribute__((target("avx2"))) static long adam8(float *restrict w, const float
 #undef ADAM_LANES
 #endif
 
+// path picks the vector width: 16, 8, or 0 for the scalar loop alone; −1,
+// the widest the CPU has. (The tests run each path the CPU has.)
 void gentri_adam32(float *restrict w, const float *restrict g, float *restrict m, float *restrict v, long n,
-                   float f1, float f2, float c1, float c2, float e, float st, float bc) {
+                   float f1, float f2, float c1, float c2, float e, float st, float bc, int path) {
 	long j = 0;
 #if GENTRI_X86
-	if (gentri_have_avx512())
+	if (path < 0)
+		path = gentri_have_avx512() ? 16 : __builtin_cpu_supports("avx2") ? 8 : 0;
+	if (path == 16 && gentri_have_avx512())
 		j = adam16(w, g, m, v, n, f1, f2, c1, c2, e, st, bc);
-	else if (__builtin_cpu_supports("avx2"))
+	else if (path == 8 && __builtin_cpu_supports("avx2"))
 		j = adam8(w, g, m, v, n, f1, f2, c1, c2, e, st, bc);
+#else
+	(void)path;
 #endif
 	for (; j < n; j++) {
 		float gj = g[j];

@@ -63,12 +63,18 @@ func bernoulliGrad32(l, x, r []float32, g float32) {
 }
 
 func adam32(w, g, m, v []float32, f1, f2, c1, c2, e, st, bc float32) {
+	adam32Path(w, g, m, v, f1, f2, c1, c2, e, st, bc, -1)
+}
+
+// adam32Path runs Adam's kernel on the vector path given (16, 8, 0 for
+// scalar; −1 for the widest the CPU has), for the tests to check each.
+func adam32Path(w, g, m, v []float32, f1, f2, c1, c2, e, st, bc float32, path int) {
 	if len(w) == 0 {
 		return
 	}
 	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
 	C.gentri_adam32(f32p(w), f32p(g), f32p(m), f32p(v), C.long(len(w)),
-		C.float(f1), C.float(f2), C.float(c1), C.float(c2), C.float(e), C.float(st), C.float(bc))
+		C.float(f1), C.float(f2), C.float(c1), C.float(c2), C.float(e), C.float(st), C.float(bc), C.int(path))
 }
 
 // convArgs packs a geometry for the C side: (c, h, w, k, stride, pad, oh,

@@ -10,7 +10,7 @@ void gentri_act_bwd(int kind, float alpha, const float *x, const float *dy, floa
 double gentri_bernoulli_sum(const float *l, const float *x, long n);
 void gentri_bernoulli_grad(const float *l, const float *x, float *r, float g, long n);
 void gentri_adam32(float *w, const float *g, float *m, float *v, long n,
-                   float f1, float f2, float c1, float c2, float e, float st, float bc);
+                   float f1, float f2, float c1, float c2, float e, float st, float bc, int path);
 void gentri_im2col(const float *x, float *col, const long *geom, const long *lo, const long *hi);
 void gentri_col2im(const float *dcol, float *dx, const long *geom, const long *lo, const long *hi);
 void gentri_moments(const float *x, long outer, long k, long s, long lo, long hi, double *mean, double *variance);

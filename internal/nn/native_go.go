@@ -23,6 +23,10 @@ func adam32(w, g, m, v []float32, f1, f2, c1, c2, e, st, bc float32) {
 	adamKernel32(w, g, m, v, f1, f2, c1, c2, e, st, bc)
 }
 
+func adam32Path(w, g, m, v []float32, f1, f2, c1, c2, e, st, bc float32, _ int) {
+	adamKernel32(w, g, m, v, f1, f2, c1, c2, e, st, bc)
+}
+
 func im2col32(cg *convGeom, x, col []float32)   { im2col(cg, x, col) }
 func col2im32(cg *convGeom, dcol, dx []float32) { col2im(cg, dcol, dx) }
 

@@ -59,12 +59,16 @@ func TestNativeKernelsMatchGoBitForBit(t *testing.T) {
 	for i := range v {
 		v[i] *= v[i]
 	}
-	w2, m2, v2 := slices.Clone(w), slices.Clone(m), slices.Clone(v)
+	w0, m0, v0 := slices.Clone(w), slices.Clone(m), slices.Clone(v)
 	adamKernel32(w, g, m, v, 0.9, 0.999, float32(1-0.9), float32(1-0.999), 1e-8, 2e-4, 0.3)
-	adam32(w2, g, m2, v2, 0.9, 0.999, float32(1-0.9), float32(1-0.999), 1e-8, 2e-4, 0.3)
-	sameBits(t, "adam w", w2, w)
-	sameBits(t, "adam m", m2, m)
-	sameBits(t, "adam v", v2, v)
+	// Each vector path (a path the CPU lacks runs the scalar loop).
+	for _, path := range []int{-1, 16, 8, 0} {
+		w2, m2, v2 := slices.Clone(w0), slices.Clone(m0), slices.Clone(v0)
+		adam32Path(w2, g, m2, v2, 0.9, 0.999, float32(1-0.9), float32(1-0.999), 1e-8, 2e-4, 0.3, path)
+		sameBits(t, fmt.Sprintf("adam path %d: w", path), w2, w)
+		sameBits(t, fmt.Sprintf("adam path %d: m", path), m2, m)
+		sameBits(t, fmt.Sprintf("adam path %d: v", path), v2, v)
+	}
 
 	for _, c := range []struct{ c, h, w, k, s, p int }{
 		{3, 28, 28, 3, 1, 1}, {2, 14, 14, 4, 2, 1}, {3, 13, 11, 3, 2, 1}, {2, 7, 7, 3, 1, 0}, {4, 5, 6, 1, 1, 0}, {1, 3, 3, 5, 1, 2},
