@@ -183,7 +183,7 @@ func resumeConfig(path, kind string, sets []string) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, _, err := models.Describe(f, path)
+	cfg, step, err := models.Describe(f, path)
 	if err != nil {
 		return nil, err
 	}
@@ -197,6 +197,9 @@ func resumeConfig(path, kind string, sets []string) (*config.Config, error) {
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, usageError{err}
+	}
+	if step >= cfg.Train.Steps { // nothing to do: the user asked for steps the run already has
+		return nil, usagef("%s is at step %d, already at train.steps=%d (raise it with --set train.steps=N to train on)", path, step, cfg.Train.Steps)
 	}
 	return cfg, nil
 }

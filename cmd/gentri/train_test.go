@@ -230,6 +230,7 @@ func TestResumeLatestWithOutResumesThatFolder(t *testing.T) {
 		{"another run's checkpoint", []string{"--resume", other, "--out", mine}, mine + " already holds a run"},
 		{"empty folder", []string{"--resume", "latest", "--out", t.TempDir()}, "no checkpoint in"},
 		{"no folder", []string{"--resume", "latest", "--out", filepath.Join(dir, "nope")}, "no such folder"},
+		{"already at train.steps", []string{"--resume", "latest", "--out", mine, "--set", "train.steps=41"}, "already at train.steps=41"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, _, stderr := runProcess(t, dir, append([]string{"train", "--set", "train.steps=50", "--quiet"}, c.args...)...)
