@@ -8,14 +8,14 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-// KID defaults (§2.3, §13): subsets of 1000 samples, 100 subsets.
+// KID defaults (§3): subsets of 1000 samples, 100 subsets.
 const (
 	KIDSubsets    = 100
 	KIDSubsetSize = 1000
 )
 
-// KID is the Kernel Inception Distance (§2.3) in the form of the LeNet/KID
-// code [S16] (polynomial_mmd_averages): for each of `subsets` rounds it draws
+// KID is the Kernel Inception Distance (§3, Bińkowski et al. 2018) in the
+// form of the reference KID code's polynomial_mmd_averages: for each of `subsets` rounds it draws
 // subsetSize rows of a and subsetSize rows of b, each without replacement
 // (seeded PCG from seed), and computes the unbiased MMD² with the cubic
 // polynomial kernel k(x,y) = (xᵀy/d + 1)³:
