@@ -100,9 +100,9 @@ for ((i = 1; i <= ROUNDS; i++)); do
 	done
 	if ((peer_ok)); then
 		for m in $MODELS; do
-			echo "bench: round $i/$ROUNDS: peer $m"
+			echo "bench: round $i/$ROUNDS: pytorch $m"
 			timed "$RAW/time-peer-$i-$m.txt" env "${peer_env[@]}" "$PEER_PY" "$PEER" "$m" --threads "$THREADS" --steps "$PEER_STEPS" \
-				>>"$RAW/peer-$i.jsonl" 2>>"$RAW/peer-$i.err" || echo "bench: peer $m failed, see $RAW/peer-$i.err" >&2
+				>>"$RAW/peer-$i.jsonl" 2>>"$RAW/peer-$i.err" || echo "bench: pytorch $m failed, see $RAW/peer-$i.err" >&2
 		done
 		sed 's/^/  /' "$RAW/peer-$i.jsonl"
 	fi
@@ -121,8 +121,8 @@ echo
 echo
 peer_desc="skipped"
 ((peer_ok)) && peer_desc="torch $torch_version, $THREADS threads, OMP_WAIT_POLICY=${PEER_WAIT:-default}"
-echo "gentri: $blas, GOMAXPROCS=$GOMAXPROCS; peer: $peer_desc; medians of $ROUNDS rounds;" \
+echo "gentri: $blas, GOMAXPROCS=$GOMAXPROCS; PyTorch: $peer_desc; medians of $ROUNDS rounds;" \
 	"cpu: ${cpu:-unknown}; load avg before/after: $load_before / $load_after"
 [[ -x /usr/bin/time ]] || echo "peak RSS: n/a (/usr/bin/time not installed: apt-get install -y time)"
-((peer_ok)) || echo "peer skipped: $peer_why"
+((peer_ok)) || echo "PyTorch skipped: $peer_why"
 echo "bench: wrote $OUT/bench.json"
