@@ -59,6 +59,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/config
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/checkpoint
 
+# bench times the default models' training steps and sampling, and the same models in PyTorch
+# (bench/torch_reference.py, when Debian's python3-torch is installed; GENTRI_PEER=script.py times
+# another), and prints the ratios: see README.md, Speed.
 bench: deps
 	scripts/bench.sh
 
