@@ -178,6 +178,43 @@ func (o linearGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	return r, nil
 }
 
+// Second order (double backpropagation, GradPenalty). dx = dy·W and
+// dW = dyᵀ·x are bilinear, so with g the incoming gradient:
+//
+//	d⟨g, dx⟩/d dy = g·Wᵀ,  d⟨g, dx⟩/dW = dyᵀ·g (the dW op on g);
+//	d⟨g, dW⟩/d dy = x·gᵀ,  d⟨g, dW⟩/dx = dy·g (the dx op with g for W).
+//
+// db = Σ_rows dy is not differentiated (nothing on a penalty's path needs it).
+func (o linearGradOp) DiffWRT(int) []bool {
+	switch o.wrt {
+	case 0:
+		return []bool{false, true, true}
+	case 1:
+		return []bool{true, false, true}
+	}
+	return []bool{false, false, true}
+}
+func (o linearGradOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	x, w, dy := in[0], in[1], in[2]
+	switch o.wrt {
+	case 0:
+		dw, err := G.ApplyOp(linearGradOp{newOp("LinearGradW"), 1}, grad, w, dy)
+		if err != nil {
+			return nil, err
+		}
+		ddy, err := MatMulT(grad.Graph(), grad, w)
+		return G.Nodes{nil, dw, ddy}, err
+	case 1:
+		dx, err := G.ApplyOp(linearGradOp{newOp("LinearGradX"), 0}, x, grad, dy)
+		if err != nil {
+			return nil, err
+		}
+		ddy, err := MatMulT(grad.Graph(), x, grad)
+		return G.Nodes{dx, nil, ddy}, err
+	}
+	return nil, fmt.Errorf("%s: the second derivative through the bias gradient is not implemented", o.name)
+}
+
 func linearBackward[T float](wrt int, x, w, dy, r []T, n, in, out int) {
 	switch wrt {
 	case 0: // dx = dy·W, split over the columns of dx
