@@ -165,7 +165,8 @@ func (o actGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 // on the incoming gradient: what double backpropagation (GradPenalty) needs.
 // ReLU's and LeakyReLU's f' is piecewise constant, so the derivative in x is
 // zero wherever it exists, and x is marked not differentiable. SiLU's and
-// Sigmoid's f” is not implemented: differentiating their dx is an error.
+// Sigmoid's second derivative is not implemented: differentiating their dx
+// is an error.
 func (o actGradOp) DiffWRT(int) []bool { return []bool{o.curved(), true} }
 func (o actGradOp) curved() bool       { return o.kind == actSiLU || o.kind == actSigmoid }
 func (o actGradOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
