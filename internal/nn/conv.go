@@ -125,16 +125,29 @@ func convForward[T float](cg *convGeom, x, w, b, y []T) {
 
 func (convOp) DiffWRT(int) []bool { return []bool{true, true, true} }
 func (o convOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-	var d G.Nodes
-	for wrt, name := range []string{"X", "W", "B"} {
-		op := convGradOp{newOp(fmt.Sprintf("Conv2dGrad%s(k=%d,s=%d,p=%d)", name, o.k, o.stride, o.pad)), o.k, o.stride, o.pad, wrt}
-		n, err := G.ApplyOp(op, in[0], in[1], grad)
+	return o.symDiffSome(in, grad, []bool{true, true, true})
+}
+
+// symDiffSome builds the gradients with respect to the inputs in need only
+// (nil for the others); see vjp.
+func (o convOp) symDiffSome(in G.Nodes, grad *G.Node, need []bool) (G.Nodes, error) {
+	d := make(G.Nodes, 3)
+	for wrt := range d {
+		if !need[wrt] {
+			continue
+		}
+		n, err := G.ApplyOp(newConvGradOp(o.k, o.stride, o.pad, wrt), in[0], in[1], grad)
 		if err != nil {
 			return nil, err
 		}
-		d = append(d, n)
+		d[wrt] = n
 	}
 	return d, nil
+}
+
+func newConvGradOp(k, stride, pad, wrt int) convGradOp {
+	name := []string{"X", "W", "B"}[wrt]
+	return convGradOp{newOp(fmt.Sprintf("Conv2dGrad%s(k=%d,s=%d,p=%d)", name, k, stride, pad)), k, stride, pad, wrt}
 }
 
 // convGradOp computes one of the three gradients from (x, W, dy):
@@ -248,14 +261,14 @@ func (o convGradOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	x, w, dy := in[0], in[1], in[2]
 	switch o.wrt {
 	case 0:
-		dw, err := G.ApplyOp(o.sibling(1), grad, w, dy)
+		dw, err := G.ApplyOp(newConvGradOp(o.k, o.stride, o.pad, 1), grad, w, dy)
 		if err != nil {
 			return nil, err
 		}
 		ddy, err := ConvNoBias(grad, w, o.stride, o.pad)
 		return G.Nodes{nil, dw, ddy}, err
 	case 1:
-		dx, err := G.ApplyOp(o.sibling(0), x, grad, dy)
+		dx, err := G.ApplyOp(newConvGradOp(o.k, o.stride, o.pad, 0), x, grad, dy)
 		if err != nil {
 			return nil, err
 		}
@@ -263,12 +276,6 @@ func (o convGradOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 		return G.Nodes{dx, nil, ddy}, err
 	}
 	return nil, fmt.Errorf("%s: the second derivative through the bias gradient is not implemented", o.name)
-}
-
-// sibling is the gradient op of the same convolution with respect to input wrt.
-func (o convGradOp) sibling(wrt int) convGradOp {
-	name := []string{"X", "W", "B"}[wrt]
-	return convGradOp{newOp(fmt.Sprintf("Conv2dGrad%s(k=%d,s=%d,p=%d)", name, o.k, o.stride, o.pad)), o.k, o.stride, o.pad, wrt}
 }
 
 // ConvNoBias is the convolution of x (N,C,H,W) with w (O,C,k,k) and no

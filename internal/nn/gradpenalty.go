@@ -140,15 +140,33 @@ func vjp(out, seed, wrt *G.Node) (*G.Node, error) {
 		if op == nil {
 			return nil, fmt.Errorf("op %v of %v has no symbolic derivative", n.Op(), n)
 		}
-		d, err := op.SymDiff(cs, n, sum)
+		need := make([]bool, len(cs))
+		for j, c := range cs {
+			need[j] = diffs[j] && reaches[c] && depends[c]
+		}
+		var d G.Nodes
+		if p, ok := op.(partialDiffer); ok {
+			d, err = p.symDiffSome(cs, sum, need)
+		} else {
+			d, err = op.SymDiff(cs, n, sum)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("differentiating %v: %w", n, err)
 		}
 		for j, c := range cs {
-			if diffs[j] && reaches[c] && depends[c] {
+			if need[j] {
 				grads[c] = append(grads[c], d[j])
 			}
 		}
 	}
 	return nil, fmt.Errorf("no gradient reached %v", wrt)
+}
+
+// partialDiffer is an op that can build the gradients of some of its inputs
+// only. vjp asks it for those on the path from wrt, so that the gradient
+// subgraph computes no weight gradients that nothing reads: SymDiff builds
+// all of them, and the tape machine runs every node of the graph (a
+// convolution's dW costs about as much as its forward pass).
+type partialDiffer interface {
+	symDiffSome(in G.Nodes, grad *G.Node, need []bool) (G.Nodes, error)
 }

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -103,6 +104,23 @@ func TestGradPenaltyMarksNoNodeAsDifferentiated(t *testing.T) {
 	for _, n := range g.AllNodes() {
 		if n.Deriv() != nil || len(n.DerivOf()) > 0 {
 			t.Fatalf("node %v is marked as a derivative", n)
+		}
+	}
+}
+
+// The penalty's gradient subgraph holds only the gradients on the path
+// from x: the tape machine would run any other one every step.
+func TestGradPenaltyBuildsNoWeightGradients(t *testing.T) {
+	g := G.NewGraph()
+	ps := NewParams(tensor.Float64, rng.New(5, 0))
+	d := newTinyD(ps, 2)
+	in := newTinyDInputs(tensor.Float64, 2, 2, 8)
+	if _, err := d.r1Loss(g, G.NodeFromAny(g, in.xt, G.WithName("xt")), in, 10, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range g.AllNodes() {
+		if name := fmt.Sprint(n.Op()); strings.Contains(name, "GradW") || strings.Contains(name, "GradB") {
+			t.Errorf("the penalty's graph computes %s", name)
 		}
 	}
 }
