@@ -21,6 +21,11 @@ import (
 // differentiates through that subgraph (double backpropagation), which
 // every op between x and out, and every op its gradient is made of, must
 // support (each op here says whether it does; SiLU and Sigmoid do not).
+//
+// Take one G.Grad of the whole loss, e.g. softplus(−D(real)) summed plus
+// γ/2 times the penalty: the penalty alone does not depend on the biases
+// (with LeakyReLU they reach ∂D/∂x only through the piecewise-constant
+// slopes), and G.Grad reports such a parameter as non-differentiable.
 func GradPenalty(out, x *G.Node) (*G.Node, error) {
 	g := out.Graph()
 	if g == nil || x.Graph() != g {

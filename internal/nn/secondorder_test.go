@@ -143,6 +143,9 @@ func TestSecondOrderPlumbing(t *testing.T) {
 		{"GorgoniaAdd", [][]int{{2, 3, 4}, {2, 3, 4}}, 0, func(_ *G.ExprGraph, in []*G.Node) (*G.Node, error) {
 			return G.Add(in[0], G.Must(G.HadamardProd(in[0], in[1])))
 		}},
+		{"GorgoniaReshape", [][]int{{2, 3}, {4, 3}}, 0, func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) {
+			return G.Reshape(G.Must(MatMulT(g, in[0], in[1])), tensor.Shape{8})
+		}},
 		{"Tap", [][]int{{2, 3}}, 0, func(_ *G.ExprGraph, in []*G.Node) (*G.Node, error) {
 			y := G.Must(Tap(in[0], nil))
 			return G.HadamardProd(y, y)
