@@ -55,6 +55,7 @@ func newEvalCmd(s streams) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "eval",
 		Short: "Measure a model (or a folder of PNGs) on quality, diversity and speed against MNIST's test set",
+		Long:  "Measure a model (or a folder of PNGs) on quality, diversity and speed against MNIST's test set,\nor a 2-D model on the modes of its mixture.\n\n" + kindsHelp(),
 		Example: `  gentri eval --checkpoint runs/0002-cgan/ckpt-00006000.safetensors
   gentri eval --model vae --json
   gentri eval --model cgan --fail-if 'fid>30' --fail-if 'class_accuracy<0.95'
@@ -117,7 +118,7 @@ func runEval(ctx context.Context, o evalOptions, s streams) error {
 	if mix, ok := data.MixtureByName(ck.dataset()); ok {
 		rec, err = evalMixture(o, s, ck, mix, logw)
 	} else if o.Plot != "" {
-		return usagef("--plot draws the samples of a 2-D model (gan2d, vae2d, ddpm2d); %s is not one", ck.describe(o))
+		return usagef("--plot draws the samples of a 2-D model (%s); %s is not one", strings.Join(models.Schema.PointKinds(), ", "), ck.describe(o))
 	} else {
 		rec, err = evalImages(ctx, o, s, ck, logw)
 	}
@@ -438,7 +439,7 @@ func extractor(ctx context.Context, o evalOptions, s streams, logw io.Writer) (*
 		return ext, err
 	}
 	fmt.Fprintf(logw, "no feature network in %s: training gentri's MNIST classifier once (configs/classifier.yaml)\n", dir)
-	cfg, err := config.Load("classifier", "", nil)
+	cfg, err := models.LoadConfig("classifier", "", nil)
 	if err != nil {
 		return nil, err
 	}

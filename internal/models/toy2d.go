@@ -840,31 +840,75 @@ func (m *DDPM2DModel) Load(f *checkpoint.File, train bool) error {
 	return nil
 }
 
-// newToy2D builds the 2-D model of cfg.Model.Kind on the mixture that
-// data.dataset names.
-func newToy2D(cfg *config.Config) (Model, error) {
+// mixtureOptions gathers the common keys and the mixture of a 2-D kind's config.
+func mixtureOptions(cfg *config.Config) (Toy2DOptions, error) {
 	mix, ok := data.MixtureByName(cfg.Data.Dataset)
 	if !ok {
-		return nil, fmt.Errorf("model kind %s needs a 2-D mixture, data.dataset is %q", cfg.Model.Kind, cfg.Data.Dataset)
+		return Toy2DOptions{}, fmt.Errorf("model kind %s needs a 2-D mixture, data.dataset is %q", cfg.Model.Kind, cfg.Data.Dataset)
 	}
-	t, s := cfg.Train, cfg.Sample
-	o := Toy2DOptions{
-		Mixture: mix, Hidden: cfg.Model.Hidden, Latent: cfg.Model.Latent, Seed: t.Seed,
-		LR: t.LR, Beta1: t.Beta1, Beta2: t.Beta2, Eps: t.Eps,
-		EMA: t.EMA, Timesteps: t.Timesteps, Schedule: t.Schedule, BetaStart: t.BetaStart, BetaEnd: t.BetaEnd,
-	}
-	switch cfg.Model.Kind {
-	case "gan2d":
+	t := cfg.Train
+	return Toy2DOptions{Mixture: mix, Seed: t.Seed, LR: t.LR, Beta1: t.Beta1, Beta2: t.Beta2, Eps: t.Eps}, nil
+}
+
+var gan2dKind = &Kind{
+	Kind:    config.Kind{Name: "gan2d", Section: func() config.Section { return &LatentConfig{} }, Points: true},
+	Summary: "GAN on a 2-D mixture (ring8, grid25): the mode-coverage benchmark",
+	New: func(cfg *config.Config) (Model, error) {
+		o, err := mixtureOptions(cfg)
+		if err != nil {
+			return nil, err
+		}
+		s := cfg.Own.(*LatentConfig)
+		o.Hidden, o.Latent = s.Hidden, s.Latent
 		return NewGAN2DModel(o), nil
-	case "vae2d":
+	},
+}
+
+var vae2dKind = &Kind{
+	Kind:    config.Kind{Name: "vae2d", Section: func() config.Section { return &LatentConfig{} }, Points: true},
+	Summary: "VAE on a 2-D mixture",
+	New: func(cfg *config.Config) (Model, error) {
+		o, err := mixtureOptions(cfg)
+		if err != nil {
+			return nil, err
+		}
+		s := cfg.Own.(*LatentConfig)
+		o.Hidden, o.Latent = s.Hidden, s.Latent
 		return NewVAE2DModel(o), nil
-	}
-	m, err := NewDDPM2DModel(o)
-	if err != nil {
-		return nil, err
-	}
-	if err := m.SetSampler(SamplerOptions{Sampler: s.Sampler, Steps: s.Steps, Eta: s.Eta, Variance: s.Variance}); err != nil {
-		return nil, fmt.Errorf("sample.*: %w", err)
-	}
-	return m, nil
+	},
+}
+
+// DDPM2DConfig is the 2-D DDPM's section: the diffusion keys of ddpm, less
+// the labels, on an MLP.
+type DDPM2DConfig struct {
+	Hidden int `key:"model.hidden"` // width of the hidden layers
+	DiffusionConfig
+}
+
+// Validate checks the width and the diffusion keys.
+func (s *DDPM2DConfig) Validate(c *config.Config, v *config.Checker) {
+	v.Check("model.hidden", config.In(s.Hidden, 1, 65536), "in [1, 65536]", s.Hidden)
+	s.DiffusionConfig.Validate(c, v)
+}
+
+var ddpm2dKind = &Kind{
+	Kind:    config.Kind{Name: "ddpm2d", Section: func() config.Section { return &DDPM2DConfig{} }, Points: true},
+	Summary: "DDPM on a 2-D mixture",
+	Caps:    CapSampler,
+	New: func(cfg *config.Config) (Model, error) {
+		o, err := mixtureOptions(cfg)
+		if err != nil {
+			return nil, err
+		}
+		s := cfg.Own.(*DDPM2DConfig)
+		o.Hidden, o.EMA, o.Timesteps, o.Schedule, o.BetaStart, o.BetaEnd = s.Hidden, s.EMA, s.Timesteps, s.Schedule, s.BetaStart, s.BetaEnd
+		m, err := NewDDPM2DModel(o)
+		if err != nil {
+			return nil, err
+		}
+		if err := m.SetSampler(s.Sampler()); err != nil {
+			return nil, fmt.Errorf("sample.*: %w", err)
+		}
+		return m, nil
+	},
 }
