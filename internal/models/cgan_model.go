@@ -330,30 +330,19 @@ func (m *CGANModel) Generate(seeds []uint64, labels []int) ([][]float32, error) 
 func (m *CGANModel) Evaluate(*data.Dataset) ([]Metric, error) { return nil, nil }
 
 func (m *CGANModel) State(train bool) []checkpoint.Tensor {
-	var ts []checkpoint.Tensor
-	for _, ps := range [][]*nn.Param{m.G.state(), m.D.Params.List, m.GEMA.state()} {
-		ts = append(ts, paramTensors(ps)...)
-	}
-	if train {
-		ts = append(ts, adamTensors("optim_g", m.OptG)...)
-		ts = append(ts, adamTensors("optim_d", m.OptD)...)
-	}
-	return ts
+	return modelState(train, m.weights(), m.optimizers()...)
 }
 
 func (m *CGANModel) Load(f *checkpoint.File, train bool) error {
-	for _, ps := range [][]*nn.Param{m.G.state(), m.D.Params.List, m.GEMA.state()} {
-		if err := loadParams(f, ps); err != nil {
-			return err
-		}
-	}
-	if train {
-		if err := loadAdam(f, "optim_g", m.OptG); err != nil {
-			return err
-		}
-		return loadAdam(f, "optim_d", m.OptD)
-	}
-	return nil
+	return loadModelState(f, train, m.weights(), m.optimizers()...)
+}
+
+func (m *CGANModel) weights() [][]*nn.Param {
+	return [][]*nn.Param{m.G.state(), m.D.Params.List, m.GEMA.state()}
+}
+
+func (m *CGANModel) optimizers() []namedAdam {
+	return []namedAdam{{"optim_g", m.OptG}, {"optim_d", m.OptD}}
 }
 
 // NumClasses makes the cGAN a Conditional model.
