@@ -429,7 +429,7 @@ func TestLoadTakesTheKindFromTheFile(t *testing.T) {
 	}
 	bad := writeFile(t, "model:\n  kind: other\n  chanels: 4\n")
 	_, err = testSchema.Load("", bad, nil)
-	wantErr(t, err, bad+`: line 3: unknown key "model.chanels"`)
+	wantErr(t, err, bad+`: line 3: unknown key "model.chanels" (did you mean "model.channels"?)`)
 }
 
 // Kinds of 2-D points train on a mixture and only on one; every other kind

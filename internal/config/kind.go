@@ -95,6 +95,16 @@ func (s *Schema) PointKinds() []string {
 	return out
 }
 
+// ownedKeys lists the keys some kind owns, sorted.
+func (s *Schema) ownedKeys() []string {
+	out := make([]string, 0, len(s.owners))
+	for k := range s.owners {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Default returns the kind's shipped defaults, parsed but not validated.
 func (s *Schema) Default(kind string) (*Config, error) {
 	k, ok := s.kinds[kind]

@@ -219,6 +219,9 @@ func describe(n *yaml.Node) string {
 // taken from the closest key or section of c.
 func (c *Config) unknown(key string, section bool) string {
 	what, cands := "key", c.Keys()
+	if c.Own == nil && c.schema != nil { // a first look at a file: any kind's key
+		cands = append(cands, c.schema.ownedKeys()...)
+	}
 	if section {
 		what, cands = "section", sectionNames()
 	}
