@@ -253,11 +253,11 @@ func SamplerOf(m models.Model) *Sampler {
 	return &Sampler{Name: so.Sampler, Steps: so.Steps, Eta: so.Eta, Variance: so.Variance, Guidance: so.Guidance}
 }
 
-// runMixture measures a 2-D model on its mixture (trilemma-metrics §5.2):
+// runMixture measures a 2-D model on its mixture (docs/metrics.md §6.2):
 // N points (MixtureSamples unless NSet) from seeds seed..seed+N−1 give the
 // modes captured, the share of high-quality samples, the reverse KL of the
 // HQ mode histogram and the well-covered modes, plus the sampling speed
-// (§12) and a scatter plot over the true modes. No feature network, no MNIST.
+// (§8) and a scatter plot over the true modes. No feature network, no MNIST.
 func runMixture(o Options, mix data.Mixture) (*Record, error) {
 	if o.Unconditional {
 		return nil, usagef("--unconditional: a %s model has no classes to leave out", o.Config.Model.Kind)
@@ -291,13 +291,13 @@ func runMixture(o Options, mix data.Mixture) (*Record, error) {
 	return rec, nil
 }
 
-// runLikelihood adds the likelihood figures (trilemma-metrics §7): the
+// runLikelihood adds the likelihood figures (docs/metrics.md §7): the
 // test-set negative ELBO and the importance-weighted NLL on a fixed subset.
 func runLikelihood(o Options, m models.Likelihood, test *data.Dataset, rec *Record) error {
 	if o.Config.Data.Binarize == "dynamic" {
 		test = test.Binarized(rng.New(0, models.StreamEval))
 	} else {
-		rec.Warnings = append(rec.Warnings, o.Config.Model.Kind+" trained on grey values: its ELBO and IWAE figures are losses, not likelihoods (§7)")
+		rec.Warnings = append(rec.Warnings, o.Config.Model.Kind+" trained on grey values: its ELBO and IWAE figures are losses, not likelihoods (docs/metrics.md §7)")
 	}
 	nelbo, err := m.NELBO(test)
 	if err != nil {

@@ -88,7 +88,7 @@ func printRecord(w io.Writer, r *Record) {
 	}
 }
 
-// printModes prints the figures of a 2-D model (§5.2) and its speed.
+// printModes prints the figures of a 2-D model (docs/metrics.md §6.2) and its speed.
 func printModes(w io.Writer, r *Record) {
 	md := r.Modes
 	fmt.Fprintf(w, "%s  %s  (%s, N=%d, seed %d)\n", r.Model, r.Checkpoint, md.Dataset, md.N, r.Seed)

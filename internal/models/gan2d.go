@@ -22,7 +22,7 @@ import (
 //	D: x(2) → H → LReLU(0.2) → H → LReLU(0.2) → 1 (a logit)
 //
 // trained with one D step then one G step on the same z, one Adam per
-// network and one graph per objective (field guide §4). It samples with G
+// network and one graph per objective (Grad once per graph, as for the cGAN). It samples with G
 // itself: no weight average.
 type GAN2DModel struct {
 	Latent     int
@@ -176,7 +176,7 @@ func (m *GAN2DModel) Generate(seeds []uint64, _ []int) ([][]float32, error) {
 }
 
 // Evaluate has no held-out score of its own; the training loop adds the
-// mode counts of §5.2.
+// mode counts of docs/metrics.md §6.2.
 func (m *GAN2DModel) Evaluate(*data.Dataset) ([]Metric, error) { return nil, nil }
 
 func (m *GAN2DModel) State(train bool) []checkpoint.Tensor {

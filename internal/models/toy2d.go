@@ -11,7 +11,7 @@ import (
 	"github.com/gentri/gentri/internal/nn"
 )
 
-// The 2-D models of the mixture benchmarks (trilemma-metrics §5): a GAN, a
+// The 2-D models of the mixture benchmarks (docs/metrics.md §6): a GAN, a
 // VAE and a DDPM (gan2d.go, vae2d.go, ddpm2d.go; this file holds what they
 // share), each a few small MLPs on points of the plane. A "sample"
 // is one point, returned by Generate as []float32{x, y}; a batch holds N
@@ -37,7 +37,7 @@ type Toy2DOptions struct {
 
 // toyBatch is the fixed batch of every inference graph of the 2-D models
 // (shorter requests are padded), so a point's bytes never depend on how
-// many were asked for; 100 is also §12's timing batch.
+// many were asked for; 100 is also the timing batch of docs/metrics.md §8.2.
 const toyBatch = 100
 
 // toyMLP is Linear layers with an activation between them (none after the

@@ -17,7 +17,7 @@ import (
 // with μ, σ² the batch mean and biased batch variance over (B, *) in
 // training mode, and the running statistics in eval mode. Gorgonia's
 // BatchNorm is not used: its SetTraining resets the running statistics,
-// and every NewTapeMachine calls it (field guide §7.5).
+// and every NewTapeMachine calls it (gorgonia v0.9.18).
 type BatchNorm struct {
 	Gamma, Beta *Param // prefix.weight (ones), prefix.bias (zeros)
 	// RunningMean and RunningVar (C) hold the statistics used in eval mode,

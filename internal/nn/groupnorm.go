@@ -14,7 +14,8 @@ import (
 //	y = γ_c · (x − μ_{n,g}) / √(σ²_{n,g} + ε) + β_c
 //
 // with μ, σ² the mean and biased variance of the group. Gorgonia's
-// GroupNorm logs its whole gradient on every backward run (field guide §7.6).
+// GroupNorm logs its whole gradient on every backward run through the
+// standard logger, which cmd/gentri discards.
 type GroupNorm struct {
 	Gamma, Beta *Param // prefix.weight (ones), prefix.bias (zeros)
 	Groups, C   int
