@@ -31,6 +31,7 @@ func newSampleCmd(s streams) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "sample",
 		Short: "Draw samples from a checkpoint into a PNG grid (or one PNG per sample)",
+		Long:  "Draw samples from a checkpoint into a PNG grid (or one PNG per sample; a scatter plot for the 2-D kinds).\n\n" + kindsHelp(),
 		Example: `  gentri sample --checkpoint runs/0001-vae/ckpt-00020000.safetensors --n 64 --out grid.png
   gentri sample --model vae --each samples/ --seed 100
   gentri sample --model vae --recon --out recon.png
