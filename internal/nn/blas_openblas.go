@@ -1,4 +1,4 @@
-//go:build openblas
+//go:build openblas && cgo
 
 package nn
 
@@ -13,7 +13,7 @@ import (
 
 // With the openblas build tag every matrix product (Gorgonia's and the
 // custom ops' through G.WhichBLAS) runs on OpenBLAS via cgo, about 6x
-// gonum's pure-Go sgemm on this kind of machine (field guide §6). The cgo
+// gonum's pure-Go sgemm on this kind of machine. The cgo
 // directive above links libopenblas, so `go build -tags openblas` needs no
 // CGO_LDFLAGS.
 //
@@ -25,4 +25,5 @@ func init() {
 	C.openblas_set_num_threads(1)
 	G.Use(netlib.Implementation{})
 	BLASName = "OpenBLAS (gonum netlib, cgo), 1 thread per call"
+	openBLAS = true
 }
