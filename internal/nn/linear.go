@@ -77,14 +77,60 @@ func (o linearOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	return y, nil
 }
 
-// linearForward splits y = x·Wᵀ + b over its columns (the rows of W).
+// linearForward splits y = x·Wᵀ + b over its columns (the rows of W), or,
+// where the BLAS needs it (linearRowBlock > 0), over fixed blocks of rows.
 func linearForward[T float](x, w, b, y []T, n, in, out int) {
+	if linearRowBlock > 0 {
+		linearForwardRowBlocks(x, w, b, y, n, in, out, linearRowBlock)
+		return
+	}
 	rowParts(out, n*in*out, func(lo, hi int) {
 		for i := 0; i < n; i++ {
 			copy(y[i*out+lo:i*out+hi], b[lo:hi])
 		}
 		gemm(false, true, n, hi-lo, in, 1, x, in, w[lo*in:], in, 1, y[lo:], out)
 	})
+}
+
+// linearRowBlock, when above 0, is the number of rows of x in every BLAS
+// call of the forward product: a sample must come out the same whether it is
+// drawn alone or in a batch (and at whatever position in it). OpenBLAS does
+// not promise that: its sgemm/dgemm micro-kernels sum the k terms in
+// different orders for different tiles (some keep one accumulator, some split
+// even and odd k into two and add them at the end), and which tile a row of
+// x lands in depends on the number of rows in the call and the row's
+// position. The openblas build (blas_openblas.go) sets it to a block size
+// whose tiles treat every row alike; TestLinearRowsAreIndependentOfBatch
+// checks that on the machine at hand. gonum's products compute each row
+// alone, so the default build leaves it 0.
+var linearRowBlock = 0
+
+// linearForwardRowBlocks computes y = x·Wᵀ + b in BLAS calls of exactly
+// block rows each, the last block padded with zero rows in a scratch buffer,
+// so that every call has the same shape. The blocks run on parallel
+// goroutines; as every call is alike, the split does not change a bit.
+func linearForwardRowBlocks[T float](x, w, b, y []T, n, in, out, block int) {
+	for i := 0; i < n; i++ {
+		copy(y[i*out:(i+1)*out], b)
+	}
+	full := n / block
+	minPer := max(1, (1<<18)/max(1, block*in*out)) // blocks per goroutine: small products stay on one
+	parallelRange(full, minPer, func(lo, hi int) {
+		for blk := lo; blk < hi; blk++ {
+			gemm(false, true, block, out, in, 1, x[blk*block*in:], in, w, in, 1, y[blk*block*out:], out)
+		}
+	})
+	rest := n - full*block
+	if rest == 0 {
+		return
+	}
+	xs, ys := make([]T, block*in), make([]T, block*out)
+	copy(xs, x[full*block*in:n*in])
+	for i := 0; i < block; i++ {
+		copy(ys[i*out:(i+1)*out], b)
+	}
+	gemm(false, true, block, out, in, 1, xs, in, w, in, 1, ys, out)
+	copy(y[full*block*out:n*out], ys[:rest*out])
 }
 
 // linearParts is 2, not more: each BLAS call packs its whole other operand
