@@ -1,0 +1,453 @@
+package models
+
+import (
+	"bytes"
+	"math"
+	"slices"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/gentri/gentri/internal/checkpoint"
+	"github.com/gentri/gentri/internal/nn"
+	"github.com/gentri/gentri/internal/rng"
+)
+
+func TestDDGANScheduleIsThePapersVPSchedule(t *testing.T) {
+	sc, err := NewDDGANSchedule(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// β of the reference code at T = 4, and A_T = Π α.
+	for i, want := range []float64{0.4783, 0.8492, 0.9564, 0.9874} {
+		if !near(sc.Beta[i], want, 5e-5) {
+			t.Errorf("beta_%d = %.5f, want %.4f", i+1, sc.Beta[i], want)
+		}
+	}
+	if aT := float64(sc.SqrtA[4]) * float64(sc.SqrtA[4]); !near(aT, 4.319e-5, 1e-7) {
+		t.Errorf("A_T = %.4g, want 4.319e-5", aT)
+	}
+	// The posterior's coefficients as the reference prints them.
+	for i, want := range [][3]float64{{1, 0, 1e-10}, {0.6658, 0.2016, 0.66394}, {0.2692, 0.1930, 0.94032}, {0.0578, 0.1119, 0.99200}} {
+		got := [3]float64{float64(sc.C1[i]), float64(sc.C2[i]), float64(sc.SD[i])}
+		for k := range got {
+			if !near(got[k], want[k], 5e-5*math.Max(1, want[k])) {
+				t.Errorf("t=%d: (c1, c2, sd) = %v, want %v", i, got, want)
+				break
+			}
+		}
+	}
+	for _, T := range []int{1, 2, 4, 8} {
+		sc, err := NewDDGANSchedule(T)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for s := range T {
+			// A noise-free x_{t+1} = √A_{t+1} x_0 has posterior mean √A_t x_0,
+			// and the posterior variance is β̃ = β(1−A_t)/(1−A_{t+1}).
+			aT, aT1 := float64(sc.SqrtA[s]), float64(sc.SqrtA[s+1])
+			if m := float64(sc.C1[s]) + float64(sc.C2[s])*aT1; !near(m, aT, 1e-5) {
+				t.Errorf("T=%d t=%d: posterior mean coefficient %.6f, want √A_t = %.6f", T, s, m, aT)
+			}
+			v := sc.Beta[s] * (1 - aT*aT) / (1 - aT1*aT1)
+			if sd := float64(sc.SD[s]); !near(sd*sd, math.Max(v, 1e-20), 1e-5) {
+				t.Errorf("T=%d t=%d: posterior variance %.6f, want %.6f", T, s, sd*sd, v)
+			}
+		}
+		if a := float64(sc.SqrtA[T]); a*a > 1e-4 {
+			t.Errorf("T=%d: A_T = %g, want the chain to end near N(0, I)", T, a*a)
+		}
+	}
+	for _, T := range []int{0, -1, 1001} {
+		if _, err := NewDDGANSchedule(T); err == nil {
+			t.Errorf("T=%d: no error", T)
+		}
+	}
+}
+
+func TestDDGANPairAndPosteriorFollowTheSchedule(t *testing.T) {
+	sc, _ := NewDDGANSchedule(4)
+	x0, e1, e2, z := []float32{0.5, -1}, []float32{1, 0.25}, []float32{-0.5, 2}, []float32{0.3, -0.7}
+	xt, xt1, post := make([]float32, 2), make([]float32, 2), make([]float32, 2)
+	for s := range 4 {
+		sc.Pair(xt, xt1, x0, e1, e2, s)
+		sc.Posterior(post, x0, xt1, z, s)
+		A, A1 := math.Pow(float64(sc.SqrtA[s]), 2), math.Pow(float64(sc.SqrtA[s+1]), 2)
+		b := sc.Beta[s]
+		for j := range x0 {
+			wantT := math.Sqrt(A)*float64(x0[j]) + math.Sqrt(1-A)*float64(e1[j])
+			want1 := math.Sqrt(1-b)*wantT + math.Sqrt(b)*float64(e2[j])
+			sd := math.Sqrt(b * (1 - A) / (1 - A1))
+			if s == 0 {
+				sd = 0
+			}
+			wantP := b*math.Sqrt(A)/(1-A1)*float64(x0[j]) + (1-A)*math.Sqrt(1-b)/(1-A1)*float64(xt1[j]) + sd*float64(z[j])
+			if !near(float64(xt[j]), wantT, 1e-5) || !near(float64(xt1[j]), want1, 1e-5) || !near(float64(post[j]), wantP, 1e-5) {
+				t.Errorf("t=%d j=%d: x_t %g x_t+1 %g posterior %g, want %g %g %g", s, j, xt[j], xt1[j], post[j], wantT, want1, wantP)
+			}
+		}
+	}
+}
+
+// The reference's defaults (gch 16, nz 100, dch 64) have these sizes in
+// PyTorch: G 149 tensors, 772,273 parameters; D 25 tensors, 477,569.
+func TestDDGANNetworksHaveThePeersStateDict(t *testing.T) {
+	m, err := NewDDGANModel(ddganDefaults(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, c := len(m.GP.List), m.GP.Count(); n != 149 || c != 772273 {
+		t.Errorf("G: %d tensors, %d parameters; want 149, 772273", n, c)
+	}
+	if n, c := len(m.D.Params.List), m.D.Params.Count(); n != 25 || c != 477569 {
+		t.Errorf("D: %d tensors, %d parameters; want 25, 477569", n, c)
+	}
+	var dNames []string
+	for _, p := range m.D.Params.List {
+		dNames = append(dNames, p.Name)
+	}
+	want := []string{"temb.0.weight", "temb.0.bias", "temb.2.weight", "temb.2.bias", "inc.weight", "inc.bias",
+		"b1.c1.weight", "b1.c1.bias", "b1.t.weight", "b1.t.bias", "b1.c2.weight", "b1.c2.bias", "b1.skip.weight",
+		"b2.c1.weight", "b2.c1.bias", "b2.t.weight", "b2.t.bias", "b2.c2.weight", "b2.c2.bias", "b2.skip.weight",
+		"final.weight", "final.bias", "fc.weight", "fc.bias", "proj.weight"}
+	for i := range want {
+		want[i] = "D." + want[i]
+	}
+	if !slices.Equal(dNames, want) {
+		t.Errorf("D's names\n%v\nwant\n%v", dNames, want)
+	}
+	// G: the U-Net's order with each AdaRes as c1, t, c2, [skip], s1, s2,
+	// the class embedding without the "no class" row, then the z mapping.
+	shapes := map[string][]int{}
+	for _, p := range m.GP.List {
+		shapes[p.Name] = p.Shape()
+	}
+	for name, shape := range map[string][]int{
+		"G.cemb.weight": {10, 64}, "G.down.0.s1.weight": {32, 64}, "G.down.2.s2.weight": {64, 64},
+		"G.up.0.s1.weight": {256, 64}, "G.up.0.skip.weight": {64, 128, 1, 1}, "G.zmap.0.weight": {64, 100},
+		"G.zmap.2.bias": {64}, "G.out.0.weight": {16},
+	} {
+		if !slices.Equal(shapes[name], shape) {
+			t.Errorf("%s: shape %v, want %v", name, shapes[name], shape)
+		}
+	}
+	if _, ok := shapes["G.down.0.n1.weight"]; ok {
+		t.Error("AdaRes has an affine GroupNorm")
+	}
+	order := []string{m.GP.List[0].Name, m.GP.List[4].Name, m.GP.List[len(m.GP.List)-1].Name}
+	if !slices.Equal(order, []string{"G.temb.0.weight", "G.cemb.weight", "G.zmap.2.bias"}) {
+		t.Errorf("G's order: %v", order)
+	}
+	// D starts at chance: the zeroed last convolutions make every logit fc's bias.
+	for _, p := range []string{"D.final.weight", "D.b1.c2.weight", "D.b2.c2.bias"} {
+		for _, q := range m.D.Params.List {
+			if q.Name == p && slices.ContainsFunc(q.Value.Data().([]float32), func(v float32) bool { return v != 0 }) {
+				t.Errorf("%s does not start at zero", p)
+			}
+		}
+	}
+}
+
+func ddganDefaults(seed uint64) DDGANOptions {
+	return DDGANOptions{T: 4, R1: 0.05, LazyReg: 1, Latent: 100, Channels: 16, DChannels: 64, Classes: 10, Seed: seed,
+		LRG: 1.6e-4, LRD: 1.25e-4, Beta1: 0.5, Beta2: 0.9, Eps: 1e-8, EMA: 0.999}
+}
+
+// tinyDDGAN is small enough to train in a test: C 8, nz 8, dch 8, T 2.
+func tinyDDGAN(t *testing.T, seed uint64, r1 float64) *DDGANModel {
+	t.Helper()
+	o := ddganDefaults(seed)
+	o.T, o.Latent, o.Channels, o.DChannels, o.R1, o.LazyReg = 2, 8, 8, 8, r1, 2
+	o.LRG, o.LRD = 1e-3, 1e-3
+	m, err := NewDDGANModel(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.inferBatch = 4
+	return m
+}
+
+func stateBytes(t *testing.T, m Model) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := checkpoint.Encode(&buf, &checkpoint.File{Tensors: m.State(true)}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestDDGANTrainingIsReproducibleAndResumesExactly(t *testing.T) {
+	const steps = 3
+	b := tinyBatch(4, Height*Width, 7)
+	run := func(m *DDGANModel, r *rng.RNG, n int) [][]Metric {
+		var ms [][]Metric
+		for range n {
+			got, err := m.TrainStep(b, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ms = append(ms, got)
+		}
+		return ms
+	}
+	a, c := tinyDDGAN(t, 3, 0.05), tinyDDGAN(t, 3, 0.05)
+	ra, rc := rng.New(3, StreamTrain), rng.New(3, StreamTrain)
+	ma := run(a, ra, steps)
+	run(c, rc, steps)
+	if !bytes.Equal(stateBytes(t, a), stateBytes(t, c)) {
+		t.Fatal("two runs of one seed differ")
+	}
+	names := []string{}
+	for _, mt := range ma[0] {
+		names = append(names, mt.Name)
+	}
+	if !slices.Equal(names, []string{"d_loss", "g_loss", "r1", "d_real", "d_fake"}) {
+		t.Errorf("metrics %v", names)
+	}
+	// D starts with ∂D/∂x = 0 (its last convolutions are zero), so R1 is 0
+	// on step 0, held at step 1 (lazy_reg 2), positive on step 2.
+	if ma[0][2].Value != 0 || ma[1][2].Value != 0 || ma[2][2].Value <= 0 {
+		t.Errorf("r1 = %v: want 0, 0, positive", []float64{ma[0][2].Value, ma[1][2].Value, ma[2][2].Value})
+	}
+	// Resume: a fresh model loads the checkpoint and the RNG state, and the
+	// next step gives the same bytes as the uninterrupted run.
+	f := checkpointOf(t, a)
+	d := tinyDDGAN(t, 99, 0.05)
+	if err := d.Load(f, true); err != nil {
+		t.Fatal(err)
+	}
+	rd := rng.New(0, 0)
+	if err := rd.SetState(ra.State()); err != nil {
+		t.Fatal(err)
+	}
+	run(a, ra, 2)
+	run(d, rd, 2)
+	if !bytes.Equal(stateBytes(t, a), stateBytes(t, d)) {
+		t.Error("a resumed run differs from the uninterrupted one")
+	}
+	other := tinyDDGAN(t, 4, 0.05)
+	run(other, rng.New(4, StreamTrain), steps)
+	if bytes.Equal(stateBytes(t, other), stateBytes(t, c)) {
+		t.Error("seeds 3 and 4 give the same model")
+	}
+}
+
+func checkpointOf(t *testing.T, m Model) *checkpoint.File {
+	t.Helper()
+	f, err := checkpoint.Decode(stateBytes(t, m), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestDDGANSamplesDependOnlyOnSeedAndLabel(t *testing.T) {
+	m := tinyDDGAN(t, 5, 0)
+	b := tinyBatch(4, Height*Width, 1)
+	if _, err := m.TrainStep(b, rng.New(5, StreamTrain)); err != nil {
+		t.Fatal(err)
+	}
+	seeds, labels := []uint64{10, 11, 12, 13, 14, 15}, []int{0, 1, 2, 3, -1, 9}
+	all, err := m.Generate(seeds, labels) // batches of 4 and 2 (padded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 6 || len(all[0]) != Height*Width {
+		t.Fatalf("%d samples of %d pixels", len(all), len(all[0]))
+	}
+	for i := range seeds {
+		one, err := m.Generate(seeds[i:i+1], labels[i:i+1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(one[0], all[i]) {
+			t.Errorf("sample %d depends on its batch", i)
+		}
+	}
+	other, _ := m.Generate([]uint64{10}, []int{1})
+	if slices.Equal(other[0], all[0]) {
+		t.Error("the label does not change the sample")
+	}
+	for _, v := range all[2] {
+		if v < 0 || v > 1 {
+			t.Fatalf("pixel %g outside [0, 1]", v)
+		}
+	}
+	if _, err := m.Generate([]uint64{1}, []int{10}); err == nil {
+		t.Error("class 10 of 10: no error")
+	}
+	if m.NFE() != 2 || m.SetSampler(SamplerOptions{Sampler: "ddim", Steps: 50}) == nil || m.SetSampler(m.Options()) != nil {
+		t.Error("the sampler is not fixed at T steps of the model's own")
+	}
+}
+
+// On a fixed batch, D learns to tell real pairs from the generator's: its
+// loss falls well below chance (2 ln 2) within a few steps.
+func TestDDGANDiscriminatorLearns(t *testing.T) {
+	m := tinyDDGAN(t, 6, 0)
+	m.OptG.LR = 0 // a fixed generator, so only D learns
+	b := tinyBatch(8, Height*Width, 2)
+	r := rng.New(6, StreamTrain)
+	var first, last float64
+	for i := range 30 {
+		ms, err := m.TrainStep(b, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = ms[0].Value
+		}
+		last = ms[0].Value
+	}
+	if !near(first, 2*math.Ln2, 0.05) || last > 0.8*first {
+		t.Errorf("d_loss %.4f → %.4f: want from chance (%.4f) to well below", first, last, 2*math.Ln2)
+	}
+}
+
+// R1's gradient by the difference of first derivatives with D's slopes
+// frozen (r1Grads) against the derivative of R1(θ) = γ/2·mean‖∂D/∂x_t‖²
+// itself, taken numerically in θ in float64 along random directions (with
+// a step of 1e-8, small enough that no LReLU changes sign). Being exact,
+// it agrees to float32 rounding (within 1e-3 here) whatever the step h.
+func TestDDGANR1GradMatchesExact(t *testing.T) {
+	for _, h := range []float64{1, 1e-2} {
+		testR1Grad(t, h)
+	}
+}
+
+func testR1Grad(t *testing.T, h float64) {
+	m := tinyDDGAN(t, 8, 1)
+	m.R1Step = h
+	const B = 4
+	if err := m.ensureGraphs(B); err != nil {
+		t.Fatal(err)
+	}
+	// Random weights everywhere (the zero-initialised convolutions would
+	// make ∂D/∂x vanish) and random pairs, steps and labels.
+	r := rng.New(8, 0)
+	for _, p := range m.D.Params.List {
+		d := p.Value.Data().([]float32)
+		rng.Normal(r, d)
+		k := float32(1 / math.Sqrt(float64(p.Value.Shape().TotalSize()/p.Value.Shape()[0])))
+		for i := range d {
+			d[i] *= k
+		}
+	}
+	s := m.dStep
+	rng.Normal(r, s.pair.Data().([]float32))
+	for i := range 2 * B {
+		setRows(s.tfeat.Data().([]float32), s.y.Data().([]float32), 2*B, i, i%2, (i*3)%10, 10)
+	}
+	if err := runVM(s.vm); err != nil {
+		t.Fatal(err)
+	}
+	est := make([]G.Value, len(m.D.Params.List))
+	for i, p := range m.D.Params.List {
+		est[i] = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(p.Value.Shape().Clone()...))
+	}
+	if err := m.r1Grads(est); err != nil {
+		t.Fatal(err)
+	}
+	exact := newR1Exact(t, m, s)
+	r1 := exact.value()
+	if !near(m.lastR1, r1, 1e-4*r1) {
+		t.Errorf("R1 = %g, float64 gives %g", m.lastR1, r1)
+	}
+	for k := range 4 {
+		u := make([][]float64, len(exact.params))
+		dot := 0.0
+		for i, p := range exact.params {
+			u[i] = make([]float64, p.Value.Shape().TotalSize())
+			rng.Normal(rng.New(uint64(100+k), uint64(i)), u[i])
+			for j, v := range est[i].Data().([]float32) {
+				dot += float64(v) * u[i][j]
+			}
+		}
+		const dh = 1e-8
+		exact.shift(u, dh)
+		up := exact.value()
+		exact.shift(u, -2*dh)
+		down := exact.value()
+		exact.shift(u, dh)
+		num := (up - down) / (2 * dh)
+		if math.Abs(dot-num) > 1e-3*math.Abs(num) {
+			t.Errorf("h %g, direction %d: R1 gradient %.6g, exact %.6g", h, k, dot, num)
+		}
+	}
+}
+
+// r1Exact evaluates R1 on the real half of a D step's batch with a float64
+// copy of D.
+type r1Exact struct {
+	d      *DDGANDiscriminator
+	gamma  float64
+	params []*nn.Param
+	logits G.Value
+	dpair  *G.Node
+	vm     G.VM
+	rows   int
+}
+
+func newR1Exact(t *testing.T, m *DDGANModel, s *ddganDStep) *r1Exact {
+	t.Helper()
+	B := s.rows / 2
+	ps := nn.NewParams(tensor.Float64, rng.New(0, 0))
+	d, err := NewDDGANDiscriminator(ps, "D.", m.D.Channels, m.Classes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range ps.List {
+		dst := p.Value.Data().([]float64)
+		for j, v := range m.D.Params.List[i].Value.Data().([]float32) {
+			dst[j] = float64(v)
+		}
+	}
+	P := Height * Width
+	to64 := func(src []float32, n int, shape ...int) *tensor.Dense {
+		out := make([]float64, n)
+		for j := range out {
+			out[j] = float64(src[j])
+		}
+		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(out))
+	}
+	g := G.NewGraph()
+	pair := G.NodeFromAny(g, to64(s.pair.Data().([]float32), B*2*P, B, 2, Height, Width), G.WithName("pair"))
+	logits, err := d.Apply(g, pair, G.NodeFromAny(g, to64(s.tfeat.Data().([]float32), B*d.Channels, B, d.Channels), G.WithName("tf")),
+		G.NodeFromAny(g, to64(s.y.Data().([]float32), B*m.Classes, B, m.Classes), G.WithName("y")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &r1Exact{d: d, gamma: m.R1, params: ps.List, rows: B}
+	grads, err := G.Grad(G.Must(G.Sum(logits)), pair)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.dpair = grads[0]
+	e.vm = G.NewTapeMachine(g)
+	return e
+}
+
+func (e *r1Exact) value() float64 {
+	if err := runVM(e.vm); err != nil {
+		panic(err)
+	}
+	P := Height * Width
+	g := e.dpair.Value().Data().([]float64)
+	ss := 0.0
+	for i := range e.rows {
+		for _, v := range g[2*i*P : 2*i*P+P] {
+			ss += v * v
+		}
+	}
+	return e.gamma / 2 * ss / float64(e.rows)
+}
+
+func (e *r1Exact) shift(u [][]float64, h float64) {
+	for i, p := range e.params {
+		d := p.Value.Data().([]float64)
+		for j := range d {
+			d[j] += h * u[i][j]
+		}
+	}
+}
