@@ -1,0 +1,31 @@
+package models
+
+import (
+	"testing"
+	"time"
+
+	"github.com/gentri/gentri/internal/rng"
+)
+
+// BenchmarkDDGANTrainStep times one step of the default ddgan at batch 64.
+func BenchmarkDDGANTrainStep(b *testing.B) {
+	m, err := NewDDGANModel(ddganDefaults(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := tinyBatch(64, Height*Width, 1)
+	r := rng.New(1, StreamTrain)
+	for range 2 {
+		if _, err := m.TrainStep(batch, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		if _, err := m.TrainStep(batch, r); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("%v", time.Since(t0))
+	}
+}
