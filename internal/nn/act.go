@@ -161,6 +161,22 @@ func (o actGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 	return dx, nil
 }
 
+// dx = dy·f'(x) is linear in dy, so its derivative along dy is the same op
+// on the incoming gradient: what double backpropagation (GradPenalty) needs.
+// ReLU's and LeakyReLU's f' is piecewise constant, so the derivative in x is
+// zero wherever it exists, and x is marked not differentiable. SiLU's and
+// Sigmoid's second derivative is not implemented: differentiating their dx
+// is an error.
+func (o actGradOp) DiffWRT(int) []bool { return []bool{o.curved(), true} }
+func (o actGradOp) curved() bool       { return o.kind == actSiLU || o.kind == actSigmoid }
+func (o actGradOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	if o.curved() {
+		return nil, fmt.Errorf("%s: the second derivative is not implemented", o.name)
+	}
+	d, err := G.ApplyOp(actGradOp{newOp(o.name), o.kind, o.alpha}, in[0], grad)
+	return G.Nodes{nil, d}, err
+}
+
 func actBackward[T float](kind actKind, alpha T, x, dy, dx []T) {
 	if x32, ok := any(x).([]float32); ok {
 		dy32, dx32, a32 := any(dy).([]float32), any(dx).([]float32), float32(alpha)

@@ -142,16 +142,29 @@ func convForward[T float](cg *convGeom, x, w, b, y []T) {
 
 func (convOp) DiffWRT(int) []bool { return []bool{true, true, true} }
 func (o convOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-	var d G.Nodes
-	for wrt, name := range []string{"X", "W", "B"} {
-		op := convGradOp{newOp(fmt.Sprintf("Conv2dGrad%s(k=%d,s=%d,p=%d)", name, o.k, o.stride, o.pad)), o.k, o.stride, o.pad, wrt}
-		n, err := G.ApplyOp(op, in[0], in[1], grad)
+	return o.symDiffSome(in, grad, []bool{true, true, true})
+}
+
+// symDiffSome builds the gradients with respect to the inputs in need only
+// (nil for the others); see vjp.
+func (o convOp) symDiffSome(in G.Nodes, grad *G.Node, need []bool) (G.Nodes, error) {
+	d := make(G.Nodes, 3)
+	for wrt := range d {
+		if !need[wrt] {
+			continue
+		}
+		n, err := G.ApplyOp(newConvGradOp(o.k, o.stride, o.pad, wrt), in[0], in[1], grad)
 		if err != nil {
 			return nil, err
 		}
-		d = append(d, n)
+		d[wrt] = n
 	}
 	return d, nil
+}
+
+func newConvGradOp(k, stride, pad, wrt int) convGradOp {
+	name := []string{"X", "W", "B"}[wrt]
+	return convGradOp{newOp(fmt.Sprintf("Conv2dGrad%s(k=%d,s=%d,p=%d)", name, k, stride, pad)), k, stride, pad, wrt}
 }
 
 // convGradOp computes one of the three gradients from (x, W, dy):
@@ -242,6 +255,62 @@ func convBackward[T float](cg *convGeom, wrt int, x, w, dy, r []T) {
 			}
 		})
 	}
+}
+
+// Second order (double backpropagation, GradPenalty). dx = Aᵀ_W·dy and
+// dW = Σ_n dy_n·im2col(x_n)ᵀ are bilinear, so with g the incoming gradient:
+//
+//	d⟨g, dx⟩/d dy = conv(g; W) without bias,  d⟨g, dx⟩/dW = dW-op(g, dy);
+//	d⟨g, dW⟩/d dy = conv(x; g) without bias,  d⟨g, dW⟩/dx = dx-op(g, dy).
+//
+// dx does not depend on x's values (only its shape), nor dW on W's.
+// db = Σ dy is not differentiated (nothing on a penalty's path needs it).
+func (o convGradOp) DiffWRT(int) []bool {
+	switch o.wrt {
+	case 0:
+		return []bool{false, true, true}
+	case 1:
+		return []bool{true, false, true}
+	}
+	return []bool{false, false, true}
+}
+func (o convGradOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	x, w, dy := in[0], in[1], in[2]
+	switch o.wrt {
+	case 0:
+		dw, err := G.ApplyOp(newConvGradOp(o.k, o.stride, o.pad, 1), grad, w, dy)
+		if err != nil {
+			return nil, err
+		}
+		ddy, err := ConvNoBias(grad, w, o.stride, o.pad)
+		return G.Nodes{nil, dw, ddy}, err
+	case 1:
+		dx, err := G.ApplyOp(newConvGradOp(o.k, o.stride, o.pad, 0), x, grad, dy)
+		if err != nil {
+			return nil, err
+		}
+		ddy, err := ConvNoBias(x, grad, o.stride, o.pad)
+		return G.Nodes{dx, nil, ddy}, err
+	}
+	return nil, fmt.Errorf("%s: the second derivative through the bias gradient is not implemented", o.name)
+}
+
+// ConvNoBias is the convolution of x (N,C,H,W) with w (O,C,k,k) and no
+// bias: the fused op with a zero bias, so it runs the same kernels as
+// Conv2d (a skip path's 1×1 convolution; the second derivative of a
+// convolution's dx).
+func ConvNoBias(x, w *G.Node, stride, pad int) (*G.Node, error) {
+	ws := w.Shape()
+	if len(ws) != 4 {
+		return nil, fmt.Errorf("conv without bias: weight shape %v is not (out, in, k, k)", ws)
+	}
+	zero := G.NewVector(x.Graph(), x.Dtype(), G.WithShape(ws[0]), G.WithInit(G.Zeroes()),
+		G.WithName(fmt.Sprintf("conv_zero_bias%d", uniq.Add(1))))
+	y, err := conv2d(x, w, zero, stride, pad)
+	if err != nil {
+		return nil, fmt.Errorf("conv without bias: %w", err)
+	}
+	return y, nil
 }
 
 // convDxIm2col computes dx_n = col2im(Wᵀ · dy_n), image by image.

@@ -115,20 +115,29 @@ func rowParts(rows, work int, f func(lo, hi int)) {
 }
 
 func (linearOp) DiffWRT(int) []bool { return []bool{true, true, true} }
-func (linearOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-	dx, err := G.ApplyOp(linearGradOp{newOp("LinearGradX"), 0}, in[0], in[1], grad)
-	if err != nil {
-		return nil, err
+func (o linearOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	return o.symDiffSome(in, grad, []bool{true, true, true})
+}
+
+// symDiffSome builds the gradients with respect to the inputs in need only
+// (nil for the others); see vjp.
+func (linearOp) symDiffSome(in G.Nodes, grad *G.Node, need []bool) (G.Nodes, error) {
+	d := make(G.Nodes, 3)
+	for wrt := range d {
+		if !need[wrt] {
+			continue
+		}
+		n, err := G.ApplyOp(newLinearGradOp(wrt), in[0], in[1], grad)
+		if err != nil {
+			return nil, err
+		}
+		d[wrt] = n
 	}
-	dw, err := G.ApplyOp(linearGradOp{newOp("LinearGradW"), 1}, in[0], in[1], grad)
-	if err != nil {
-		return nil, err
-	}
-	db, err := G.ApplyOp(linearGradOp{newOp("LinearGradB"), 2}, in[0], in[1], grad)
-	if err != nil {
-		return nil, err
-	}
-	return G.Nodes{dx, dw, db}, nil
+	return d, nil
+}
+
+func newLinearGradOp(wrt int) linearGradOp {
+	return linearGradOp{newOp([]string{"LinearGradX", "LinearGradW", "LinearGradB"}[wrt]), wrt}
 }
 
 // linearGradOp computes one of the three gradients from (x, W, dy):
@@ -176,6 +185,43 @@ func (o linearGradOp) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) {
 		linearBackward(o.wrt, data[float64](x), data[float64](w), data[float64](dy), data[float64](r), n, in, out)
 	}
 	return r, nil
+}
+
+// Second order (double backpropagation, GradPenalty). dx = dy·W and
+// dW = dyᵀ·x are bilinear, so with g the incoming gradient:
+//
+//	d⟨g, dx⟩/d dy = g·Wᵀ,  d⟨g, dx⟩/dW = dyᵀ·g (the dW op on g);
+//	d⟨g, dW⟩/d dy = x·gᵀ,  d⟨g, dW⟩/dx = dy·g (the dx op with g for W).
+//
+// db = Σ_rows dy is not differentiated (nothing on a penalty's path needs it).
+func (o linearGradOp) DiffWRT(int) []bool {
+	switch o.wrt {
+	case 0:
+		return []bool{false, true, true}
+	case 1:
+		return []bool{true, false, true}
+	}
+	return []bool{false, false, true}
+}
+func (o linearGradOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	x, w, dy := in[0], in[1], in[2]
+	switch o.wrt {
+	case 0:
+		dw, err := G.ApplyOp(newLinearGradOp(1), grad, w, dy)
+		if err != nil {
+			return nil, err
+		}
+		ddy, err := MatMulT(grad.Graph(), grad, w)
+		return G.Nodes{nil, dw, ddy}, err
+	case 1:
+		dx, err := G.ApplyOp(newLinearGradOp(0), x, grad, dy)
+		if err != nil {
+			return nil, err
+		}
+		ddy, err := MatMulT(grad.Graph(), x, grad)
+		return G.Nodes{dx, nil, ddy}, err
+	}
+	return nil, fmt.Errorf("%s: the second derivative through the bias gradient is not implemented", o.name)
 }
 
 func linearBackward[T float](wrt int, x, w, dy, r []T, n, in, out int) {
