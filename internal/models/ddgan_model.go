@@ -39,7 +39,7 @@ type DDGANModel struct {
 	EMADecay float64
 	R1       float64 // weight γ of the R1 penalty (0 = off)
 	LazyReg  int     // R1 every LazyReg D steps
-	R1Step   float64 // h: the RMS per pixel of the finite-difference step of R1's gradient
+	R1Step   float64 // ε: R1's gradient is a difference of D's gradients at x_t + ε·∂D/∂x_t and x_t
 
 	lastR1     float64
 	inferBatch int
@@ -62,7 +62,7 @@ type DDGANOptions struct {
 	T         int     // diffusion steps (4)
 	R1        float64 // R1 weight γ (0.05); 0 turns it off
 	LazyReg   int     // R1 every this many D steps (1)
-	R1Step    float64 // finite-difference step of R1's gradient, RMS per pixel (0 = 1; any step gives the same gradient up to rounding)
+	R1Step    float64 // ε of R1's exact difference (0 = 1; any ε > 0 gives the same gradient up to rounding)
 	Latent    int     // nz (100)
 	Channels  int     // G's base width C (16)
 	DChannels int     // D's width dch (64)
@@ -156,11 +156,15 @@ func newDDGANGForward(gen *DDGANGenerator, batch, classes int) (*ddganGForward, 
 	return f, nil
 }
 
-// ddganDStep is a graph of D on 2B pairs (N, 2, S, S) with their step
-// features and one-hot labels, whose gradient is taken wrt D's parameters.
-// The D step's objective is L_D on B real then B fake pairs, and its
-// gradient also wrt the pairs (R1 needs ∂D/∂x_t of the real ones); R1's
-// objective is Σ_i w_i·D_i with fed weights w.
+// ddganDStep is a graph of D on a fixed batch of pairs (rows, 2, S, S)
+// with their step features and one-hot labels, whose gradient is taken wrt
+// D's parameters.
+//
+// The D step's graph holds B real then B fake pairs; its objective is L_D
+// plus, with R1, Σ_{i<B} w_i·D_i on the real rows (fed weights: R1's
+// baseline, see r1Grads), and its gradient is also taken wrt the pairs. R1's
+// graph holds the B perturbed real pairs with D's slopes frozen; its
+// objective is Σ_i w_i·D_i.
 type ddganDStep struct {
 	rows              int
 	pair, tfeat, y, w *tensor.Dense
@@ -176,6 +180,9 @@ type ddganDStep struct {
 func (m *DDGANModel) newDStep(batch int, r1 bool) (*ddganDStep, error) {
 	g := G.NewGraph()
 	rows := 2 * batch
+	if r1 {
+		rows = batch
+	}
 	s := &ddganDStep{rows: rows, pair: f32(rows, 2, Height, Width), tfeat: f32(rows, m.D.Channels), y: f32(rows, m.Classes)}
 	pair := G.NodeFromAny(g, s.pair, G.WithName("pair"))
 	acts := &dActs{}
@@ -193,30 +200,52 @@ func (m *DDGANModel) newDStep(batch int, r1 bool) (*ddganDStep, error) {
 	if err != nil {
 		return nil, err
 	}
-	G.Read(logits, &s.logits)
+	outs := G.Nodes{G.Read(logits, &s.logits)}
 	if acts.pre != nil {
 		s.pre = make([]G.Value, ddganDActs)
 		for k, n := range acts.pre {
-			G.Read(n, &s.pre[k])
+			outs = append(outs, G.Read(n, &s.pre[k]))
 		}
 	}
 	var loss *G.Node
 	wrt := paramNodes(g, m.D.Params.List)
+	weighted := func(l *G.Node) *G.Node {
+		return G.Must(G.Sum(G.Must(G.HadamardProd(l, G.NodeFromAny(g, s.w, G.WithName("w"))))))
+	}
 	if r1 {
 		s.w = f32(rows)
-		loss = G.Must(G.Sum(G.Must(G.HadamardProd(logits, G.NodeFromAny(g, s.w, G.WithName("w"))))))
+		loss = weighted(logits)
+		outs = append(outs, G.Read(loss, &s.loss))
 	} else {
 		real := G.Must(G.Slice(logits, G.S(0, batch)))
 		fake := G.Must(G.Slice(logits, G.S(batch, rows)))
 		loss = ganLoss{kind: "ns"}.discriminator(g, real, fake)
+		outs = append(outs, G.Read(loss, &s.loss))
+		if m.R1 > 0 {
+			s.w = f32(batch)
+			loss = G.Must(G.Add(loss, weighted(real)))
+		}
 		wrt = append(wrt, pair)
 	}
-	G.Read(loss, &s.loss)
 	if s.grads, err = G.Grad(loss, wrt...); err != nil {
 		return nil, fmt.Errorf("ddgan: discriminator gradients: %w", err)
 	}
-	s.vm = G.NewTapeMachine(g)
-	return s, nil
+	s.vm, err = prunedMachine(g, append(outs, s.grads...))
+	return s, err
+}
+
+// prunedMachine compiles only the part of g that the outputs need.
+// Gorgonia's Grad builds every gradient of an op whose output is on the
+// path (a convolution's dW and db as well as its dx), and Compile runs all
+// of them: in the generator's step that is D's whole weight gradient, a
+// tenth of the step, for nothing.
+func prunedMachine(g *G.ExprGraph, outputs G.Nodes) (G.VM, error) {
+	sub := g.ExactSubgraphRoots(outputs...)
+	prog, locs, err := G.CompileFunction(g, sub.Inputs(), outputs)
+	if err != nil {
+		return nil, fmt.Errorf("ddgan: compiling a graph: %w", err)
+	}
+	return G.NewTapeMachine(g, G.WithPrecompiled(prog, locs)), nil
 }
 
 // ddganGStep is the generator's objective at batch B: x̂_0 = G(x_{t+1}, t,
@@ -250,12 +279,12 @@ func (m *DDGANModel) newGStep(batch int) (*ddganGStep, error) {
 		return nil, err
 	}
 	loss := ganLoss{kind: "ns"}.generator(logits)
-	G.Read(loss, &s.loss)
+	read := G.Read(loss, &s.loss)
 	if s.grads, err = G.Grad(loss, paramNodes(g, m.GP.List)...); err != nil {
 		return nil, fmt.Errorf("ddgan: generator gradients: %w", err)
 	}
-	s.vm = G.NewTapeMachine(g)
-	return s, nil
+	s.vm, err = prunedMachine(g, append(G.Nodes{read}, s.grads...))
+	return s, err
 }
 
 // preShape is the shape of the input of D's k-th image-path LReLU for a
@@ -386,21 +415,41 @@ func (m *DDGANModel) discriminatorStep(x0 []float32, labels []int, d ddganDraw) 
 		fake := pair[2*(B+i)*P : (2*(B+i)+2)*P]
 		sc.Posterior(fake[:P], xhat[i*P:(i+1)*P], fake[P:], d.noise[i*P:(i+1)*P], t)
 	}
-	if err := runVM(s.vm); err != nil {
-		return 0, 0, fmt.Errorf("ddgan D step: %w", err)
-	}
-	np := len(m.D.Params.List)
-	grads := gradValues(s.grads[:np])
-	if m.R1 > 0 && m.OptD.Step%int64(m.LazyReg) == 0 {
-		if err := m.r1Grads(grads); err != nil {
-			return 0, 0, err
-		}
+	grads, err := m.dGradients(m.R1 > 0 && m.OptD.Step%int64(m.LazyReg) == 0)
+	if err != nil {
+		return 0, 0, err
 	}
 	if err := m.OptD.Update(grads); err != nil {
 		return 0, 0, err
 	}
 	logits := s.logits.Data().([]float32)
 	return meanSigmoid32(logits[:B]), meanSigmoid32(logits[B:]), nil
+}
+
+// dGradients runs the D step's graph on its filled batch and returns D's
+// gradients, R1's added when r1Due.
+func (m *DDGANModel) dGradients(r1Due bool) ([]G.Value, error) {
+	s := m.dStep
+	B := s.rows / 2
+	if s.w != nil {
+		c := float32(0)
+		if r1Due {
+			c = float32(m.R1 / (m.R1Step * float64(B)))
+		}
+		for i, w := 0, s.w.Data().([]float32); i < B; i++ {
+			w[i] = -c
+		}
+	}
+	if err := runVM(s.vm); err != nil {
+		return nil, fmt.Errorf("ddgan D step: %w", err)
+	}
+	grads := gradValues(s.grads[:len(m.D.Params.List)])
+	if r1Due {
+		if err := m.r1Grads(grads); err != nil {
+			return nil, err
+		}
+	}
+	return grads, nil
 }
 
 func meanSigmoid32(ls []float32) float64 {
@@ -419,71 +468,49 @@ func meanSigmoid32(ls []float32) float64 {
 // computes. D is piecewise linear in its input (convolutions, linear maps,
 // average pools and LReLUs): with each LReLU's slopes frozen at their
 // values on the real pair (nn.LeakyReLUAt), D is affine in x_t on the
-// whole line x_t + ε v, so ∇_θ D_i is affine in ε too, and the central
-// difference
+// whole line x_t + ε v, so ∇_θ D_i is affine in ε too, and the difference
 //
-//	(∇_θ D_i(x_t + ε_i g_i) − ∇_θ D_i(x_t − ε_i g_i)) / 2ε_i
+//	(∇_θ D_i(x_t + ε g_i) − ∇_θ D_i(x_t)) / ε
 //
 // is that derivative exactly (double backpropagation also takes LReLU” =
-// 0), for any ε_i, up to rounding. ε_i = h / RMS(g_i) moves each pixel by
-// h in RMS. Both terms are first derivatives: one more pass of D on the 2B
-// perturbed real pairs, with weights ±γ/(2ε_i B), gives the sum.
-// TestDDGANR1GradMatchesExact checks it against the derivative of R1 in
-// float64.
+// 0), for any ε, up to rounding. The second term is in the D step already:
+// its objective carries −c·Σ_i D_i(x_t) on the real rows, c = γ/(εB) (fed
+// as its weights, 0 when R1 is not due). The first is one more pass of D on
+// the B perturbed real pairs with weight +c (R1's graph). ε = R1Step.
+// TestDDGANR1GradMatchesExact checks the sum against the derivative of R1
+// in float64.
 //
 // g_i is read off the D step's own gradient wrt the real pairs:
-// ∂L_D/∂x_t,i = −σ(−D_i)/B · g_i.
+// ∂L/∂x_t,i = (−σ(−D_i)/B − c) · g_i.
 func (m *DDGANModel) r1Grads(grads []G.Value) error {
 	P, s, r := m.pixels(), m.dStep, m.r1Step
 	B := s.rows / 2
 	dpair := s.grads[len(s.grads)-1].Value().Data().([]float32)
 	logits := s.logits.Data().([]float32)
 	pair, rp := s.pair.Data().([]float32), r.pair.Data().([]float32)
-	w := r.w.Data().([]float32)
-	// Both halves of R1's batch are the real rows: their steps, labels and
+	c := float64(-s.w.Data().([]float32)[0])
+	// R1's rows are the real rows: their pairs, steps, labels and
 	// activation patterns.
+	copy(rp, pair[:B*2*P])
+	copy(r.tfeat.Data().([]float32), s.tfeat.Data().([]float32))
+	copy(r.y.Data().([]float32), s.y.Data().([]float32))
 	for k, f := range r.frozen {
-		dst, src := f.Data().([]float32), s.pre[k].Data().([]float32)
-		copy(dst, src[:len(src)/2])
-		copy(dst[len(dst)/2:], src[:len(src)/2])
+		copy(f.Data().([]float32), s.pre[k].Data().([]float32))
 	}
-	for _, c := range [][2]*tensor.Dense{{r.tfeat, s.tfeat}, {r.y, s.y}} {
-		dst, src := c[0].Data().([]float32), c[1].Data().([]float32)
-		copy(dst, src[:len(src)/2])
-		copy(dst[len(dst)/2:], src[:len(src)/2])
-	}
-	g := make([]float32, P)
 	penalty := 0.0
-	for i := 0; i < B; i++ {
-		sig := 1 / (1 + math.Exp(float64(logits[i]))) // σ(−D_i)
-		scale := 0.0
-		if sig > 0 {
-			scale = -float64(B) / sig
-		}
-		ss := 0.0
+	for i := range B {
+		scale := -float64(B) / (1/(1+math.Exp(float64(logits[i]))) + c*float64(B)) // 1/(−σ(−D_i)/B − c)
+		row := rp[2*i*P : 2*i*P+P]
 		for j, v := range dpair[2*i*P : 2*i*P+P] {
-			g[j] = float32(float64(v) * scale)
-			ss += float64(g[j]) * float64(g[j])
+			g := float64(v) * scale
+			penalty += g * g
+			row[j] += float32(m.R1Step * g)
 		}
-		penalty += ss
-		real := pair[2*i*P : (2*i+2)*P]
-		plus, minus := rp[2*i*P:(2*i+2)*P], rp[2*(B+i)*P:(2*(B+i)+2)*P]
-		copy(plus, real)
-		copy(minus, real)
-		w[i], w[B+i] = 0, 0
-		if ss == 0 {
-			continue
-		}
-		eps := m.R1Step / math.Sqrt(ss/float64(P))
-		for j, v := range g {
-			d := float32(eps * float64(v))
-			plus[j] += d
-			minus[j] -= d
-		}
-		c := m.R1 / (2 * eps * float64(B))
-		w[i], w[B+i] = float32(c), float32(-c)
 	}
 	m.lastR1 = m.R1 / 2 * penalty / float64(B)
+	for i, w := 0, r.w.Data().([]float32); i < B; i++ {
+		w[i] = float32(c)
+	}
 	if err := runVM(r.vm); err != nil {
 		return fmt.Errorf("ddgan R1: %w", err)
 	}
