@@ -280,7 +280,7 @@ func (d *DDGANDiscriminator) apply(g *G.ExprGraph, pair, tfeat, y *G.Node, acts 
 	}
 	s := h.Shape()
 	// Σ over the 7×7 plane as a sum over the last axis (Gorgonia's Sum is
-	// wrong along a middle axis of a 4-D tensor: field guide §7.1).
+	// wrong along a middle axis of a 4-D tensor when its size exceeds 2).
 	f, err := G.Sum(G.Must(G.Reshape(h, tensor.Shape{s[0], s[1], s[2] * s[3]})), 2)
 	if err != nil {
 		return nil, fmt.Errorf("ddgan discriminator: %w", err)

@@ -623,7 +623,7 @@ func (m *DDGANModel) Generate(seeds []uint64, labels []int) ([][]float32, error)
 // samples.
 func (m *DDGANModel) Evaluate(*data.Dataset) ([]Metric, error) { return nil, nil }
 
-// State is G ("G."), D ("D.") and G's average ("ema."), the peer's
+// State is G ("G."), D ("D.") and G's average ("ema."), the reference's
 // state_dict names, and with train both optimizers ("optim_g.", "optim_d.").
 func (m *DDGANModel) State(train bool) []checkpoint.Tensor {
 	ts := paramTensors(m.weights())
