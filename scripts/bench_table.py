@@ -1,19 +1,19 @@
 #!/usr/bin/env python3
-"""Summarise a `make bench` run: medians, the gentri/peer table and .bench/bench.json.
+"""Summarise a `make bench` run: medians, the gentri/PyTorch table and .bench/bench.json.
 
 Usage: bench_table.py RAW_DIR OUT_JSON key=value...
 RAW_DIR holds what scripts/bench.sh wrote each round:
   go-<i>-<model>.txt        `go test -bench` output (lines "BenchmarkX-2  N  ns/op  v unit ...")
-  peer-<i>.jsonl            the PyTorch peer's JSON lines ({"what": ..., "ms": ...})
+  peer-<i>.jsonl            the PyTorch reference's JSON lines ({"what": ..., "ms": ...})
   time-go-<i>-<model>.txt   /usr/bin/time -v of that model's Go benchmark process (optional)
-  time-peer-<i>-<model>.txt /usr/bin/time -v of that model's peer process (optional)
+  time-peer-<i>-<model>.txt /usr/bin/time -v of that model's PyTorch process (optional)
 The key=value pairs (date, cpu, blas, models, ...) are copied into the JSON as they are; models
 (space-separated) names the peak-RSS rows, one per model.
 Standard library only, any Python 3.
 """
 import glob, json, os, re, statistics, sys
 
-# One row per measurement: (label, Go benchmark, its ms metric, the peer's "what").
+# One row per measurement: (label, Go benchmark, its ms metric, bench/torch_reference.py's "what").
 # Add a row here when a model gets benchmarks; peer None = no PyTorch counterpart.
 ROWS = [
     ("vae train step (batch 128)", "VAETrainStep", "ms/step", "vae_train_step"),
@@ -104,7 +104,7 @@ def main():
     rss = {m: {"gentri_kb": peak_rss_kb(raw, "go", m), "peer_kb": peak_rss_kb(raw, "peer", m)} for m in models}
     mb = lambda kb: None if kb is None else kb / 1024
 
-    head = ("measurement", "gentri ms", "peer ms", "ratio gentri/peer")
+    head = ("measurement", "gentri ms", "PyTorch ms", "ratio gentri/PyTorch")
     body = [(r["measurement"], fmt(r["gentri_ms"]), fmt(r["peer_ms"]), fmt(r["ratio_gentri_over_peer"], 2))
             for r in rows]
     for m in models:

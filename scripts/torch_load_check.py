@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Checks that a gentri VAE checkpoint is a PyTorch state_dict: loads it into the PyTorch peer's
-VAE module by name (strict), then reconstructs the test images of a `gentri sample --recon` grid
-with PyTorch and compares them with gentri's reconstructions in the same grid.
+"""Checks that a gentri VAE checkpoint is a PyTorch state_dict: loads it into the VAE module of the
+repo's PyTorch reference (bench/torch_reference.py; GENTRI_PEER names another) by name (strict),
+then reconstructs the test images of a `gentri sample --recon` grid with PyTorch and compares them
+with gentri's reconstructions in the same grid.
 
 Usage: scripts/torch_load_check.py CKPT.safetensors RECON.png
   where RECON.png = gentri sample --checkpoint CKPT --recon --n 32 --cols 2 --out RECON.png
@@ -29,8 +30,8 @@ def read_safetensors(path):
 def main():
     meta, tensors = read_safetensors(sys.argv[1])
     assert meta["gentri.kind"] == "vae", meta["gentri.kind"]
-    peer = os.environ.get("GENTRI_PEER", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "peers", "torch_peer.py"))
-    spec = importlib.util.spec_from_file_location("torch_peer", peer)
+    ref = os.environ.get("GENTRI_PEER", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "torch_reference.py"))
+    spec = importlib.util.spec_from_file_location("torch_reference", ref)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     vae = mod.VAE()

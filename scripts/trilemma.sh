@@ -39,6 +39,7 @@ train() {
 		"$GENTRI" train --resume "$last" --quiet || [[ $? == 2 ]] # 2: already at train.steps
 	else
 		echo "== $name: training"
+		rm -rf "$dir" # a run stopped before its first checkpoint has nothing to resume: start it over
 		"$GENTRI" train "$@" --out "$dir" --quiet
 	fi
 	touch "$dir/done"

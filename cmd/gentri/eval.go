@@ -352,10 +352,10 @@ func samplerRecord(m models.Model) *eval.Sampler {
 	return &eval.Sampler{Name: so.Sampler, Steps: so.Steps, Eta: so.Eta, Variance: so.Variance, Guidance: so.Guidance}
 }
 
-// evalMixture measures a 2-D model on its mixture (trilemma-metrics §5.2):
+// evalMixture measures a 2-D model on its mixture (docs/metrics.md §6.2):
 // N points (2500 unless --n) from seeds seed..seed+N−1 give the modes
 // captured, the share of high-quality samples, the reverse KL of the HQ
-// mode histogram and the well-covered modes, plus the sampling speed (§12)
+// mode histogram and the well-covered modes, plus the sampling speed (§8)
 // and a scatter plot over the true modes. No feature network, no MNIST.
 func evalMixture(o evalOptions, s streams, ck *opened, mix data.Mixture, logw io.Writer) (*eval.Record, error) {
 	if o.Unconditional {
@@ -390,13 +390,13 @@ func evalMixture(o evalOptions, s streams, ck *opened, mix data.Mixture, logw io
 	return rec, nil
 }
 
-// evalVAE adds the likelihood figures (trilemma-metrics §7): the test-set
+// evalVAE adds the likelihood figures (docs/metrics.md §7): the test-set
 // negative ELBO and the importance-weighted NLL on a fixed subset.
 func evalVAE(o evalOptions, s streams, m *models.VAEModel, cfg *config.Config, test *data.Dataset, rec *eval.Record) error {
 	if cfg.Data.Binarize == "dynamic" {
 		test = test.Binarized(rng.New(0, models.StreamEval))
 	} else {
-		rec.Warnings = append(rec.Warnings, "vae trained on grey values: its ELBO and IWAE figures are losses, not likelihoods (§7)")
+		rec.Warnings = append(rec.Warnings, "vae trained on grey values: its ELBO and IWAE figures are losses, not likelihoods (docs/metrics.md §7)")
 	}
 	ev, err := m.Evaluate(test)
 	if err != nil {
@@ -551,7 +551,7 @@ func printRecord(w io.Writer, r *eval.Record) {
 	}
 }
 
-// printModes prints the figures of a 2-D model (§5.2) and its speed.
+// printModes prints the figures of a 2-D model (docs/metrics.md §6.2) and its speed.
 func printModes(w io.Writer, r *eval.Record) {
 	md := r.Modes
 	fmt.Fprintf(w, "%s  %s  (%s, N=%d, seed %d)\n", r.Model, r.Checkpoint, md.Dataset, md.N, r.Seed)

@@ -46,7 +46,7 @@ type streams struct {
 
 func main() {
 	// Gorgonia's GroupNorm logs every gradient through the standard logger
-	// (field guide §1); gentri never uses it for its own messages.
+	// (gorgonia v0.9.18); gentri never uses it for its own messages.
 	log.SetOutput(io.Discard)
 	// Gorgonia's tape machine drops every intermediate value when it is reset
 	// and allocates it again on the next step (half a gigabyte per DDPM step),

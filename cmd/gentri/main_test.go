@@ -278,7 +278,7 @@ func TestEvalEndToEnd(t *testing.T) {
 }
 
 // A 2-D GAN on ring8: training writes scatter plots and mode counts,
-// `gentri eval` reports the §5.2 figures without a feature network or
+// `gentri eval` reports the figures of docs/metrics.md §6.2 without a feature network or
 // MNIST, writes a scatter plot, and gates on them; `gentri sample` draws a
 // scatter plot too.
 func TestTwoDModelTrainEvalSampleEndToEnd(t *testing.T) {

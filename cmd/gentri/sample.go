@@ -145,7 +145,7 @@ func runSample(o sampleOptions, s streams) error {
 	}
 	var img image.Image
 	what := "images"
-	if points { // a 2-D model: its points over the true modes, each ringed at 3σ (§5.2's HQ radius)
+	if points { // a 2-D model: its points over the true modes, each ringed at 3σ (the HQ radius of docs/metrics.md §6.2)
 		pts, err := data.PointsOf(imgs)
 		if err != nil {
 			return fmt.Errorf("%s: %w", o.Checkpoint, err)

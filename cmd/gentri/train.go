@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strconv"
 
@@ -31,7 +33,8 @@ func newTrainCmd(s streams) *cobra.Command {
 		Short: "Train a model (vae) from its YAML config",
 		Example: `  gentri train --model vae
   gentri train --config configs/vae.yaml --set train.steps=2000 --seed 3
-  gentri train --resume latest --model vae`,
+  gentri train --resume latest --model vae
+  gentri train --resume latest --out runs/lr3e-4`,
 		RunE: func(c *cobra.Command, _ []string) error {
 			o.SeedSet = c.Flags().Changed("seed")
 			return runTrain(c, o, s)
@@ -42,15 +45,15 @@ func newTrainCmd(s streams) *cobra.Command {
 	f.StringVar(&o.Config, "config", "", "YAML config file (overlaid on the kind's defaults)")
 	f.StringArrayVar(&o.Sets, "set", nil, "override a config value, section.key=value (repeatable; wins over the file)")
 	f.Uint64Var(&o.Seed, "seed", 0, "random seed (overrides train.seed)")
-	f.StringVar(&o.Out, "out", "", "run folder (default: a new numbered folder under runs/)")
-	f.StringVar(&o.Resume, "resume", "", "continue from a checkpoint PATH, or 'latest'")
+	f.StringVar(&o.Out, "out", "", "run folder, holding no other run (default: a new numbered folder under runs/)")
+	f.StringVar(&o.Resume, "resume", "", "continue from a checkpoint PATH, or 'latest' (the newest in --out, else of the newest run under runs/)")
 	f.StringVar(&o.Data, "data", "", "folder of IDX files to train on (overrides data.dir)")
 	f.BoolVar(&o.Quiet, "quiet", false, "no progress bar or messages on stderr")
 	f.BoolVar(&o.JSON, "json", false, "print the result as one JSON object on stdout")
 	return c
 }
 
-func runTrain(c *cobra.Command, o trainOptions, s streams) error {
+func runTrain(c *cobra.Command, o trainOptions, s streams) (err error) {
 	sets := o.Sets
 	if o.SeedSet {
 		sets = append(sets, "train.seed="+strconv.FormatUint(o.Seed, 10))
@@ -58,37 +61,15 @@ func runTrain(c *cobra.Command, o trainOptions, s streams) error {
 	if o.Data != "" {
 		sets = append(sets, "data.dir="+o.Data)
 	}
-	var cfg *config.Config
-	var err error
-	runDir := o.Out
-	if o.Resume != "" {
-		if o.Config != "" {
-			return usagef("--resume takes its config from the checkpoint; use --set to change train.* values, not --config")
-		}
-		if o.Resume == "latest" {
-			if o.Resume, err = train.LatestCheckpoint(o.RunsRoot, o.Model); err != nil {
-				return usageError{err}
-			}
-		}
-		if cfg, err = resumeConfig(o.Resume, o.Model, sets); err != nil {
-			return err
-		}
-		if runDir == "" {
-			runDir = filepath.Dir(o.Resume)
-		}
-	} else {
-		if o.Model == "" && o.Config == "" {
-			return usagef("say which model to train: --model vae, or --config FILE")
-		}
-		if cfg, err = config.Load(o.Model, o.Config, sets); err != nil {
-			return usageError{err}
-		}
-		if runDir == "" {
-			if runDir, err = train.NewRunDir(o.RunsRoot, cfg.Model.Kind); err != nil {
-				return err
-			}
-		}
+	cfg, runDir, lock, err := claimRun(&o, sets)
+	if err != nil {
+		return err
 	}
+	defer func() {
+		if uerr := lock.Release(); uerr != nil && err == nil {
+			err = uerr
+		}
+	}()
 	topts := train.Options{Config: cfg, RunDir: runDir, Resume: o.Resume, StopAfter: o.stopAfter}
 	if !o.Quiet {
 		topts.Log = s.Err
@@ -106,13 +87,103 @@ func runTrain(c *cobra.Command, o trainOptions, s streams) error {
 	return err
 }
 
+// claimRun resolves the run's config and folder and takes the folder's
+// lock, so that a folder belongs to one run: a second training in a folder
+// in use fails at once, and a new run never starts in a folder that holds
+// one. `--resume latest` resumes the newest checkpoint of --out, or of the
+// newest run under runs/; o.Resume is set to the checkpoint it chose.
+func claimRun(o *trainOptions, sets []string) (cfg *config.Config, runDir string, lock *train.RunLock, err error) {
+	var held *train.RunLock
+	defer func() {
+		if err != nil && held != nil {
+			held.Release() // the error that brought us here is the one to report
+		}
+	}()
+	runDir = o.Out
+	switch {
+	case o.Resume == "":
+		if o.Model == "" && o.Config == "" {
+			return nil, "", nil, usagef("say which model to train: --model vae, or --config FILE")
+		}
+		if cfg, err = config.Load(o.Model, o.Config, sets); err != nil {
+			return nil, "", nil, usageError{err}
+		}
+		if runDir == "" {
+			if runDir, err = train.NewRunDir(o.RunsRoot, cfg.Model.Kind); err != nil {
+				return nil, "", nil, err
+			}
+		} else if err = os.MkdirAll(runDir, 0o755); err != nil {
+			return nil, "", nil, fmt.Errorf("run folder: %w", err)
+		}
+		if held, err = train.LockRunDir(runDir); err != nil {
+			return nil, "", nil, err
+		}
+		return cfg, runDir, held, noRunIn(runDir)
+	case o.Config != "":
+		return nil, "", nil, usagef("--resume takes its config from the checkpoint; use --set to change train.* values, not --config")
+	case o.Resume == "latest":
+		if runDir == "" {
+			latest, err := train.LatestCheckpoint(o.RunsRoot, o.Model)
+			if err != nil {
+				return nil, "", nil, usageError{err}
+			}
+			runDir = filepath.Dir(latest)
+		} else if _, err := os.Stat(runDir); errors.Is(err, fs.ErrNotExist) {
+			return nil, "", nil, usagef("no checkpoint in %s to resume: there is no such folder", runDir)
+		}
+		if held, err = train.LockRunDir(runDir); err != nil {
+			return nil, "", nil, err
+		}
+		// Chosen once the lock is held, so no other training writes a newer one.
+		if o.Resume, err = train.LatestCheckpointIn(runDir); err != nil {
+			return nil, "", nil, usageError{err}
+		}
+		cfg, err = resumeConfig(o.Resume, o.Model, sets)
+		return cfg, runDir, held, err
+	default:
+		if cfg, err = resumeConfig(o.Resume, o.Model, sets); err != nil {
+			return nil, "", nil, err
+		}
+		own := filepath.Dir(o.Resume)
+		if runDir == "" {
+			runDir = own
+		} else if err = os.MkdirAll(runDir, 0o755); err != nil {
+			return nil, "", nil, fmt.Errorf("run folder: %w", err)
+		}
+		if held, err = train.LockRunDir(runDir); err != nil {
+			return nil, "", nil, err
+		}
+		if !sameDir(runDir, own) { // the run continues in a new folder, which must not hold another
+			err = noRunIn(runDir)
+		}
+		return cfg, runDir, held, err
+	}
+}
+
+// noRunIn is train.CheckNoRun with a folder that holds a run as a usage error.
+func noRunIn(dir string) error {
+	err := train.CheckNoRun(dir)
+	var exists *train.RunExistsError
+	if errors.As(err, &exists) {
+		return usageError{err}
+	}
+	return err
+}
+
+// sameDir reports whether a and b name the same folder.
+func sameDir(a, b string) bool {
+	ai, aerr := os.Stat(a)
+	bi, berr := os.Stat(b)
+	return aerr == nil && berr == nil && os.SameFile(ai, bi)
+}
+
 // resumeConfig is the checkpoint's own config with the --set overrides.
 func resumeConfig(path, kind string, sets []string) (*config.Config, error) {
 	f, err := checkpoint.Read(path)
 	if err != nil {
 		return nil, err
 	}
-	cfg, _, err := models.Describe(f, path)
+	cfg, step, err := models.Describe(f, path)
 	if err != nil {
 		return nil, err
 	}
@@ -126,6 +197,9 @@ func resumeConfig(path, kind string, sets []string) (*config.Config, error) {
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, usageError{err}
+	}
+	if step >= cfg.Train.Steps { // nothing to do: the user asked for steps the run already has
+		return nil, usagef("%s is at step %d, already at train.steps=%d (raise it with --set train.steps=N to train on)", path, step, cfg.Train.Steps)
 	}
 	return cfg, nil
 }

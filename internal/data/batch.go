@@ -49,7 +49,7 @@ func (d *Dataset) Gather(idx []int, x []float32, labels []uint8) {
 
 // Binarize replaces each intensity p by a Bernoulli(p) draw from r: dynamic
 // binarisation, which makes a Bernoulli decoder's ELBO a bound on the
-// likelihood of binary data (trilemma-metrics §7).
+// likelihood of binary data (docs/metrics.md §7).
 func Binarize(x []float32, r *rng.RNG) {
 	for i, p := range x {
 		if r.Float32() < p {

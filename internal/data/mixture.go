@@ -7,8 +7,8 @@ import (
 )
 
 // Mixture is an equal-weight isotropic Gaussian mixture in ℝ²
-// (trilemma-metrics §5.1): every component has standard deviation Std on
-// each axis. The mode-counting metrics of §5.2 live in package eval.
+// (docs/metrics.md §6.1): every component has standard deviation Std on
+// each axis. The mode-counting metrics of §6.2 live in package eval.
 type Mixture struct {
 	Name  string
 	Means [][2]float64
@@ -16,14 +16,14 @@ type Mixture struct {
 }
 
 // Sizes of the data sets built from a mixture: the training set is drawn
-// once per run (like PacGAN's 100k samples, §5.3), the test set once for
+// once per run (like PacGAN's 100k samples, Lin et al. 2018), the test set once for
 // all runs.
 const (
 	MixtureTrainPoints = 100000
 	MixtureTestPoints  = 2500
 )
 
-// Ring8 is the VEEGAN/PacGAN ring (§5.1): means (cos 2πi/8, sin 2πi/8),
+// Ring8 is the VEEGAN/PacGAN ring (docs/metrics.md §6.1): means (cos 2πi/8, sin 2πi/8),
 // i = 0..7 (radius 1, 8 distinct modes, 2πi/K rather than linspace), σ = 0.01.
 func Ring8() Mixture {
 	m := Mixture{Name: "ring8", Std: 0.01}
@@ -34,7 +34,7 @@ func Ring8() Mixture {
 	return m
 }
 
-// Grid25 is the VEEGAN/PacGAN grid (§5.1): means (i, j), i, j ∈
+// Grid25 is the VEEGAN/PacGAN grid (docs/metrics.md §6.1): means (i, j), i, j ∈
 // {−4, −2, 0, 2, 4} (spacing 2; i major, j minor), σ = 0.05.
 func Grid25() Mixture {
 	m := Mixture{Name: "grid25", Std: 0.05}
@@ -46,7 +46,7 @@ func Grid25() Mixture {
 	return m
 }
 
-// EightGaussians is the WGAN-GP toy "8gaussians" (§5.1): means
+// EightGaussians is the WGAN-GP toy "8gaussians" (docs/metrics.md §6.1): means
 // 2·{(±1,0), (0,±1), (±1/√2, ±1/√2)} ÷ 1.414, σ = 0.02 ÷ 1.414.
 func EightGaussians() Mixture {
 	m := Mixture{Name: "8gaussians", Std: 0.02 / 1.414}
@@ -57,7 +57,7 @@ func EightGaussians() Mixture {
 	return m
 }
 
-// TwentyFiveGaussians is the WGAN-GP toy "25gaussians" (§5.1): means
+// TwentyFiveGaussians is the WGAN-GP toy "25gaussians" (docs/metrics.md §6.1): means
 // (2x, 2y) ÷ 2.828, x, y ∈ {−2..2}, σ = 0.05 ÷ 2.828.
 func TwentyFiveGaussians() Mixture {
 	m := Mixture{Name: "25gaussians", Std: 0.05 / 2.828}

@@ -2,7 +2,7 @@ package eval
 
 import "testing"
 
-// Benchmarks at the doc's headline sizes (§13: N = 2000, 84-d features).
+// Benchmarks at the headline N = 2000 of docs/metrics.md §9 (with 84-d features, a LeNet-5 size).
 // Run with: go test -run '^$' -bench . ./internal/eval/
 
 func BenchmarkFIDFeatures2000x84(b *testing.B) {

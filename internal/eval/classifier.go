@@ -5,15 +5,15 @@ import (
 	"math"
 )
 
-// ClassCoverageThreshold is the tool's "class covered" threshold of §4/§13:
+// ClassCoverageThreshold is gentri's "class covered" threshold of §5.2:
 // p̂_c ≥ 0.25/10 = 2.5 % of the samples.
 const ClassCoverageThreshold = 0.25 / 10
 
-// InceptionScore is MNIST-IS (§4): exp( E_x KL( p(y|x) ‖ p̂(y) ) ), with
-// p̂(y) the mean of p(y|x) over the rows of probs (each row a class
-// distribution summing to 1; 0·log 0 = 0). It lies in [1, #classes]; real
-// MNIST test data gives ≈ 9.88 with a good classifier. Empty input gives NaN;
-// rows of different lengths panic.
+// InceptionScore is MNIST-IS (§5.1; Salimans et al. 2016):
+// exp( E_x KL( p(y|x) ‖ p̂(y) ) ), with p̂(y) the mean of p(y|x) over the
+// rows of probs (each row a class distribution summing to 1; 0·log 0 = 0).
+// It lies in [1, #classes]; real MNIST test data gives ≈ 9.88 with a good
+// classifier. Empty input gives NaN; rows of different lengths panic.
 func InceptionScore(probs [][]float64) float64 {
 	if len(probs) == 0 {
 		return math.NaN()
@@ -46,7 +46,7 @@ func InceptionScore(probs [][]float64) float64 {
 // into `splits` consecutive parts of len(probs)/splits rows (a remainder is
 // dropped, as in the common PyTorch IS code); it returns the mean and the
 // population standard deviation of InceptionScore over the parts. The
-// "9.8793 ± 0.0614" of §1/§4 is of this form. splits < 1 or > len(probs)
+// "mean ± std" Inception scores quoted in papers are of this form. splits < 1 or > len(probs)
 // gives NaN, NaN.
 func InceptionScoreSplits(probs [][]float64, splits int) (mean, std float64) {
 	if splits < 1 || splits > len(probs) {
@@ -62,7 +62,7 @@ func InceptionScoreSplits(probs [][]float64, splits int) (mean, std float64) {
 }
 
 // ClassHistogram returns p̂_c, the fraction of labels equal to c, for
-// c = 0..classes−1 (§4; labels are argmax classifier outputs). An empty label
+// c = 0..classes−1 (§5.2; labels are argmax classifier outputs). An empty label
 // slice gives all NaN; a label outside [0, classes) panics.
 func ClassHistogram(labels []int, classes int) []float64 {
 	h := make([]float64, classes)
@@ -95,10 +95,10 @@ func normalize(hist []float64) []float64 {
 }
 
 // KLToUniform is KL(p̂ ‖ U_K) = Σ_c p̂_c·log(K·p̂_c) in nats with K =
-// len(hist) (§4, the Stacked-MNIST convention of §6; also the 2-D reverse KL
-// of §5.2). hist may hold fractions or counts: it is normalised first. 0 for
-// a uniform histogram, log K when all mass is in one class. An empty or
-// all-zero histogram gives NaN.
+// len(hist) (§5.2, the Stacked-MNIST convention of VEEGAN and PacGAN; also
+// the 2-D reverse KL of §6.2). hist may hold fractions or counts: it is
+// normalised first. 0 for a uniform histogram, log K when all mass is in
+// one class. An empty or all-zero histogram gives NaN.
 func KLToUniform(hist []float64) float64 {
 	p := normalize(hist)
 	if p == nil {
@@ -114,10 +114,10 @@ func KLToUniform(hist []float64) float64 {
 	return kl
 }
 
-// ClassesCovered is #{c : p̂_c ≥ minFraction} (§4). Pass
+// ClassesCovered is #{c : p̂_c ≥ minFraction} (§5.2). Pass
 // ClassCoverageThreshold (2.5 %) for the tool's MNIST setting. minFraction
 // <= 0 counts the classes with at least one sample (the Stacked-MNIST "number
-// of modes" of §6). hist may hold fractions or counts (it is normalised
+// of modes" of VEEGAN and PacGAN). hist may hold fractions or counts (it is normalised
 // first); an all-zero histogram covers 0 classes.
 func ClassesCovered(hist []float64, minFraction float64) int {
 	p := normalize(hist)
@@ -138,7 +138,7 @@ func ClassesCovered(hist []float64, minFraction float64) int {
 	return n
 }
 
-// ClassAccuracy is the cGAN "GAN-test" accuracy of §4:
+// ClassAccuracy is the cGAN "GAN-test" accuracy of §5.3 (Shmelkov et al. 2018):
 // (1/N) Σ 1[pred_i = want_i]. Empty input gives NaN; different lengths panic.
 func ClassAccuracy(pred, want []int) float64 {
 	if len(pred) != len(want) {
@@ -157,7 +157,7 @@ func ClassAccuracy(pred, want []int) float64 {
 }
 
 // PerClassAccuracy returns, for each requested class c, the accuracy over the
-// samples with want == c (§4 "also report per-class accuracy"); NaN for a
+// samples with want == c (§5.3); NaN for a
 // class with no samples. Different lengths or a want label outside
 // [0, classes) panic.
 func PerClassAccuracy(pred, want []int, classes int) []float64 {
@@ -187,7 +187,7 @@ func PerClassAccuracy(pred, want []int, classes int) []float64 {
 }
 
 // Argmax returns the index of the largest entry of each row (first on ties),
-// the label used for class histograms and accuracy (§4).
+// the label used for class histograms and accuracy (§5.2, §5.3).
 func Argmax(probs [][]float64) []int {
 	out := make([]int, len(probs))
 	for i, p := range probs {

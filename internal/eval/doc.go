@@ -3,9 +3,9 @@
 // metrics, the 2-D mixture benchmarks and the sampling-speed summary. It works
 // on plain feature vectors and knows nothing about models or Gorgonia.
 //
-// Every definition follows the evaluation protocol in
-// shared/docs/trilemma-metrics.md ("the doc"); doc comments cite its sections
-// as §N.
+// Every definition is the one written down in the repository's
+// docs/metrics.md, with the papers it comes from; doc comments in this
+// package cite that page's sections as §N.
 //
 // # Data layout
 //
@@ -20,7 +20,7 @@
 // with N < 2, KID with a subset larger than a set, k-NN with k >= N) returns a
 // *SampleSizeError with Warning == false and a zero result. FitGaussian with
 // 2 <= N <= d returns a usable Gaussian (its covariance is necessarily
-// rank-deficient, §2.2 "Rank") together with a *SampleSizeError with
+// rank-deficient, §2.3) together with a *SampleSizeError with
 // Warning == true. Both wrap ErrTooFewSamples, so
 //
 //	g, err := eval.FitGaussian(x)

@@ -15,8 +15,8 @@ import (
 )
 
 // Extractor is the feature network of every image metric: gentri's own
-// MNIST classifier (there are no Inception weights here, §1), identified by
-// the hash of its weights, which every result records.
+// MNIST classifier (there are no Inception weights here; docs/metrics.md
+// §1), identified by the hash of its weights, which every result records.
 type Extractor struct {
 	Model *models.ClassifierModel
 	Hash  string // hex SHA-256 of the weights (names, shapes, bytes)

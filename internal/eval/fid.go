@@ -19,13 +19,13 @@ type Gaussian struct {
 func (g Gaussian) Dim() int { return len(g.Mu) }
 
 // MinSamplesFID is the smallest N for which the covariance of d-dimensional
-// features can be full rank: d+1. Below it FitGaussian warns (§2.2 "Rank");
-// the doc recommends far more (N >= 1000 for 84-d features, est.).
+// features can be full rank: d+1. Below it FitGaussian warns (§2.3); a
+// useful FID needs far more (the headline N is 2000 for 128-d features).
 func MinSamplesFID(d int) int { return d + 1 }
 
 // FitGaussian returns the mean and the unbiased covariance (divisor N-1, as
-// pytorch-fid's np.cov(act, rowvar=False), §2.1) of feats, computed with the
-// two-pass (centred) algorithm in float64.
+// np.cov(act, rowvar=False) in the usual Python code, §2.1) of feats,
+// computed with the two-pass (centred) algorithm in float64.
 //
 // Errors: fewer than 2 rows (a fatal *SampleSizeError), ragged rows, empty
 // rows or non-finite values. When 2 <= N <= d the covariance is necessarily
@@ -75,7 +75,7 @@ func FitGaussian(feats [][]float64) (Gaussian, error) {
 	g := Gaussian{Mu: mu, Sigma: mat.NewSymDense(d, cov), N: n}
 	if n < MinSamplesFID(d) {
 		return g, &SampleSizeError{Metric: "FitGaussian", N: n, Need: MinSamplesFID(d), Warning: true,
-			Detail: fmt.Sprintf("covariance of %d-d features from %d samples is rank-deficient; FID is biased (doc §2.2 recommends N >> d)", d, n)}
+			Detail: fmt.Sprintf("covariance of %d-d features from %d samples is rank-deficient; FID is biased (docs/metrics.md §2.3: use N >> d)", d, n)}
 	}
 	return g, nil
 }
@@ -226,7 +226,7 @@ type FIDPoint struct {
 
 // FIDInfinityNs returns the sample sizes of the CPU-scaled FID∞ recipe
 // (§2.3): `points` values of linspace(nMax/5, nMax), truncated to int as the
-// reference code's astype('int32') does. The doc's setting is points = 8.
+// reference code's astype('int32') does. gentri's setting is points = 8.
 func FIDInfinityNs(nMax, points int) []int {
 	if points < 1 || nMax < 1 {
 		return nil

@@ -8,17 +8,17 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-// KID defaults (§2.3, §13): subsets of 1000 samples, 100 subsets.
+// KID defaults (§3): subsets of 1000 samples, 100 subsets.
 const (
 	KIDSubsets    = 100
 	KIDSubsetSize = 1000
 )
 
-// KID is the Kernel Inception Distance (§2.3) in the form of the LeNet/KID
-// code [S16] (polynomial_mmd_averages): for each of `subsets` rounds it draws
-// subsetSize rows of a and subsetSize rows of b, each without replacement
-// (seeded PCG from seed), and computes the unbiased MMD² with the cubic
-// polynomial kernel k(x,y) = (xᵀy/d + 1)³:
+// KID is the Kernel Inception Distance (§3; Bińkowski et al. 2018) as the
+// authors' code computes it (polynomial_mmd_averages): for each of `subsets`
+// rounds it draws subsetSize rows of a and subsetSize rows of b, each
+// without replacement (seeded PCG from seed), and computes the unbiased MMD²
+// with the cubic polynomial kernel k(x,y) = (xᵀy/d + 1)³:
 //
 //	MMD² = [Σ_{i≠j} k(x_i,x_j) + Σ_{i≠j} k(y_i,y_j)] / (m(m−1)) − 2·Σ_{i,j} k(x_i,y_j) / m²
 //

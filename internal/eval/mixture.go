@@ -6,17 +6,17 @@ import (
 	"github.com/gentri/gentri/internal/data"
 )
 
-// The mixtures themselves (Ring8, Grid25, ...; §5.1) are defined in package
+// The mixtures themselves (Ring8, Grid25, ...; §6.1) are defined in package
 // data, which builds training sets from them; this file counts modes.
 
-// Mode-counting settings of §5.2.
+// Mode-counting settings of §6.2.
 const (
 	MixtureSamples      = 2500 // samples drawn per evaluation
 	HighQualityStds     = 3.0  // HQ: Mahalanobis distance to the nearest mode < 3
 	WellCoveredFraction = 0.25 // "well-covered": ≥ 25 % of the expected n/K samples
 )
 
-// ModeReport is the VEEGAN/PacGAN mode count of §5.2.
+// ModeReport is the VEEGAN/PacGAN mode count of §6.2.
 type ModeReport struct {
 	ModesCaptured       int     // modes that are the nearest mode of ≥ 1 HQ sample
 	HighQuality         int     // number of HQ samples
@@ -25,14 +25,14 @@ type ModeReport struct {
 	// (nats); NaN when there is no HQ sample (the histogram is undefined).
 	ReverseKL   float64
 	PerMode     []int // HQ samples per mode, in Means order
-	WellCovered int   // modes with PerMode ≥ 25 % of len(samples)/K (§5.2 tool extra)
+	WellCovered int   // modes with PerMode ≥ 25 % of len(samples)/K (§6.2, gentri's extra)
 }
 
-// CountModes applies the counting of §5.2 (PacGAN MetricLogger): each sample
+// CountModes applies the counting of §6.2 (PacGAN's MetricLogger): each sample
 // goes to the mode of minimum Mahalanobis distance sqrt(Σ (x−μ)²/σ²) (the
 // first such mode on ties); it is high quality if that distance is < 3
 // (strict). ModesCaptured counts the modes with at least one HQ sample.
-// The doc's setting draws MixtureSamples = 2500 samples.
+// gentri eval draws MixtureSamples = 2500 samples.
 func CountModes(m data.Mixture, samples [][2]float64) ModeReport {
 	k := len(m.Means)
 	rep := ModeReport{PerMode: make([]int, k)}
@@ -71,7 +71,7 @@ func CountModes(m data.Mixture, samples [][2]float64) ModeReport {
 	return rep
 }
 
-// Points converts 2-D samples to a feature set for ComputePRDC/FID (§5.2
+// Points converts 2-D samples to a feature set for ComputePRDC/FID (§6.2
 // tool extras: P/R/D/C in ℝ² against true samples).
 func Points(samples [][2]float64) [][]float64 {
 	out := make([][]float64, len(samples))

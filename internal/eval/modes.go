@@ -8,7 +8,7 @@ import (
 	"github.com/gentri/gentri/internal/models"
 )
 
-// ModeFigures are the 2-D mixture figures of §5.2 for one set of samples,
+// ModeFigures are the 2-D mixture figures of §6.2 for one set of samples,
 // the "modes" section of a Record (gates: "modes.captured<8").
 type ModeFigures struct {
 	Dataset     string  `json:"dataset"`
@@ -23,7 +23,7 @@ type ModeFigures struct {
 	PerMode     []int    `json:"per_mode"`     // HQ samples per mode, in the mixture's order
 }
 
-// NewModeFigures counts the modes of points under mix (CountModes, §5.2).
+// NewModeFigures counts the modes of points under mix (CountModes, §6.2).
 func NewModeFigures(mix data.Mixture, points [][2]float64) *ModeFigures {
 	rep := CountModes(mix, points)
 	f := &ModeFigures{

@@ -8,7 +8,7 @@ import (
 	"github.com/gentri/gentri/internal/data"
 )
 
-// A record of a 2-D model carries the §5.2 figures under "modes", gates
+// A record of a 2-D model carries the §6.2 figures under "modes", gates
 // see them as modes.*, and an undefined reverse KL (no HQ sample) is left
 // out rather than breaking the JSON; the image metrics are absent.
 func TestModeFiguresInARecord(t *testing.T) {

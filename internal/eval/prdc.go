@@ -6,19 +6,19 @@ import (
 	"sync"
 )
 
-// PRDC neighbourhood sizes recommended by §3 / §13.
+// PRDC neighbourhood sizes of §4.
 const (
 	PRDCKPrecisionRecall = 3 // precision and recall (Kynkäänniemi et al., nhood_sizes=[3])
 	PRDCKDensityCoverage = 5 // density and coverage (Naeem et al.)
 )
 
 // PRDC holds improved precision/recall (Kynkäänniemi et al. 2019) and
-// density/coverage (Naeem et al. 2020), §3.
+// density/coverage (Naeem et al. 2020), §4.
 type PRDC struct {
 	Precision, Recall, Density, Coverage float64
 }
 
-// ComputePRDC computes the four metrics of §3 for real features X_1..X_N and
+// ComputePRDC computes the four metrics of §4 for real features X_1..X_N and
 // generated features Y_1..Y_M with exact Euclidean distances:
 //
 //	precision = (1/M) Σ_j 1[Y_j ∈ manifold_kPR(X)]
@@ -29,16 +29,16 @@ type PRDC struct {
 // with manifold_k(S) = ∪ B(S_i, NND_k(S_i)), NND_k(S_i) the distance to the
 // k-th nearest neighbour of S_i in S excluding S_i itself (by index, so an
 // exact duplicate of S_i counts as a neighbour at distance 0), and ball
-// membership `distance <= radius` (§3: "Use <="). Use kPR = 3 and kDC = 5
+// membership `distance <= radius` (§4). Use kPR = 3 and kDC = 5
 // (PRDCKPrecisionRecall, PRDCKDensityCoverage) and N = M.
 //
 // Note that a ball B(X_i, NND_k(X_i)) contains X_i and its k nearest
 // neighbours, so fake == real (the same points) gives density (k+1)/k, while
 // two independent samples of one distribution give E[density] = 1 and
-// E[coverage] = ExpectedCoverage(N, M, k) (§3).
+// E[coverage] = ExpectedCoverage(N, M, k) (§4).
 //
 // Distances are never stored as a matrix: rows are streamed, keeping the k
-// smallest (§3 "Tool settings"), and the O(N·M·d) work is spread over
+// smallest (§4), and the O(N·M·d) work is spread over
 // GOMAXPROCS goroutines; the result does not depend on the number of workers.
 // Squared distances are compared with squared radii, both computed by the
 // same function, so ties are decided consistently.
@@ -148,7 +148,7 @@ func ComputePRDC(real, fake [][]float64, kPR, kDC int) (PRDC, error) {
 
 // ExpectedCoverage is E[coverage] for two independent samples of one
 // distribution, N real and M fake, neighbourhood k (Naeem et al., Lemma 2;
-// §3): 1 − Π_{i=1..k} (N−i)/(N+M−i). For N = M = 10,000 and k = 5 it is 0.969.
+// §4): 1 − Π_{i=1..k} (N−i)/(N+M−i). For N = M = 10,000 and k = 5 it is 0.969.
 func ExpectedCoverage(n, m, k int) float64 {
 	p := 1.0
 	for i := 1; i <= k; i++ {

@@ -89,7 +89,7 @@ func TestPRDCHalfModesFakeIsNotRealPoints(t *testing.T) {
 
 func TestPRDCMembershipIsLessOrEqualOnDiscreteData(t *testing.T) {
 	// 3 distinct points, 10 copies each: every k-NN radius is 0. With `<` all
-	// metrics would be 0; with `<=` (§3) they are 1, and each ball (radius 0)
+	// metrics would be 0; with `<=` (§4) they are 1, and each ball (radius 0)
 	// holds all 10 copies of its point, so density = 10/k.
 	var x [][]float64
 	for c := 0; c < 3; c++ {
@@ -109,7 +109,7 @@ func TestPRDCMembershipIsLessOrEqualOnDiscreteData(t *testing.T) {
 
 func TestPRDCOfOneDistributionMatchesLemma2(t *testing.T) {
 	// Independent samples of one distribution: E[density] = 1 and
-	// E[coverage] = 1 − Π(N−i)/(N+M−i) (§3, Naeem Lemma 2).
+	// E[coverage] = 1 − Π(N−i)/(N+M−i) (§4, Naeem Lemma 2).
 	r := newRand(22)
 	n := 600
 	real := gaussSet(r, n, 4, 0, 1)

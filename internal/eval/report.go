@@ -19,7 +19,7 @@ import (
 )
 
 // Metrics are the quality and diversity figures of one set of images
-// against the MNIST test set (§2–§4).
+// against the MNIST test set (§2–§5).
 type Metrics struct {
 	N              int       `json:"n"`
 	FID            float64   `json:"fid"`
@@ -36,7 +36,7 @@ type Metrics struct {
 	PerClassFID    []float64 `json:"per_class_fid,omitempty"`
 }
 
-// Speed is the sampling cost (§12).
+// Speed is the sampling cost (§8).
 type Speed struct {
 	NFE              int     `json:"nfe"`
 	SecondsPer100    float64 `json:"seconds_per_100"`
@@ -129,7 +129,7 @@ func NewReference(e *Extractor, test *data.Dataset) (*Reference, error) {
 	return ref, nil
 }
 
-// prdcSubset is a fixed random subset of n reference rows (§13: PRDC uses
+// prdcSubset is a fixed random subset of n reference rows (§4: PRDC uses
 // N real images for N fake ones).
 func (r *Reference) prdcSubset(n int) [][]float64 {
 	perm := rand.New(rand.NewPCG(0, 0x5eed)).Perm(len(r.Features))
@@ -166,7 +166,7 @@ func Score(e *Extractor, ref *Reference, imgs [][]float32, wantLabels []int, see
 	}
 	subset := min(KIDSubsetSize, n)
 	if subset < KIDSubsetSize {
-		warns = append(warns, fmt.Sprintf("kid: subsets of %d samples (N=%d), not %d (§2.3)", subset, n, KIDSubsetSize))
+		warns = append(warns, fmt.Sprintf("kid: subsets of %d samples (N=%d), not %d (docs/metrics.md §3)", subset, n, KIDSubsetSize))
 	}
 	if m.KID, m.KIDStd, err = KID(ref.Features, feats, KIDSubsets, subset, seed); err != nil {
 		return m, nil, fmt.Errorf("kid: %w", err)
@@ -219,9 +219,9 @@ type GenerateOptions struct {
 	Unconditional bool
 }
 
-// Generate draws N samples in batches of 100 (§12's batch): sample i uses
+// Generate draws N samples in batches of 100 (§8.2's batch): sample i uses
 // seed Seed+i and, for a conditional model, class i mod classes (balanced
-// labels, §11). The first batch is the warm-up; the others are timed and
+// labels, §5.3). The first batch is the warm-up; the others are timed and
 // their median is the speed figure (extra batches are drawn when N gives
 // fewer than three).
 func Generate(m models.Model, o GenerateOptions) (imgs [][]float32, labels []int, speed *Speed, err error) {
@@ -280,7 +280,7 @@ func Generate(m models.Model, o GenerateOptions) (imgs [][]float32, labels []int
 }
 
 // Floor scores N training images: the real-data floor no model can beat
-// (§14.1: it is not 0).
+// (§2.4: it is not 0).
 func Floor(e *Extractor, ref *Reference, train *data.Dataset, n int, seed uint64) (Metrics, []string, error) {
 	perm := rng.New(seed, models.StreamEval).Perm(train.N)
 	imgs := make([][]float32, min(n, train.N))

@@ -6,14 +6,14 @@ import (
 	"time"
 )
 
-// Speed-reporting settings of §12.
+// Speed-reporting settings of §8.2.
 const (
 	SpeedBatchSize = 100 // Xiao et al.: seconds for a batch of 100 samples
 	SpeedMinRuns   = 3   // median of at least 3 timed runs, after 1 warm-up
 )
 
-// SpeedReport is the sampling-speed summary of §12. NFE is reported
-// separately from wall-clock, as the doc asks.
+// SpeedReport is the sampling-speed summary of §8. NFE is reported
+// separately from wall-clock: it does not depend on the machine.
 type SpeedReport struct {
 	NFE               int       // forward passes of the sampling network per sample
 	BatchSize         int       // samples per timed call (100)
@@ -33,7 +33,7 @@ func SummarizeSpeed(nfe, batch int, runs []time.Duration) (SpeedReport, error) {
 	}
 	if len(runs) < SpeedMinRuns {
 		return SpeedReport{}, &SampleSizeError{Metric: "speed", N: len(runs), Need: SpeedMinRuns,
-			Detail: "§12 reports the median of at least 3 timed runs"}
+			Detail: "docs/metrics.md §8.2 reports the median of at least 3 timed runs"}
 	}
 	secs := make([]float64, len(runs))
 	for i, d := range runs {
@@ -59,13 +59,13 @@ func SummarizeSpeed(nfe, batch int, runs []time.Duration) (SpeedReport, error) {
 }
 
 // MeasureSpeed calls sample once untimed (warm-up), then `runs` timed times,
-// and summarises (§12). sample must generate one batch of `batch` samples,
+// and summarises (§8.2). sample must generate one batch of `batch` samples,
 // including its noise RNG and excluding model loading, I/O and feature
-// extraction; set GOMAXPROCS = 2 in the caller as the doc asks.
+// extraction. The caller sets GOMAXPROCS; the record names it.
 func MeasureSpeed(nfe, batch, runs int, sample func() error) (SpeedReport, error) {
 	if runs < SpeedMinRuns {
 		return SpeedReport{}, &SampleSizeError{Metric: "speed", N: runs, Need: SpeedMinRuns,
-			Detail: "§12 reports the median of at least 3 timed runs"}
+			Detail: "docs/metrics.md §8.2 reports the median of at least 3 timed runs"}
 	}
 	if err := sample(); err != nil {
 		return SpeedReport{}, fmt.Errorf("eval: speed: warm-up: %w", err)

@@ -27,7 +27,7 @@ func ParseSteps(s string) ([]int, error) {
 
 // SweepPlot draws the quality–speed curve of a diffusion model: FID
 // against seconds per 100 samples (log scale), one labelled point per step
-// count (§12, Xiao et al. Fig. 4 style), and writes it as a PNG.
+// count (§8.2, Xiao et al. 2022, Fig. 4 style), and writes it as a PNG.
 func SweepPlot(recs []*Record, title, path string) error {
 	p := plot.New()
 	p.Title.Text = title

@@ -8,11 +8,11 @@ import (
 	"github.com/gentri/gentri/internal/rng"
 )
 
-// Benchmarks of the default model shapes, the same work the PyTorch peer
-// (../shared/peers/torch_peer.py) times; scripts/bench.sh (`make bench`)
+// Benchmarks of the default model shapes, the same work the PyTorch reference
+// (bench/torch_reference.py) times; scripts/bench.sh (`make bench`)
 // runs them next to it and prints the ratios. Each benchmark reports
 // "ms/step" (one training step) or "ms/1000samples" so bench.sh can pair
-// them with the peer's figures, measured as the peer measures them (see
+// them with the reference's figures, measured as the reference measures them (see
 // medianRun). To add a model, add a row to benchModels.
 
 type benchModel struct {
@@ -29,7 +29,7 @@ var benchModels = []benchModel{
 	}, 64},
 }
 
-// benchBatch is a fixed random binary batch, like the peer's torch.rand(n, 784).round().
+// benchBatch is a fixed random binary batch, like the reference's torch.rand(n, 784).round().
 func benchBatch(n int) Batch {
 	r := rng.New(7, 0)
 	x := make([]float32, n*784)
@@ -45,7 +45,7 @@ func benchBatch(n int) Batch {
 	return Batch{N: n, X: x, Labels: labels}
 }
 
-// medianRun measures fn as the peer's bench() does: three untimed runs
+// medianRun measures fn as the reference's bench() does: three untimed runs
 // (building graphs, touching buffers), then b.N timed ones, and the median
 // seconds of one. A single slow run (a GC cycle, a busy host) moves the
 // median less than the mean that ns/op shows.
@@ -97,7 +97,7 @@ func benchSample1000(b *testing.B, bm benchModel) {
 func BenchmarkVAETrainStep(b *testing.B)  { benchTrainStep(b, benchModelNamed(b, "VAE")) }
 func BenchmarkVAESample1000(b *testing.B) { benchSample1000(b, benchModelNamed(b, "VAE")) }
 
-// BenchmarkCGANTrainStep is one D step plus one G step at the peer's batch of 64.
+// BenchmarkCGANTrainStep is one D step plus one G step at the reference's batch of 64.
 func BenchmarkCGANTrainStep(b *testing.B)  { benchTrainStep(b, benchModelNamed(b, "CGAN")) }
 func BenchmarkCGANSample1000(b *testing.B) { benchSample1000(b, benchModelNamed(b, "CGAN")) }
 

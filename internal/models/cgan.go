@@ -9,7 +9,7 @@ import (
 	"github.com/gentri/gentri/internal/nn"
 )
 
-// Generator is the DCGAN-style conditional generator of the PyTorch peer:
+// Generator is the DCGAN-style conditional generator of the PyTorch reference:
 //
 //	h = Linear([z ++ Embedding(y)]) → (2C, 7, 7) → BN, ReLU
 //	  → nearest ×2 → Conv3×3 2C→C → BN, ReLU
@@ -72,7 +72,7 @@ func (m *Generator) Apply(g *G.ExprGraph, z, y *G.Node, training, updateStats bo
 	return h, nil
 }
 
-// Discriminator is the peer's convolutional discriminator with a projection
+// Discriminator is the reference's convolutional discriminator with a projection
 // head for the label (Miyato & Koyama 2018):
 //
 //	φ(x) = flatten(LReLU(Conv4×4/2 C→2C (LReLU(Conv4×4/2 1→C (x)))))

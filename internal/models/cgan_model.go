@@ -16,7 +16,7 @@ import (
 // CGANModel is the trainable conditional GAN: G, D, an exponential moving
 // average of G that sampling uses, one Adam per network, and one graph per
 // objective on the shared weights (Gorgonia's Grad must not be called twice
-// on one graph: field guide §4). The generator's graph runs the
+// on one graph: the second call silently returns stale derivatives). The generator's graph runs the
 // discriminator's at a tap on its fakes (newGStep), so G runs forward once
 // a step.
 type CGANModel struct {
@@ -127,7 +127,7 @@ func (m *CGANModel) discriminatorStep(fake G.Value) error {
 // ganGStep is the whole step's graph: G(z, y) once (BatchNorm in training
 // mode, moving the running statistics), D's step at the tap, then the
 // generator's objective on the same fakes, scored by the updated D, with
-// the gradient taken with respect to G's parameters. This is the peer's
+// the gradient taken with respect to G's parameters. This is the reference's
 // order (D steps on fake.detach(), then G steps through D) with one forward
 // pass of G where two graphs would each need their own.
 type ganGStep struct {
@@ -212,7 +212,7 @@ func oneHot(dst []float32, labels []int, classes int) {
 }
 
 // TrainStep takes one D step then one G step on the same z and labels, as
-// the PyTorch peer does, then moves G's average.
+// the PyTorch reference does, then moves G's average.
 func (m *CGANModel) TrainStep(b Batch, r *rng.RNG) ([]Metric, error) {
 	var err error
 	if m.dStep == nil || m.gStep.z.Shape()[0] != b.N {

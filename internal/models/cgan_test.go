@@ -134,7 +134,7 @@ func TestCGANGenerateIsIndependentOfBatchAndHonoursClass(t *testing.T) {
 
 // One training step runs G once: D steps on the fakes at the generator
 // graph's tap, and G's objective then scores the same fakes with the
-// updated D, as the peer does. With G's learning rate 0 (so G is unchanged
+// updated D, as the reference does. With G's learning rate 0 (so G is unchanged
 // by the step), G's loss must be exactly what a side-effect-free graph
 // computes afterwards with the step's z and labels, and must differ from
 // what the pre-step D gives.

@@ -18,7 +18,7 @@ var ErrNotGenerative = errors.New("this model does not generate images")
 
 // Classifier is the LeNet-style MNIST classifier whose penultimate features
 // and class probabilities `gentri eval` uses in place of Inception
-// (trilemma-metrics §1):
+// (docs/metrics.md §1):
 //
 //	Conv3×3 1→C, ReLU, MaxPool 2 → Conv3×3 C→2C, ReLU, MaxPool 2
 //	→ Linear(2C·7·7, H), ReLU  (the features) → Linear(H, classes)  (the logits)

@@ -8,8 +8,8 @@ import (
 	"github.com/gentri/gentri/internal/nn"
 )
 
-// UNet is the ε-prediction network of the DDPM, the PyTorch peer's class
-// UNet (../shared/peers/torch_peer.py) layer for layer, so a checkpoint's
+// UNet is the ε-prediction network of the DDPM, the PyTorch reference's class
+// UNet (bench/torch_reference.py) layer for layer, so a checkpoint's
 // weights load into it by name (after stripping the "net." or "ema." prefix):
 //
 //	temb = Linear(C,4C) → SiLU → Linear(4C,4C) (sinusoidal(t, C)) + Embedding(K+1, 4C)(y)
@@ -39,7 +39,7 @@ type UNet struct {
 	outConv      *nn.Conv2d    // out.2
 }
 
-// UNetOptions size a UNet; zero fields take the peer's defaults.
+// UNetOptions size a UNet; zero fields take the reference's defaults.
 type UNetOptions struct {
 	Channels  int   // base width C (16)
 	Mult      []int // width multiplier per resolution level (1, 2, 4)
@@ -106,7 +106,7 @@ func (o UNetOptions) validate() error {
 	return nil
 }
 
-// unetLayer is one entry of the peer's down or up ModuleList: a residual
+// unetLayer is one entry of the reference's down or up ModuleList: a residual
 // block, or a resampling convolution (stride 2 going down; after a nearest
 // ×2 upsample going up).
 type unetLayer struct {
@@ -114,8 +114,8 @@ type unetLayer struct {
 	conv *nn.Conv2d
 }
 
-// NewUNet creates the network's parameters, named prefix + the peer's
-// state_dict names, in the peer's registration order.
+// NewUNet creates the network's parameters, named prefix + the reference's
+// state_dict names, in the reference's registration order.
 func NewUNet(ps *nn.Params, prefix string, o UNetOptions) (*UNet, error) {
 	o = o.withDefaults()
 	if err := o.validate(); err != nil {
@@ -246,7 +246,7 @@ func (m *UNet) ApplyStyle(g *G.ExprGraph, x, tfeat, y, w *G.Node) (*G.Node, erro
 	return m.outConv.Apply(g, h)
 }
 
-// ResBlock is the peer's Res: a pre-activation residual block that adds a
+// ResBlock is the reference's Res: a pre-activation residual block that adds a
 // projection of the time/class embedding between its two convolutions,
 //
 //	h = c1(SiLU(n1(x))) + t(temb)[:, :, None, None]

@@ -6,7 +6,7 @@ import (
 	"github.com/gentri/gentri/internal/rng"
 )
 
-// benchDDPM is the default DDPM of configs/ddpm.yaml, the peer's U-Net.
+// benchDDPM is the default DDPM of configs/ddpm.yaml, the reference's U-Net.
 func benchDDPM(b *testing.B) *DDPMModel {
 	m, err := NewDDPMModel(DDPMOptions{Seed: 1, LR: 2e-4, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, EMA: 0.999,
 		Timesteps: 1000, Schedule: "linear", BetaStart: 1e-4, BetaEnd: 0.02, CondDrop: 0.1})
@@ -17,7 +17,7 @@ func benchDDPM(b *testing.B) *DDPMModel {
 }
 
 // BenchmarkDDPMTrainStep times one training step (forward, backward, Adam,
-// EMA) at the peer's batch of 64 (torch_peer.py ddpm_train_step).
+// EMA) at the reference's batch of 64 (torch_reference.py ddpm_train_step).
 func BenchmarkDDPMTrainStep(b *testing.B) {
 	m := benchDDPM(b)
 	const batch = 64
@@ -34,7 +34,7 @@ func BenchmarkDDPMTrainStep(b *testing.B) {
 }
 
 // BenchmarkDDPMNFE64 times one U-Net evaluation at batch 64, t = 500,
-// unconditional (torch_peer.py ddpm_nfe_batch64).
+// unconditional (torch_reference.py ddpm_nfe_batch64).
 func BenchmarkDDPMNFE64(b *testing.B) {
 	m := benchDDPM(b)
 	const batch = 64

@@ -21,7 +21,8 @@ import (
 //
 // Training minimises L_simple = mean ‖ε − ε_θ(√ᾱ_t x_0 + √(1−ᾱ_t) ε, t, y)‖²
 // with x_0 ∈ [−1, 1], t ~ U{0..T−1}, and y replaced by "no class" (K) with
-// probability CondDrop. Sampling follows trilemma-metrics §10 exactly: x̂_0
+// probability CondDrop. Sampling follows Ho et al. (2020) and Song et al.
+// (2021; DDIM) exactly: x̂_0
 // is never clipped inside the chain; only the final image is clamped to
 // [−1, 1] (pixels [0, 1]).
 type DDPMModel struct {
@@ -46,7 +47,7 @@ var (
 )
 
 // DDPMOptions are the DDPM's hyperparameters; the U-Net's zero fields take
-// the peer's defaults (C 16, mult 1,2,4, GroupNorm 8, 28×28).
+// the reference's defaults (C 16, mult 1,2,4, GroupNorm 8, 28×28).
 type DDPMOptions struct {
 	UNet                  UNetOptions
 	Seed                  uint64
@@ -61,7 +62,7 @@ type DDPMOptions struct {
 
 // ddpmInferBatch is the fixed batch of the sampling and evaluation graphs
 // (shorter batches are padded, so a sample's bytes never depend on its
-// batch); 100 is a training grid and §12's timing batch.
+// batch); 100 is a training grid and the timing batch of docs/metrics.md §8.2.
 const ddpmInferBatch = 100
 
 // ddpmEvalImages is how many test images Evaluate scores.

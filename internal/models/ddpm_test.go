@@ -17,7 +17,7 @@ import (
 	"github.com/gentri/gentri/internal/rng"
 )
 
-// peerUNetStateDict lists the state_dict of torch_peer.py's UNet() (C 16,
+// peerUNetStateDict lists the state_dict of torch_reference.py's UNet() (C 16,
 // mult 1,2,4, one res block, GroupNorm 8, 10 classes) in registration
 // order, written out from the module's constructor: Res(cin, cout) blocks
 // and plain convolutions (name, cin, cout, kernel).
@@ -76,7 +76,7 @@ func TestUNetParametersAreThePeersStateDict(t *testing.T) {
 	}
 	want := peerUNetStateDict()
 	if len(net.Params.List) != len(want) {
-		t.Errorf("%d tensors, the peer has %d", len(net.Params.List), len(want))
+		t.Errorf("%d tensors, the PyTorch reference has %d", len(net.Params.List), len(want))
 	}
 	count := 0
 	for i, p := range net.Params.List {
@@ -568,7 +568,7 @@ func TestDDPMEvaluateIsFixedAcrossCalls(t *testing.T) {
 	}
 }
 
-// models.New builds configs/ddpm.yaml's model: the peer's 620,401-parameter
+// models.New builds configs/ddpm.yaml's model: the reference's 620,401-parameter
 // U-Net, T = 1000, sampling (and drawing training grids) with the config's
 // sampler.
 func TestNewBuildsDefaultDDPMWithTheConfigsSampler(t *testing.T) {

@@ -7,8 +7,9 @@ import (
 )
 
 // The maths of denoising diffusion, independent of the network
-// (trilemma-metrics §10). Timesteps are 0-based indices t ∈ [0, T), index t
-// being the paper's step t+1, as the PyTorch peer draws them
+// (Ho et al. 2020, DDPM; Song et al. 2021, DDIM). Timesteps are 0-based
+// indices t ∈ [0, T), index t being the paper's step t+1, as the PyTorch
+// reference (bench/torch_reference.py) draws them
 // (torch.randint(0, T)); ᾱ_{−1} = 1 stands for the clean image. Everything
 // is computed in float64 and, for float32 slices, rounded once per element.
 
@@ -127,7 +128,7 @@ const (
 //
 //	β' = 1 − ᾱ_t/ᾱ_prev,  σ² = β' (beta) or β'·(1 − ᾱ_prev)/(1 − ᾱ_t) (beta_tilde).
 //
-// With prev = t − 1 these are β_t and β̃_t of §10; with a coarser step
+// With prev = t − 1 these are β_t and β̃_t of Ho et al. (2020); with a coarser step
 // sequence it is the "respaced" DDPM (Nichol & Dhariwal 2021).
 func AncestralSigma(abarT, abarPrev float64, variance string) (float64, error) {
 	beta := 1 - abarT/abarPrev
@@ -140,7 +141,7 @@ func AncestralSigma(abarT, abarPrev float64, variance string) (float64, error) {
 	return 0, fmt.Errorf("variance %q: want %s or %s", variance, VarianceBetaTilde, VarianceBeta)
 }
 
-// AncestralStep writes the DDPM step (§10) from x_t to x_prev,
+// AncestralStep writes the DDPM step (Ho et al. 2020, Algorithm 2) from x_t to x_prev,
 //
 //	x_prev = (x_t − β'/√(1−ᾱ_t)·ε)/√α' + σ·z,  α' = ᾱ_t/ᾱ_prev, β' = 1 − α',
 //
@@ -188,7 +189,7 @@ func DDIMSigma(abarT, abarPrev, eta float64) float64 {
 	return eta * math.Sqrt((1-abarPrev)/(1-abarT)) * math.Sqrt(1-abarT/abarPrev)
 }
 
-// DDIMStep writes the DDIM step (§10) from x_t to x_prev,
+// DDIMStep writes the DDIM step (Song et al. 2021, eq. 12) from x_t to x_prev,
 //
 //	x̂_0 = (x_t − √(1−ᾱ_t)·ε)/√ᾱ_t,
 //	x_prev = √ᾱ_prev·x̂_0 + √(1 − ᾱ_prev − σ²)·ε + σ·z.
@@ -243,11 +244,11 @@ func Guide[T float](dst, cond, uncond []T, w float64) {
 	}
 }
 
-// TimestepEmbedding writes the peer's timestep_embedding(t, dim) for one t
+// TimestepEmbedding writes the reference's timestep_embedding(t, dim) for one t
 // into dst (len dim, even): with half = dim/2 and f_i = exp(−ln(10⁴)·i/half),
 // dst = [sin(t·f_0) … sin(t·f_{half−1}), cos(t·f_0) … cos(t·f_{half−1})].
 // f_i and t·f_i are rounded to float32 as PyTorch computes them, so the
-// arguments match the peer's bit for bit up to exp's last ulp.
+// arguments match the reference's bit for bit up to exp's last ulp.
 func TimestepEmbedding(dst []float32, t int) {
 	half := len(dst) / 2
 	for i := 0; i < half; i++ {

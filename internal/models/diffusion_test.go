@@ -214,7 +214,7 @@ func TestDDIMWithPerfectOracleRecoversX0(t *testing.T) {
 	}
 }
 
-// For consecutive steps the generalised ancestral step is §10's
+// For consecutive steps the generalised ancestral step is Ho et al.'s
 // (1/√α_t)(x_t − β_t/√(1−ᾱ_t)·ε) + σ_t z with σ_t² = β̃_t or β_t.
 func TestAncestralStepIsDDPMFormulaOnConsecutiveSteps(t *testing.T) {
 	s := mustSchedule(LinearSchedule(1000, 1e-4, 0.02))
@@ -271,7 +271,7 @@ func TestAncestralStepMeanIsPosteriorMean(t *testing.T) {
 	}
 }
 
-// η = 1 makes DDIM's σ the ancestral β̃ σ for any pair of steps, and §10's
+// η = 1 makes DDIM's σ the ancestral β̃ σ for any pair of steps, and DDPM's
 // β̃_t for consecutive ones; η = 0 makes it 0.
 func TestDDIMSigmaAtEtaOneIsAncestralBetaTilde(t *testing.T) {
 	s := mustSchedule(CosineSchedule(1000))

@@ -14,7 +14,7 @@ import (
 	"github.com/gentri/gentri/internal/rng"
 )
 
-// The 2-D models of the mixture benchmarks (trilemma-metrics §5): a GAN, a
+// The 2-D models of the mixture benchmarks (docs/metrics.md §6): a GAN, a
 // VAE and a DDPM, each a few small MLPs on points of the plane. A "sample"
 // is one point, returned by Generate as []float32{x, y}; a batch holds N
 // rows of 2 values (data.FromPoints). Every network sees points divided by
@@ -39,7 +39,7 @@ type Toy2DOptions struct {
 
 // toyBatch is the fixed batch of every inference graph of the 2-D models
 // (shorter requests are padded), so a point's bytes never depend on how
-// many were asked for; 100 is also §12's timing batch.
+// many were asked for; 100 is also the timing batch of docs/metrics.md §8.2.
 const toyBatch = 100
 
 // toyMLP is Linear layers with an activation between them (none after the
@@ -119,7 +119,7 @@ func checkPoints(kind string, test *data.Dataset) error {
 //	D: x(2) → H → LReLU(0.2) → H → LReLU(0.2) → 1 (a logit)
 //
 // trained with one D step then one G step on the same z, one Adam per
-// network and one graph per objective (field guide §4). It samples with G
+// network and one graph per objective (Grad once per graph, as for the cGAN). It samples with G
 // itself: no weight average.
 type GAN2DModel struct {
 	Latent     int
@@ -292,7 +292,7 @@ func (m *GAN2DModel) Generate(seeds []uint64, _ []int) ([][]float32, error) {
 }
 
 // Evaluate has no held-out score of its own; the training loop adds the
-// mode counts of §5.2.
+// mode counts of docs/metrics.md §6.2.
 func (m *GAN2DModel) Evaluate(*data.Dataset) ([]Metric, error) { return nil, nil }
 
 func (m *GAN2DModel) State(train bool) []checkpoint.Tensor {

@@ -20,7 +20,7 @@ import (
 //
 //	−ELBO = Σ_pixels BCE(logits, x) + ½ Σ_j (μ_j² + σ_j² − 1 − log σ_j²).
 //
-// Parameter names follow the PyTorch peer's nn.Sequential (enc.0, enc.2, enc.4,
+// Parameter names follow the PyTorch reference's nn.Sequential (enc.0, enc.2, enc.4,
 // dec.0, dec.2, dec.4), so a checkpoint loads into it with load_state_dict.
 type VAE struct {
 	Pixels, Hidden, Latent int

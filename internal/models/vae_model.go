@@ -28,7 +28,7 @@ type VAEModel struct {
 
 // Inference batch sizes: fixed, so a sample's bytes never depend on how many
 // were asked for (the GEMM sees the same shapes every time). Sampling runs
-// the peer's batch of 1000: 1000 samples took 9.0–9.2 ms against
+// the reference's batch of 1000: 1000 samples took 9.0–9.2 ms against
 // 10.5 ms in batches of 128 (go test -bench VAESample, 3 runs each), as
 // each product packs its weights once rather than eight times.
 const (
@@ -167,7 +167,7 @@ func (m *VAEModel) Load(f *checkpoint.File, train bool) error {
 }
 
 // IWAE estimates each image's log-likelihood with k importance samples
-// from q(z|x) (Burda et al.; trilemma-metrics §7), in nats, and returns the
+// from q(z|x) (Burda et al. 2016; docs/metrics.md §7), in nats, and returns the
 // mean negative log-likelihood over the images:
 //
 //	log p(x) ≈ logsumexp_k [log p(x|z_k) + log p(z_k) − log q(z_k|x)] − log k.

@@ -9,7 +9,7 @@ import (
 
 // Adam is PyTorch's Adam (no weight decay), updating every parameter in
 // place. Gorgonia's AdamSolver clones four tensors per parameter per step
-// (field guide §4); this keeps its moments for the life of the run, which
+// (gorgonia v0.9.18); this keeps its moments for the life of the run, which
 // is also what a checkpoint must store for an exact resume.
 type Adam struct {
 	LR, Beta1, Beta2, Eps float64

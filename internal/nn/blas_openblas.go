@@ -13,7 +13,7 @@ import (
 
 // With the openblas build tag every matrix product (Gorgonia's and the
 // custom ops' through G.WhichBLAS) runs on OpenBLAS via cgo, about 6x
-// gonum's pure-Go sgemm on this kind of machine (field guide §6). The cgo
+// gonum's pure-Go sgemm on this kind of machine (gemm_bench_test.go). The cgo
 // directive above links libopenblas, so `go build -tags openblas` needs no
 // CGO_LDFLAGS.
 //

@@ -70,8 +70,8 @@ func (channelBiasOp) SymDiff(_ G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 }
 
 // planeSumOp sums each (H, W) plane: (N,C,H,W) → (N,C). It avoids
-// Gorgonia's Sum over axes 2 and 3, which is wrong for such tensors (field
-// guide §7.1).
+// Gorgonia's Sum over axes 2 and 3, which is wrong for such tensors (tensor
+// v0.9.24's reduction over a middle axis steps by the wrong stride).
 type planeSumOp struct{ opBase }
 
 func (planeSumOp) Arity() int   { return 1 }

@@ -14,7 +14,7 @@ import (
 // (zero outside the image), with W stored as (out, in, k, k) as in PyTorch.
 // The output is (N, out, (H+2p−k)/s+1, (W+2p−k)/s+1). One fused op replaces
 // Gorgonia's im2col → matmul → Transpose → BroadcastAdd chain, whose
-// Transpose alone is 30 % of a conv step (field guide §6).
+// Transpose alone is about 30 % of a conv step.
 type Conv2d struct {
 	W, B                    *Param
 	In, Out, K, Stride, Pad int

@@ -7,7 +7,7 @@ import (
 
 // BenchmarkGEMM times the matrix products of the default models as gentri
 // runs them (rowParts over goroutines, one BLAS thread each), to set against
-// the peer's torch.mm at the same shapes.
+// the reference's torch.mm at the same shapes.
 func BenchmarkGEMM(b *testing.B) {
 	for _, s := range [][3]int{{128, 784, 512}, {128, 512, 512}, {1000, 512, 512}, {1000, 512, 784}} {
 		m, k, n := s[0], s[1], s[2]
@@ -30,7 +30,7 @@ func BenchmarkGEMM(b *testing.B) {
 
 // BenchmarkConv times the float32 convolution kernels alone (forward, dx,
 // dW) at the DDPM U-Net's and the cGAN's shapes (batch 64), to set against
-// the peer's F.conv2d at the same.
+// the reference's F.conv2d at the same.
 func BenchmarkConv(b *testing.B) {
 	for _, s := range []struct{ c, hw, o, k, s int }{
 		{16, 28, 16, 3, 1}, {32, 14, 32, 3, 1}, {64, 7, 64, 3, 1}, {48, 28, 16, 3, 1}, // DDPM

@@ -17,7 +17,7 @@ import (
 // with μ, σ² the batch mean and biased batch variance over (B, *) in
 // training mode, and the running statistics in eval mode. Gorgonia's
 // BatchNorm is not used: its SetTraining resets the running statistics,
-// and every NewTapeMachine calls it (field guide §7.5).
+// and every NewTapeMachine calls it (gorgonia v0.9.18).
 type BatchNorm struct {
 	Gamma, Beta *Param // prefix.weight (ones), prefix.bias (zeros)
 	// RunningMean and RunningVar (C) hold the statistics used in eval mode,
@@ -287,7 +287,8 @@ func bnBackward[T float](wrt int, training bool, x, gamma, dy, r []T, mean, invS
 //	y = γ_c · (x − μ_{n,g}) / √(σ²_{n,g} + ε) + β_c
 //
 // with μ, σ² the mean and biased variance of the group. Gorgonia's
-// GroupNorm logs its whole gradient on every backward run (field guide §7.6).
+// GroupNorm logs its whole gradient on every backward run through the
+// standard logger, which cmd/gentri discards.
 type GroupNorm struct {
 	Gamma, Beta *Param // prefix.weight (ones), prefix.bias (zeros)
 	Groups, C   int

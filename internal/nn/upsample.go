@@ -13,7 +13,7 @@ import (
 //
 // whose gradient is the 2×2 sum-pool of dy. Gorgonia's Upsample2D is
 // correct but reads and writes every element through boxed At/SetAt
-// calls, about 10× slower (field guide §7.7).
+// calls, about 10× slower.
 func Upsample2x(x *G.Node) (*G.Node, error) {
 	y, err := G.ApplyOp(upsampleOp{newOp("Upsample2x")}, x)
 	if err != nil {

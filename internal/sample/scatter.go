@@ -19,7 +19,7 @@ var (
 
 // Scatter plots 2-D samples over the true modes of a mixture (its means),
 // each mode a red cross with a ring of radius (in data units; 3σ draws the
-// high-quality region of trilemma-metrics §5.2, at least 4 pixels wide so
+// high-quality region of docs/metrics.md §6.2, at least 4 pixels wide so
 // it stays visible). Samples are translucent blue dots, so density shows;
 // a sample outside the frame is drawn orange on its edge. The frame is
 // square, the modes' bounding box plus an eighth of its span and 0.25 on

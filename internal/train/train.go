@@ -134,7 +134,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return err
 		}
 		if mix, ok := data.MixtureByName(cfg.Data.Dataset); ok {
-			// A 2-D model's mode counts (§5.2) on fixed seeds, so stats.jsonl
+			// A 2-D model's mode counts (docs/metrics.md §6.2) on fixed seeds, so stats.jsonl
 			// shows its mode coverage over training.
 			pts, err := eval.GeneratePoints(m, eval.MixtureSamples, 0)
 			if err != nil {
@@ -255,7 +255,7 @@ func writeGrid(path string, m models.Model, cfg *config.Config) error {
 
 func loadData(cfg *config.Config) (train, test *data.Dataset, err error) {
 	if mix, ok := data.MixtureByName(cfg.Data.Dataset); ok {
-		// Points of a 2-D mixture (§5.1), drawn once: the training set from
+		// Points of a 2-D mixture (docs/metrics.md §6.1), drawn once: the training set from
 		// the run's seed, the test set from a stream every run shares.
 		train = mix.Dataset(data.MixtureTrainPoints, rng.New(cfg.Train.Seed, models.StreamData).Rand)
 		test = mix.Dataset(data.MixtureTestPoints, rng.New(0, models.StreamDataTest).Rand)
