@@ -2,7 +2,10 @@ package models
 
 import (
 	"bytes"
+	"encoding/json"
 	"math"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -532,4 +535,107 @@ func TestDDGANGradientsMatchFiniteDifferences(t *testing.T) {
 	if worst > 1e-5 {
 		t.Errorf("generator: worst relative error %.3g over %d small tensors", worst, len(small))
 	}
+}
+
+// A checkpoint's "G.", "ema." and "D." tensors load into PyTorch modules of
+// the same networks (scripts/ddgan_torch_check.py, strict=True), which give
+// the same outputs on a fixed input. Skipped without python3-torch.
+func TestDDGANCheckpointLoadsIntoPyTorch(t *testing.T) {
+	if exec.Command("/usr/bin/python3", "-c", "import torch").Run() != nil {
+		t.Skip("no /usr/bin/python3 with torch")
+	}
+	m, err := NewDDGANModel(ddganDefaults(21))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rng.New(21, 0)
+	for _, ps := range [][]*nn.Param{m.D.Params.List, m.EP.List} { // D's zeroed convolutions, and an EMA unlike G
+		for _, p := range ps {
+			d := p.Value.Data().([]float32)
+			noise := make([]float32, len(d))
+			rng.Normal(r, noise)
+			for i := range d {
+				d[i] += 0.02 * noise[i]
+			}
+		}
+	}
+	path := filepath.Join(t.TempDir(), "ddgan.safetensors")
+	f := &checkpoint.File{Metadata: map[string]string{MetaKind: "ddgan", "T": "4"}, Tensors: m.State(false)}
+	if err := checkpoint.WriteAtomic(path, f); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("/usr/bin/python3", "../../scripts/ddgan_torch_check.py", path).Output()
+	if err != nil {
+		t.Fatalf("ddgan_torch_check.py: %v", err)
+	}
+	var torch struct {
+		Loaded int       `json:"tensors_loaded"`
+		G      []float64 `json:"G"`
+		EMA    []float64 `json:"ema"`
+		D      []float64 `json:"D"`
+	}
+	if err := json.Unmarshal(out, &torch); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if want := len(m.weights()); torch.Loaded != want {
+		t.Errorf("PyTorch loaded %d tensors, the checkpoint has %d", torch.Loaded, want)
+	}
+	// The same fixed input on the Go side.
+	const B, P = 4, Height * Width
+	gen := func(net *DDGANGenerator) []float32 {
+		f, err := newDDGANGForward(net, B, m.Classes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, z := f.x.Data().([]float32), f.z.Data().([]float32)
+		for i := range B {
+			for j := range P {
+				x[i*P+j] = float32(math.Sin(0.1*float64(j) + float64(i)))
+			}
+			for k := range net.Latent {
+				z[i*net.Latent+k] = float32(math.Cos(0.3*float64(k) + float64(i)))
+			}
+			setRows(f.tfeat.Data().([]float32), f.y.Data().([]float32), B, i, i%4, i%10, m.Classes)
+		}
+		PixelNorm(z, net.Latent)
+		if err := runVM(f.vm); err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), f.out.Data().([]float32)...)
+	}
+	compare := func(name string, got []float32, want []float64, tol float64) {
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d values, PyTorch %d", name, len(got), len(want))
+		}
+		worst := 0.0
+		for i := range got {
+			worst = math.Max(worst, math.Abs(float64(got[i])-want[i]))
+		}
+		if worst > tol {
+			t.Errorf("%s: largest difference from PyTorch %.3g", name, worst)
+		}
+	}
+	x0 := gen(m.G)
+	compare("G", x0, torch.G, 1e-4)
+	compare("ema", gen(m.EMA), torch.EMA, 1e-4)
+	g := G.NewGraph()
+	pair, tf, y := f32(B, 2, Height, Width), f32(B, m.D.Channels), f32(B, m.Classes)
+	pd := pair.Data().([]float32)
+	for i := range B {
+		copy(pd[2*i*P:], x0[i*P:(i+1)*P])
+		for j := range P {
+			pd[2*i*P+P+j] = float32(math.Sin(0.1*float64(j) + float64(i)))
+		}
+		setRows(tf.Data().([]float32), y.Data().([]float32), B, i, i%4, i%10, m.Classes)
+	}
+	logits, err := m.D.Apply(g, G.NodeFromAny(g, pair, G.WithName("p")), G.NodeFromAny(g, tf, G.WithName("t")), G.NodeFromAny(g, y, G.WithName("y")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lv G.Value
+	G.Read(logits, &lv)
+	if err := runVM(G.NewTapeMachine(g)); err != nil {
+		t.Fatal(err)
+	}
+	compare("D", lv.Data().([]float32), torch.D, 1e-3)
 }
