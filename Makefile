@@ -61,7 +61,7 @@ fuzz:
 
 # bench times the default models' training steps and sampling, and the same models in PyTorch
 # (bench/torch_reference.py, when Debian's python3-torch is installed; GENTRI_PEER=script.py times
-# another), and prints the ratios: see README.md, Speed.
+# another), and prints the ratios: see docs/performance.md.
 bench: deps
 	scripts/bench.sh
 

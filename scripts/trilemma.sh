@@ -117,8 +117,8 @@ done
 	echo
 	echo "N = $N samples per model unless the N column says otherwise (1000 ancestral DDPM steps are"
 	echo "affordable for $N_DDPM1000, so the VAE, the cGAN and DDIM-50 are evaluated at that N too), against"
-	echo "the 10,000 MNIST test images in the feature space of gentri's own classifier (see the README's"
-	echo "\`gentri eval\`). FID, precision and recall depend on N: compare rows of the same N, and each"
+	echo "the 10,000 MNIST test images in the feature space of gentri's own classifier (see [metrics.md](metrics.md)"
+	echo "§1). FID, precision and recall depend on N: compare rows of the same N, and each"
 	echo "against the real-data floor of its N. Rows at earlier steps show how the DDPM improves with training."
 	echo "The JSON records behind these tables are in [trilemma-eval/](trilemma-eval/)."
 	echo

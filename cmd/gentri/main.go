@@ -12,11 +12,13 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/gentri/gentri/internal/models"
 	"github.com/gentri/gentri/internal/train"
 )
 
@@ -109,6 +111,21 @@ func newRoot(s streams) *cobra.Command {
 	}
 	root.Args = noArgs
 	return root
+}
+
+// kindsHelp lists the model kinds of the registry, with what each can do,
+// for the help texts of the commands that take --model.
+func kindsHelp() string {
+	var b strings.Builder
+	b.WriteString("Model kinds (--model):\n")
+	for _, k := range models.Kinds() {
+		fmt.Fprintf(&b, "  %-11s %s", k.Name, k.Summary)
+		if k.Caps != 0 {
+			fmt.Fprintf(&b, " [%s]", k.Caps)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 func noArgs(c *cobra.Command, args []string) error {

@@ -31,6 +31,7 @@ func newSampleCmd(s streams) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "sample",
 		Short: "Draw samples from a checkpoint into a PNG grid (or one PNG per sample)",
+		Long:  "Draw samples from a checkpoint into a PNG grid (or one PNG per sample; a scatter plot for the 2-D kinds).\n\n" + kindsHelp(),
 		Example: `  gentri sample --checkpoint runs/0001-vae/ckpt-00020000.safetensors --n 64 --out grid.png
   gentri sample --model vae --each samples/ --seed 100
   gentri sample --model vae --recon --out recon.png
@@ -38,18 +39,21 @@ func newSampleCmd(s streams) *cobra.Command {
   gentri sample --model cgan --class 7 --n 64`,
 		RunE: func(c *cobra.Command, _ []string) error {
 			o.SeedSet, o.NSet = c.Flags().Changed("seed"), c.Flags().Changed("n")
+			if !c.Flags().Changed("class") {
+				o.Class = -1 // no class asked for: a grid with one row per class
+			}
 			return runSample(o, s)
 		},
 	}
 	f := c.Flags()
 	f.StringVar(&o.Checkpoint, "checkpoint", "", "checkpoint to sample (default: the newest under runs/)")
 	f.StringVar(&o.Model, "model", "", "with no --checkpoint: the newest checkpoint of this kind")
-	f.IntVar(&o.N, "n", 64, "number of samples (default: the config's sample.n)")
+	f.IntVar(&o.N, "n", 0, "number of samples (default: the config's sample.n)")
 	f.StringVar(&o.Out, "out", "samples.png", "PNG grid to write")
 	f.StringVar(&o.Each, "each", "", "also write one PNG per sample into this folder, named by its seed")
 	f.IntVar(&o.Cols, "cols", 0, "grid columns (default: a square grid)")
 	f.Uint64Var(&o.Seed, "seed", 0, "first sample seed; sample i uses seed+i (default: the config's sample.seed)")
-	f.IntVar(&o.Class, "class", -1, "conditional models: sample this class only (default: a grid with one row per class)")
+	f.IntVar(&o.Class, "class", 0, "conditional models: sample this class only (default: a grid with one row per class)")
 	f.BoolVar(&o.Unconditional, "unconditional", false, "conditional models: sample without a class (the DDPM's \"no class\" label; a uniformly drawn class for the cGAN)")
 	f.BoolVar(&o.Recon, "recon", false, "VAE: write test images beside their reconstructions instead of samples")
 	f.BoolVar(&o.Quiet, "quiet", false, "no messages on stderr")

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -30,7 +31,8 @@ func newTrainCmd(s streams) *cobra.Command {
 	o := trainOptions{RunsRoot: "runs"}
 	c := &cobra.Command{
 		Use:   "train",
-		Short: "Train a model (vae) from its YAML config",
+		Short: "Train a model from its kind's YAML config",
+		Long:  "Train a model from its kind's YAML config (configs/<kind>.yaml), overlaid by --config and --set.\n\n" + kindsHelp(),
 		Example: `  gentri train --model vae
   gentri train --config configs/vae.yaml --set train.steps=2000 --seed 3
   gentri train --resume latest --model vae
@@ -41,7 +43,7 @@ func newTrainCmd(s streams) *cobra.Command {
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.Model, "model", "", "model kind: vae (default config configs/<kind>.yaml)")
+	f.StringVar(&o.Model, "model", "", "model kind: "+strings.Join(models.KindNames(), ", ")+" (default config configs/<kind>.yaml)")
 	f.StringVar(&o.Config, "config", "", "YAML config file (overlaid on the kind's defaults)")
 	f.StringArrayVar(&o.Sets, "set", nil, "override a config value, section.key=value (repeatable; wins over the file)")
 	f.Uint64Var(&o.Seed, "seed", 0, "random seed (overrides train.seed)")
@@ -103,9 +105,9 @@ func claimRun(o *trainOptions, sets []string) (cfg *config.Config, runDir string
 	switch {
 	case o.Resume == "":
 		if o.Model == "" && o.Config == "" {
-			return nil, "", nil, usagef("say which model to train: --model vae, or --config FILE")
+			return nil, "", nil, usagef("say which model to train: --model KIND (%s), or --config FILE", strings.Join(models.KindNames(), ", "))
 		}
-		if cfg, err = config.Load(o.Model, o.Config, sets); err != nil {
+		if cfg, err = models.LoadConfig(o.Model, o.Config, sets); err != nil {
 			return nil, "", nil, usageError{err}
 		}
 		if runDir == "" {

@@ -10,14 +10,56 @@ import (
 	"github.com/gentri/gentri/configs"
 )
 
-// vaeDefault mirrors configs/vae.yaml.
-var vaeDefault = Config{
-	Model: Model{Kind: "vae", Hidden: 512, Latent: 20},
-	Data:  Data{Dataset: "mnist", Dir: "", Binarize: "dynamic", Subset: 0},
-	Train: Train{Seed: 1, Steps: 20000, BatchSize: 128, LR: 0.001, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8,
-		LogEvery: 100, SampleEvery: 2000, CheckpointEvery: 2000, KeepCheckpoints: 3},
-	Sample: Sample{N: 64, Seed: 0},
+// The tests build their own schema (the real kinds live in the models
+// registry, which imports this package): "vae" with the shipped vae defaults
+// and a section like the registry's, "other" owning keys vae does not use,
+// and "pts", a kind of 2-D points.
+type latent struct {
+	Hidden int `key:"model.hidden"`
+	Latent int `key:"model.latent"`
 }
+
+func (s *latent) Validate(_ *Config, v *Checker) {
+	v.Check("model.hidden", In(s.Hidden, 1, 65536), "in [1, 65536]", s.Hidden)
+	v.Check("model.latent", In(s.Latent, 1, 4096), "in [1, 4096]", s.Latent)
+}
+
+type other struct {
+	Channels int  `key:"model.channels"`
+	Steps    int  `key:"sample.steps"`
+	Clip     bool `key:"sample.clip"`
+}
+
+func (s *other) Validate(*Config, *Checker) {}
+
+func mustDefault(kind string) []byte {
+	b, err := configs.Default(kind)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+var testSchema = NewSchema(
+	&Kind{Name: "vae", Default: mustDefault("vae"), Section: func() Section { return &latent{} }},
+	&Kind{Name: "other", Default: []byte("model: {kind: other}\nsample: {steps: 3}\n"), Section: func() Section { return &other{} }},
+	&Kind{Name: "pts", Default: []byte("model: {kind: pts, hidden: 8, latent: 2}\ndata: {dataset: ring8}\n"), Section: func() Section { return &latent{} }, Points: true},
+)
+
+// vaeDefault mirrors configs/vae.yaml.
+func vaeDefault() *Config {
+	return &Config{
+		Model: Model{Kind: "vae"},
+		Data:  Data{Dataset: "mnist", Dir: "", Binarize: "dynamic", Subset: 0},
+		Train: Train{Seed: 1, Steps: 20000, BatchSize: 128, LR: 0.001, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8,
+			LogEvery: 100, SampleEvery: 2000, CheckpointEvery: 2000, KeepCheckpoints: 3},
+		Sample: Sample{N: 64, Seed: 0},
+		Own:    &latent{Hidden: 512, Latent: 20},
+		kind:   testSchema.kinds["vae"], schema: testSchema,
+	}
+}
+
+func own(c *Config) *latent { return c.Own.(*latent) }
 
 func writeFile(t *testing.T, body string) string {
 	t.Helper()
@@ -50,11 +92,11 @@ func TestLoadResolvesDefaultsFileAndSets(t *testing.T) {
 	}{
 		{"default vae matches configs/vae.yaml", "vae", "", nil, func(*Config) {}},
 		{"file overrides some keys keeps others", "vae", file, nil, func(c *Config) {
-			c.Model.Hidden, c.Train.LR, c.Train.Steps = 256, 3e-4, 50
+			own(c).Hidden, c.Train.LR, c.Train.Steps = 256, 3e-4, 50
 		}},
 		{"kind comes from the file", "", "model: {kind: vae}\n", nil, func(*Config) {}},
 		{"set wins over file", "vae", file, []string{"train.lr=1.0e-3", "model.hidden=64", "data.dir=/x y#z"}, func(c *Config) {
-			c.Model.Hidden, c.Train.LR, c.Train.Steps, c.Data.Dir = 64, 1e-3, 50, "/x y#z"
+			own(c).Hidden, c.Train.LR, c.Train.Steps, c.Data.Dir = 64, 1e-3, 50, "/x y#z"
 		}},
 		{"later set wins over earlier", "vae", "", []string{"train.steps=5", "train.steps=7"}, func(c *Config) { c.Train.Steps = 7 }},
 	}
@@ -64,14 +106,14 @@ func TestLoadResolvesDefaultsFileAndSets(t *testing.T) {
 			if tt.body != "" {
 				path = writeFile(t, tt.body)
 			}
-			got, err := Load(tt.kind, path, tt.sets)
+			got, err := testSchema.Load(tt.kind, path, tt.sets)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := vaeDefault
-			tt.edit(&want)
-			if !reflect.DeepEqual(*got, want) {
-				t.Errorf("got  %+v\nwant %+v", *got, want)
+			want := vaeDefault()
+			tt.edit(want)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("got  %+v\nwant %+v", *got, *want)
 			}
 		})
 	}
@@ -88,14 +130,14 @@ func TestLoadKindErrorsNameFileAndKinds(t *testing.T) {
 		{"file and argument differ", "vae", cgan, nil, []string{cgan, `"cgan"`, `"vae"`}},
 		{"neither gives a kind", "", "", nil, []string{"no model kind", "vae"}},
 		{"file without kind and no argument", "", plain, nil, []string{"no model kind"}},
-		{"unknown kind lists known kinds", "gan", "", nil, []string{`"gan"`, strings.Join(configs.Kinds(), " ")}},
+		{"unknown kind lists known kinds", "gan", "", nil, []string{`"gan"`, "other, pts, vae"}},
 		{"missing file", "vae", filepath.Join(t.TempDir(), "nope.yaml"), nil, []string{"nope.yaml"}},
 		{"set cannot switch kind", "vae", "", []string{"model.kind=cgan"}, []string{"--set model.kind=cgan", `"vae"`}},
 		{"invalid result names key", "vae", "", []string{"train.lr=0"}, []string{"train.lr: must be > 0 and <= 1, got 0"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Load(tt.kind, tt.path, tt.sets)
+			_, err := testSchema.Load(tt.kind, tt.path, tt.sets)
 			wantErr(t, err, tt.subs...)
 		})
 	}
@@ -118,7 +160,7 @@ func TestParseErrorsNameFileLineKeyAndValue(t *testing.T) {
 		{"null leaf", "train:\n  lr:\n", []string{"line 2: train.lr: missing value"}},
 		{"mapping as leaf", "model:\n  hidden:\n    a: 1\n", []string{"line 3: model.hidden: want a single int value, got a mapping"}},
 		{"list as leaf", "model:\n  hidden: [1, 2]\n", []string{"line 2: model.hidden: want a single int value, got a list"}},
-		{"scalar as section", "model: vae\n", []string{`line 1: model: want a mapping of keys (model.kind, model.hidden, model.latent, model.channels, model.classes), got "vae"`}},
+		{"scalar as section", "model: vae\n", []string{`line 1: model: want a mapping of keys (model.kind, model.hidden, model.latent), got "vae"`}},
 		{"list as top level", "- 1\n- 2\n", []string{"line 1: top level: want a mapping", "got a list"}},
 		{"scalar as top level", "hello\n", []string{`line 1: top level: want a mapping`, `"hello"`}},
 		{"non-scalar key", "? [a]\n: 1\n", []string{"line 1: top level: a key must be a plain name"}},
@@ -129,9 +171,9 @@ func TestParseErrorsNameFileLineKeyAndValue(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := vaeDefault
-			wantErr(t, Parse(&c, []byte(tt.body), "f.yaml"), tt.subs...)
-			if c != vaeDefault {
+			c := vaeDefault()
+			wantErr(t, Parse(c, []byte(tt.body), "f.yaml"), tt.subs...)
+			if !reflect.DeepEqual(c, vaeDefault()) {
 				t.Errorf("failed Parse changed the config: %+v", c)
 			}
 		})
@@ -154,17 +196,17 @@ func TestParseAcceptsNumbersAndEmptyInputs(t *testing.T) {
 		{"big uint", "train:\n  seed: 18446744073709551615\n", func(c *Config) { c.Train.Seed = 1<<64 - 1 }},
 		{"number as string", "data:\n  dir: 123\n", func(c *Config) { c.Data.Dir = "123" }},
 		{"null string", "data:\n  dir: ~\n", func(c *Config) { c.Data.Dir = "" }},
-		{"anchor and alias", "model:\n  hidden: &w 64\n  latent: *w\n", func(c *Config) { c.Model.Hidden, c.Model.Latent = 64, 64 }},
+		{"anchor and alias", "model:\n  hidden: &w 64\n  latent: *w\n", func(c *Config) { own(c).Hidden, own(c).Latent = 64, 64 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := vaeDefault
-			if err := Parse(&c, []byte(tt.body), "f.yaml"); err != nil {
+			c := vaeDefault()
+			if err := Parse(c, []byte(tt.body), "f.yaml"); err != nil {
 				t.Fatal(err)
 			}
-			want := vaeDefault
-			tt.edit(&want)
-			if c != want {
+			want := vaeDefault()
+			tt.edit(want)
+			if !reflect.DeepEqual(c, want) {
 				t.Errorf("got  %+v\nwant %+v", c, want)
 			}
 		})
@@ -187,13 +229,13 @@ func TestApplySetParsesValueAsFieldType(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.set, func(t *testing.T) {
-			c := vaeDefault
-			if err := ApplySet(&c, tt.set); err != nil {
+			c := vaeDefault()
+			if err := ApplySet(c, tt.set); err != nil {
 				t.Fatal(err)
 			}
-			want := vaeDefault
-			tt.edit(&want)
-			if c != want {
+			want := vaeDefault()
+			tt.edit(want)
+			if !reflect.DeepEqual(c, want) {
 				t.Errorf("got  %+v\nwant %+v", c, want)
 			}
 		})
@@ -219,9 +261,9 @@ func TestApplySetErrorsNameArgumentAndKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.set, func(t *testing.T) {
-			c := vaeDefault
-			wantErr(t, ApplySet(&c, tt.set), tt.subs...)
-			if c != vaeDefault {
+			c := vaeDefault()
+			wantErr(t, ApplySet(c, tt.set), tt.subs...)
+			if !reflect.DeepEqual(c, vaeDefault()) {
 				t.Errorf("failed ApplySet changed the config: %+v", c)
 			}
 		})
@@ -234,9 +276,9 @@ func TestValidateNamesKeyAndValue(t *testing.T) {
 		edit func(c *Config)
 		sub  string
 	}{
-		{"kind", func(c *Config) { c.Model.Kind = "gan" }, `model.kind: must be one of cgan, classifier, ddpm, ddpm2d, gan2d, vae, vae2d, got "gan"`},
-		{"hidden", func(c *Config) { c.Model.Hidden = 0 }, "model.hidden: must be in [1, 65536], got 0"},
-		{"latent", func(c *Config) { c.Model.Latent = 4097 }, "model.latent: must be in [1, 4096], got 4097"},
+		{"kind", func(c *Config) { c.Model.Kind = "gan" }, `model.kind: must be "vae", the kind whose defaults this config was built on, got "gan"`},
+		{"hidden", func(c *Config) { own(c).Hidden = 0 }, "model.hidden: must be in [1, 65536], got 0"},
+		{"latent", func(c *Config) { own(c).Latent = 4097 }, "model.latent: must be in [1, 4096], got 4097"},
 		{"dataset", func(c *Config) { c.Data.Dataset = "cifar" }, `data.dataset: must be one of mnist, ring8, grid25, got "cifar"`},
 		{"binarize", func(c *Config) { c.Data.Binarize = "static" }, `data.binarize: must be one of dynamic, none, got "static"`},
 		{"subset", func(c *Config) { c.Data.Subset = -1 }, "data.subset: must be >= 0, got -1"},
@@ -255,61 +297,68 @@ func TestValidateNamesKeyAndValue(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := vaeDefault
-			tt.edit(&c)
+			c := vaeDefault()
+			tt.edit(c)
 			wantErr(t, c.Validate(), tt.sub)
 		})
 	}
 	t.Run("NaN and Inf are rejected", func(t *testing.T) {
-		c := vaeDefault
-		if err := Parse(&c, []byte("train: {lr: .nan, eps: .inf}"), "f.yaml"); err != nil {
+		c := vaeDefault()
+		if err := Parse(c, []byte("train: {lr: .nan, eps: .inf}"), "f.yaml"); err != nil {
 			t.Fatal(err)
 		}
 		wantErr(t, c.Validate(), "train.lr: must be", "NaN", "train.eps: must be", "+Inf")
 	})
 	t.Run("every error is reported, one per line", func(t *testing.T) {
-		var c Config
+		c := Config{schema: testSchema}
 		err := c.Validate()
-		wantErr(t, err, "model.kind", "data.dataset", "train.steps", "sample.n")
+		wantErr(t, err, "model.kind", "one of other, pts, vae", "data.dataset", "train.steps", "sample.n")
 		if n := strings.Count(err.Error(), "\n") + 1; n != 12 {
 			t.Errorf("want 12 lines, got %d:\n%v", n, err)
 		}
 	})
-	if err := vaeDefault.Validate(); err != nil {
+	if err := vaeDefault().Validate(); err != nil {
 		t.Errorf("default: %v", err)
 	}
 }
 
 func TestYAMLRoundTripsThroughParse(t *testing.T) {
-	odd := vaeDefault
+	odd := vaeDefault()
 	odd.Data.Dir = "C:\\mnist: #1 \"x\"\n"
 	odd.Train.LR, odd.Train.Seed = 1.0/3, 1<<64-1
-	for _, c := range []Config{vaeDefault, odd, {}} {
-		var got Config
-		if err := Parse(&got, c.YAML(), "yaml"); err != nil {
-			t.Fatalf("%v\n%s", err, c.YAML())
-		}
-		if got != c {
-			t.Errorf("got  %+v\nwant %+v\n%s", got, c, c.YAML())
-		}
+	oth, err := testSchema.Default("other")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if y := string(vaeDefault.YAML()); !strings.HasPrefix(y, "model:\n  kind: vae\n  hidden: 512\n") {
-		t.Errorf("want struct order and 2-space indent:\n%s", y)
-	}
-}
-
-func TestKeysComeFromYAMLTags(t *testing.T) {
-	keys := Keys()
-	if len(keys) != 38 || keys[0] != "model.kind" || keys[len(keys)-1] != "sample.clip" {
-		t.Errorf("Keys() = %v", keys)
-	}
-	for _, k := range keys {
-		c := vaeDefault
-		err := Parse(&c, vaeDefault.YAML(), "yaml")
+	for _, c := range []*Config{vaeDefault(), odd, oth} {
+		got, err := testSchema.Default(c.Model.Kind)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := ApplySet(&c, k+"=1"); err != nil && strings.Contains(err.Error(), "unknown") {
+		if err := Parse(got, c.YAML(), "yaml"); err != nil {
+			t.Fatalf("%v\n%s", err, c.YAML())
+		}
+		if !reflect.DeepEqual(got, c) {
+			t.Errorf("got  %+v\nwant %+v\n%s", got, c, c.YAML())
+		}
+	}
+	if y := string(vaeDefault().YAML()); !strings.HasPrefix(y, "model:\n  kind: vae\n  hidden: 512\n") {
+		t.Errorf("want struct order and 2-space indent:\n%s", y)
+	}
+	// A section's common keys come first, then the kind's own.
+	if y := string(oth.YAML()); !strings.HasSuffix(y, "sample:\n  \"n\": 0\n  seed: 0\n  steps: 3\n  clip: false\n") {
+		t.Errorf("want the kind's keys after the common ones:\n%s", y)
+	}
+}
+
+func TestKeysComeFromTags(t *testing.T) {
+	keys := vaeDefault().Keys()
+	if len(keys) != 20 || keys[0] != "model.kind" || keys[1] != "model.hidden" || keys[len(keys)-1] != "sample.seed" {
+		t.Errorf("Keys() = %v", keys)
+	}
+	for _, k := range keys {
+		c := vaeDefault()
+		if err := ApplySet(c, k+"=1"); err != nil && strings.Contains(err.Error(), "unknown") {
 			t.Errorf("key %s not settable: %v", k, err)
 		}
 	}
@@ -321,12 +370,15 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c := vaeDefault
-		if Parse(&c, data, "fuzz") != nil || c.Validate() != nil {
+		c := vaeDefault()
+		if Parse(c, data, "fuzz") != nil || c.Validate() != nil {
 			return
 		}
-		var back Config
-		if err := Parse(&back, c.YAML(), "yaml"); err != nil {
+		back, err := testSchema.Default("vae")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Parse(back, c.YAML(), "yaml"); err != nil {
 			t.Fatalf("re-parse: %v\n%s", err, c.YAML())
 		}
 		if !reflect.DeepEqual(back, c) {
@@ -335,100 +387,88 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
+// A key of another kind is an error naming the key, the kind and the owner,
+// wherever it comes from; it never reaches the YAML of the run.
 func TestKeyOfAnotherKindIsRejected(t *testing.T) {
-	_, err := Load("vae", "", []string{"model.channels=32"})
-	if err == nil || !strings.Contains(err.Error(), `model.channels: not used by model kind "vae"`) {
-		t.Fatalf("err = %v", err)
-	}
-}
-
-func TestYAMLShowsOnlyTheKindsKeys(t *testing.T) {
-	c, err := Load("vae", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if y := string(c.YAML()); strings.Contains(y, "channels") || strings.Contains(y, "lr_d") {
-		t.Fatalf("vae YAML shows cgan keys:\n%s", y)
-	}
-}
-
-// ddpmDefault mirrors configs/ddpm.yaml.
-var ddpmDefault = Config{
-	Model: Model{Kind: "ddpm", Channels: 16, Classes: 10},
-	Data:  Data{Dataset: "mnist", Dir: "", Binarize: "none", Subset: 0},
-	Train: Train{Seed: 1, Steps: 6000, BatchSize: 64, LR: 2e-4, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8,
-		LogEvery: 50, SampleEvery: 1000, CheckpointEvery: 1000, KeepCheckpoints: 3, EMA: 0.999,
-		Timesteps: 1000, Schedule: "linear", BetaStart: 1e-4, BetaEnd: 0.02, CondDrop: 0.1, Warmup: 0},
-	Sample: Sample{N: 100, Seed: 0, Sampler: "ddim", Steps: 50, Eta: 0, Variance: "beta_tilde", Guidance: 0, Clip: true},
-}
-
-func TestDDPMDefaultLoadsValidatesAndRoundTrips(t *testing.T) {
-	c, err := Load("ddpm", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *c != ddpmDefault {
-		t.Fatalf("got  %+v\nwant %+v", *c, ddpmDefault)
-	}
-	var back Config
-	if err := Parse(&back, c.YAML(), "yaml"); err != nil || back != *c {
-		t.Fatalf("round trip: %v\n%+v\n%s", err, back, c.YAML())
-	}
-	y := string(c.YAML())
-	for _, k := range []string{"timesteps: 1000", "cond_drop: 0.1", "sampler: ddim", "variance: beta_tilde", "ema: 0.999"} {
-		if !strings.Contains(y, k) {
-			t.Errorf("ddpm YAML lacks %q:\n%s", k, y)
-		}
-	}
-	for _, k := range []string{"lr_d", "hidden", "latent", "label_smoothing"} {
-		if strings.Contains(y, k) {
-			t.Errorf("ddpm YAML shows %q of another kind:\n%s", k, y)
-		}
-	}
-	for _, kind := range []string{"vae", "cgan", "classifier"} {
-		c, err := Load(kind, "", nil)
-		if err != nil {
-			t.Fatalf("%s: %v", kind, err)
-		}
-		if y := string(c.YAML()); strings.Contains(y, "timesteps") || strings.Contains(y, "sampler") {
-			t.Errorf("%s YAML shows ddpm keys:\n%s", kind, y)
-		}
-	}
-	if _, err := Load("vae", "", []string{"sample.steps=10"}); err == nil || !strings.Contains(err.Error(), `sample.steps: not used by model kind "vae"`) {
-		t.Errorf("ddpm key on a vae: err = %v", err)
-	}
-}
-
-func TestDDPMValidateNamesKeyAndValue(t *testing.T) {
+	file := writeFile(t, "model:\n  kind: vae\n  channels: 0\n")
 	tests := []struct {
-		name string
-		edit func(c *Config)
-		sub  string
+		name, path string
+		sets       []string
+		subs       []string
 	}{
-		{"channels not a multiple of 8", func(c *Config) { c.Model.Channels = 12 }, "model.channels: must be a multiple of 8 in [8, 1024] (GroupNorm with 8 groups), got 12"},
-		{"one class", func(c *Config) { c.Model.Classes = 1 }, "model.classes: must be in [2, 10]"},
-		{"ema", func(c *Config) { c.Train.EMA = 1 }, "train.ema: must be >= 0 and < 1, got 1"},
-		{"timesteps", func(c *Config) { c.Train.Timesteps = 0 }, "train.timesteps: must be in [1, 100000], got 0"},
-		{"schedule", func(c *Config) { c.Train.Schedule = "quadratic" }, `train.schedule: must be one of linear, cosine, got "quadratic"`},
-		{"beta start", func(c *Config) { c.Train.BetaStart = 0 }, "train.beta_start: must be > 0 and < 1, got 0"},
-		{"beta end below start", func(c *Config) { c.Train.BetaEnd = 1e-5 }, "train.beta_end: must be >= train.beta_start and < 1, got 1e-05"},
-		{"cond drop", func(c *Config) { c.Train.CondDrop = 1.5 }, "train.cond_drop: must be >= 0 and <= 1, got 1.5"},
-		{"warmup", func(c *Config) { c.Train.Warmup = -1 }, "train.warmup: must be >= 0, got -1"},
-		{"sampler", func(c *Config) { c.Sample.Sampler = "euler" }, `sample.sampler: must be one of ddpm, ddim, got "euler"`},
-		{"steps beyond T", func(c *Config) { c.Sample.Steps = 1001 }, "sample.steps: must be in [0, 1000] (train.timesteps; 0 = the sampler's default), got 1001"},
-		{"eta", func(c *Config) { c.Sample.Eta = 2 }, "sample.eta: must be >= 0 and <= 1, got 2"},
-		{"eta with ancestral", func(c *Config) { c.Sample.Sampler, c.Sample.Steps, c.Sample.Eta = "ddpm", 0, 0.5 }, "sample.eta: must be 0 with sample.sampler ddpm"},
-		{"variance", func(c *Config) { c.Sample.Variance = "large" }, `sample.variance: must be one of beta_tilde, beta, got "large"`},
-		{"guidance", func(c *Config) { c.Sample.Guidance = -1 }, "sample.guidance: must be >= 0 and finite, got -1"},
+		{"set", "", []string{"model.channels=32"}, []string{`--set model.channels=32: model.channels: not used by model kind "vae"`, "belongs to other"}},
+		{"set of a sample key", "", []string{"sample.steps=10"}, []string{`sample.steps: not used by model kind "vae"`}},
+		{"file, even at zero", file, nil, []string{file + `: line 3: model.channels: not used by model kind "vae"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := ddpmDefault
-			tt.edit(&c)
-			wantErr(t, c.Validate(), tt.sub)
+			_, err := testSchema.Load("vae", tt.path, tt.sets)
+			wantErr(t, err, tt.subs...)
 		})
 	}
-	if err := ddpmDefault.Validate(); err != nil {
-		t.Errorf("default: %v", err)
+	c, err := testSchema.Load("vae", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if y := string(c.YAML()); strings.Contains(y, "channels") || strings.Contains(y, "steps: 3") {
+		t.Fatalf("vae YAML shows keys of other:\n%s", y)
+	}
+}
+
+// The kind of a file without --model comes from its model.kind; a first look
+// at the file accepts any kind's keys.
+func TestLoadTakesTheKindFromTheFile(t *testing.T) {
+	path := writeFile(t, "model:\n  kind: other\n  channels: 4\nsample:\n  n: 2\n")
+	c, err := testSchema.Load("", path, []string{"train.steps=1", "train.batch_size=1", "train.lr=0.1", "train.eps=1",
+		"train.log_every=1", "train.sample_every=1", "train.checkpoint_every=1", "train.keep_checkpoints=1", "data.dataset=mnist", "data.binarize=none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Model.Kind != "other" || c.Own.(*other).Channels != 4 || c.Own.(*other).Steps != 3 {
+		t.Errorf("got %+v %+v", c, c.Own)
+	}
+	bad := writeFile(t, "model:\n  kind: other\n  chanels: 4\n")
+	_, err = testSchema.Load("", bad, nil)
+	wantErr(t, err, bad+`: line 3: unknown key "model.chanels" (did you mean "model.channels"?)`)
+}
+
+// Kinds of 2-D points train on a mixture and only on one; every other kind
+// trains on images. The error names the point kinds.
+func TestPointKindsAndMixturesGoTogether(t *testing.T) {
+	pts := []string{"train.steps=1", "train.batch_size=1", "train.lr=0.1", "train.eps=1", "train.log_every=1",
+		"train.sample_every=1", "train.checkpoint_every=1", "train.keep_checkpoints=1", "sample.n=1", "data.binarize=none"}
+	tests := []struct {
+		name string
+		kind string
+		sets []string
+		want []string // substrings of the error; nil = valid
+	}{
+		{"points on ring8", "pts", pts, nil},
+		{"points on mnist", "pts", append(pts[:len(pts):len(pts)], "data.dataset=mnist"), []string{`data.dataset: model.kind "pts" models 2-D points`, `"mnist"`}},
+		{"images on ring8", "vae", []string{"data.dataset=ring8"}, []string{`data.dataset: "ring8" is a set of 2-D points`, `model.kind "vae"`, "(the 2-D kinds are pts)"}},
+		{"binarised points", "pts", append(pts[:len(pts):len(pts)], "data.binarize=dynamic"), []string{"data.binarize: must be none for a 2-D mixture"}},
+		{"a data folder for drawn points", "pts", append(pts[:len(pts):len(pts)], "data.dir=/tmp"), []string{"data.dir"}},
+		{"unknown dataset", "vae", []string{"data.dataset=ring"}, []string{`data.dataset: must be one of mnist, ring8, grid25, got "ring"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := testSchema.Load(tc.kind, "", tc.sets)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			wantErr(t, err, tc.want...)
+		})
+	}
+}
+
+func TestCloneCopiesTheSection(t *testing.T) {
+	c := vaeDefault()
+	d := c.Clone()
+	own(d).Hidden = 7
+	if own(c).Hidden != 512 {
+		t.Error("Clone shares the kind's section")
 	}
 }

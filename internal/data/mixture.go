@@ -8,7 +8,7 @@ import (
 
 // Mixture is an equal-weight isotropic Gaussian mixture in ℝ²
 // (docs/metrics.md §6.1): every component has standard deviation Std on
-// each axis. The mode-counting metrics of §6.2 live in package eval.
+// each axis. The mode-counting metrics of docs/metrics.md §6.2 live in package eval.
 type Mixture struct {
 	Name  string
 	Means [][2]float64

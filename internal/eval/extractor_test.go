@@ -7,14 +7,13 @@ import (
 	"testing"
 
 	"github.com/gentri/gentri/internal/checkpoint"
-	"github.com/gentri/gentri/internal/config"
 	"github.com/gentri/gentri/internal/models"
 )
 
 // writeClassifier saves an untrained small classifier as a checkpoint.
 func writeClassifier(t *testing.T, dir string) string {
 	t.Helper()
-	cfg, err := config.Load("classifier", "", []string{"model.channels=2", "model.hidden=8"})
+	cfg, err := models.LoadConfig("classifier", "", []string{"model.channels=2", "model.hidden=8"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/gentri/gentri/internal/checkpoint"
+	"github.com/gentri/gentri/internal/config"
 	"github.com/gentri/gentri/internal/data"
 	"github.com/gentri/gentri/internal/nn"
 	"github.com/gentri/gentri/internal/rng"
@@ -329,31 +330,57 @@ func (m *CGANModel) Generate(seeds []uint64, labels []int) ([][]float32, error) 
 func (m *CGANModel) Evaluate(*data.Dataset) ([]Metric, error) { return nil, nil }
 
 func (m *CGANModel) State(train bool) []checkpoint.Tensor {
-	var ts []checkpoint.Tensor
-	for _, ps := range [][]*nn.Param{m.G.state(), m.D.Params.List, m.GEMA.state()} {
-		ts = append(ts, paramTensors(ps)...)
-	}
-	if train {
-		ts = append(ts, adamTensors("optim_g", m.OptG)...)
-		ts = append(ts, adamTensors("optim_d", m.OptD)...)
-	}
-	return ts
+	return modelState(train, m.weights(), m.optimizers()...)
 }
 
 func (m *CGANModel) Load(f *checkpoint.File, train bool) error {
-	for _, ps := range [][]*nn.Param{m.G.state(), m.D.Params.List, m.GEMA.state()} {
-		if err := loadParams(f, ps); err != nil {
-			return err
-		}
-	}
-	if train {
-		if err := loadAdam(f, "optim_g", m.OptG); err != nil {
-			return err
-		}
-		return loadAdam(f, "optim_d", m.OptD)
-	}
-	return nil
+	return loadModelState(f, train, m.weights(), m.optimizers()...)
+}
+
+func (m *CGANModel) weights() [][]*nn.Param {
+	return [][]*nn.Param{m.G.state(), m.D.Params.List, m.GEMA.state()}
+}
+
+func (m *CGANModel) optimizers() []namedAdam {
+	return []namedAdam{{"optim_g", m.OptG}, {"optim_d", m.OptD}}
 }
 
 // NumClasses makes the cGAN a Conditional model.
 func (m *CGANModel) NumClasses() int { return m.G.Classes }
+
+// CGANConfig is the cGAN's section.
+type CGANConfig struct {
+	Latent         int     `key:"model.latent"`          // dimension of the noise z
+	Channels       int     `key:"model.channels"`        // base channel count of G and D
+	Classes        int     `key:"model.classes"`         // number of labels
+	LRD            float64 `key:"train.lr_d"`            // the discriminator's learning rate (train.lr is G's)
+	Loss           string  `key:"train.loss"`            // "ns" (non-saturating softplus) | "hinge"
+	LabelSmoothing float64 `key:"train.label_smoothing"` // one-sided: D's target for real images is 1-s
+	EMA            float64 `key:"train.ema"`             // decay of G's weight average for sampling (0 = off)
+}
+
+// Validate checks the sizes, the loss and its options.
+func (s *CGANConfig) Validate(_ *config.Config, v *config.Checker) {
+	v.Check("model.latent", config.In(s.Latent, 1, 4096), "in [1, 4096]", s.Latent)
+	v.Check("model.channels", config.In(s.Channels, 1, 1024), "in [1, 1024]", s.Channels)
+	v.Check("model.classes", config.In(s.Classes, 2, 10), "in [2, 10] (MNIST labels)", s.Classes)
+	v.Check("train.lr_d", s.LRD > 0 && s.LRD <= 1, "> 0 and <= 1", s.LRD)
+	v.Check("train.loss", s.Loss == "ns" || s.Loss == "hinge", "one of ns, hinge", s.Loss)
+	v.Check("train.label_smoothing", s.LabelSmoothing >= 0 && s.LabelSmoothing < 0.5, ">= 0 and < 0.5", s.LabelSmoothing)
+	v.Check("train.ema", s.EMA >= 0 && s.EMA < 1, ">= 0 and < 1", s.EMA)
+	v.Check("train.label_smoothing", s.Loss != "hinge" || s.LabelSmoothing == 0, "0 with train.loss hinge", s.LabelSmoothing)
+}
+
+var cganKind = &Kind{
+	Kind:    config.Kind{Name: "cgan", Section: func() config.Section { return &CGANConfig{} }},
+	Summary: "class-conditional GAN, DCGAN-style with a projection discriminator",
+	Caps:    CapConditional,
+	New: func(cfg *config.Config) (Model, error) {
+		s, t := cfg.Own.(*CGANConfig), cfg.Train
+		return NewCGANModel(CGANOptions{
+			Latent: s.Latent, Channels: s.Channels, Classes: s.Classes, Seed: t.Seed,
+			LRG: t.LR, LRD: s.LRD, Beta1: t.Beta1, Beta2: t.Beta2, Eps: t.Eps,
+			EMA: s.EMA, LabelSmoothing: s.LabelSmoothing, Loss: s.Loss,
+		}), nil
+	},
+}

@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/gentri/gentri/internal/checkpoint"
+	"github.com/gentri/gentri/internal/config"
 	"github.com/gentri/gentri/internal/data"
 	"github.com/gentri/gentri/internal/nn"
 	"github.com/gentri/gentri/internal/rng"
@@ -229,4 +230,28 @@ func (m *ClassifierModel) State(train bool) []checkpoint.Tensor {
 
 func (m *ClassifierModel) Load(f *checkpoint.File, train bool) error {
 	return loadNetState(f, m.Params.List, m.Opt, train)
+}
+
+// ClassifierConfig is the classifier's section.
+type ClassifierConfig struct {
+	Hidden   int `key:"model.hidden"`   // dimension of the features
+	Channels int `key:"model.channels"` // channels of the first convolution
+	Classes  int `key:"model.classes"`
+}
+
+// Validate checks the sizes.
+func (s *ClassifierConfig) Validate(_ *config.Config, v *config.Checker) {
+	v.Check("model.channels", config.In(s.Channels, 1, 1024), "in [1, 1024]", s.Channels)
+	v.Check("model.hidden", config.In(s.Hidden, 1, 65536), "in [1, 65536]", s.Hidden)
+	v.Check("model.classes", config.In(s.Classes, 2, 10), "in [2, 10] (MNIST labels)", s.Classes)
+}
+
+// classifierKind is the feature network of `gentri eval`.
+var classifierKind = &Kind{
+	Kind:    config.Kind{Name: "classifier", Section: func() config.Section { return &ClassifierConfig{} }},
+	Summary: "MNIST classifier: the feature network of gentri eval",
+	New: func(cfg *config.Config) (Model, error) {
+		s, t := cfg.Own.(*ClassifierConfig), cfg.Train
+		return NewClassifierModel(s.Channels, s.Hidden, s.Classes, t.Seed, t.LR, t.Beta1, t.Beta2, t.Eps), nil
+	},
 }

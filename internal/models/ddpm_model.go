@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/gentri/gentri/internal/checkpoint"
+	"github.com/gentri/gentri/internal/config"
 	"github.com/gentri/gentri/internal/data"
 	"github.com/gentri/gentri/internal/nn"
 	"github.com/gentri/gentri/internal/rng"
@@ -452,4 +453,50 @@ func (m *DDPMModel) Load(f *checkpoint.File, train bool) error {
 
 func (m *DDPMModel) weights() []*nn.Param {
 	return append(slices.Clone(m.Net.Params.List), m.EMA.Params.List...)
+}
+
+// DDPMConfig is the DDPM's section: the U-Net's size, the diffusion keys it
+// shares with ddpm2d, the label dropout and classifier-free guidance.
+type DDPMConfig struct {
+	Channels int `key:"model.channels"` // the U-Net's base width
+	Classes  int `key:"model.classes"`  // number of labels
+	DiffusionConfig
+	CondDrop float64 `key:"train.cond_drop"` // probability of training a label as "no class"
+	Warmup   int     `key:"train.warmup"`    // linear learning-rate warm-up steps (0 = off)
+	Guidance float64 `key:"sample.guidance"` // classifier-free guidance scale (0 = plain conditional)
+	Clip     bool    `key:"sample.clip"`     // clip the predicted x_0 to [-1, 1] at each step
+}
+
+// Validate checks the U-Net's size, the diffusion keys and the guidance.
+func (s *DDPMConfig) Validate(c *config.Config, v *config.Checker) {
+	v.Check("model.channels", config.In(s.Channels, 8, 1024) && s.Channels%8 == 0, "a multiple of 8 in [8, 1024] (GroupNorm with 8 groups)", s.Channels)
+	v.Check("model.classes", config.In(s.Classes, 2, 10), "in [2, 10] (MNIST labels)", s.Classes)
+	s.DiffusionConfig.Validate(c, v)
+	v.Check("train.cond_drop", s.CondDrop >= 0 && s.CondDrop <= 1, ">= 0 and <= 1", s.CondDrop)
+	v.Check("train.warmup", s.Warmup >= 0, ">= 0", s.Warmup)
+	v.Check("sample.guidance", s.Guidance >= 0 && config.Finite(s.Guidance), ">= 0 and finite", s.Guidance)
+}
+
+var ddpmKind = &Kind{
+	Kind:    config.Kind{Name: "ddpm", Section: func() config.Section { return &DDPMConfig{} }},
+	Summary: "denoising diffusion, class-conditional U-Net with classifier-free guidance",
+	Caps:    CapConditional | CapSampler,
+	New: func(cfg *config.Config) (Model, error) {
+		s, t := cfg.Own.(*DDPMConfig), cfg.Train
+		m, err := NewDDPMModel(DDPMOptions{
+			UNet: UNetOptions{Channels: s.Channels, Classes: s.Classes},
+			Seed: t.Seed, LR: t.LR, Beta1: t.Beta1, Beta2: t.Beta2, Eps: t.Eps, EMA: s.EMA,
+			Timesteps: s.Timesteps, Schedule: s.Schedule, BetaStart: s.BetaStart, BetaEnd: s.BetaEnd,
+			CondDrop: s.CondDrop, Warmup: s.Warmup,
+		})
+		if err != nil {
+			return nil, err
+		}
+		so := s.Sampler()
+		so.Guidance, so.Clip = s.Guidance, s.Clip
+		if err := m.SetSampler(so); err != nil {
+			return nil, fmt.Errorf("sample.*: %w", err)
+		}
+		return m, nil
+	},
 }

@@ -11,7 +11,6 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/gentri/gentri/internal/checkpoint"
-	"github.com/gentri/gentri/internal/config"
 	"github.com/gentri/gentri/internal/data"
 	"github.com/gentri/gentri/internal/nn"
 	"github.com/gentri/gentri/internal/rng"
@@ -582,7 +581,7 @@ func TestNewBuildsDefaultDDPMWithTheConfigsSampler(t *testing.T) {
 		{[]string{"sample.guidance=3", "sample.eta=1", "train.schedule=cosine"}, SamplerOptions{Sampler: "ddim", Steps: 50, Eta: 1, Guidance: 3}, 100},
 	}
 	for _, tt := range tests {
-		cfg, err := config.Load("ddpm", "", tt.sets)
+		cfg, err := LoadConfig("ddpm", "", tt.sets)
 		if err != nil {
 			t.Fatal(err)
 		}

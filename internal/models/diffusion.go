@@ -2,8 +2,10 @@ package models
 
 import (
 	"fmt"
-	"github.com/gentri/gentri/internal/rng"
 	"math"
+
+	"github.com/gentri/gentri/internal/config"
+	"github.com/gentri/gentri/internal/rng"
 )
 
 // The maths of denoising diffusion, independent of the network
@@ -355,4 +357,38 @@ func NewSchedule(name string, T int, b0, b1 float64) (*Schedule, error) {
 		return CosineSchedule(T)
 	}
 	return nil, fmt.Errorf("schedule %q: want linear or cosine", name)
+}
+
+// DiffusionConfig holds the keys of the diffusion kinds (ddpm, ddpm2d): the
+// noise schedule, the weight average and the sampler of the training grids
+// (`gentri sample` and `eval` flags override the sampler).
+type DiffusionConfig struct {
+	EMA         float64 `key:"train.ema"`        // decay of the sampling network's weight average (0 = off)
+	Timesteps   int     `key:"train.timesteps"`  // diffusion steps T
+	Schedule    string  `key:"train.schedule"`   // "linear" | "cosine" noise schedule
+	BetaStart   float64 `key:"train.beta_start"` // first beta of the linear schedule
+	BetaEnd     float64 `key:"train.beta_end"`   // last beta of the linear schedule
+	SamplerName string  `key:"sample.sampler"`   // "ddpm" (ancestral) | "ddim"
+	Steps       int     `key:"sample.steps"`     // denoising steps, <= train.timesteps; 0 = T for ddpm, 50 for ddim
+	Eta         float64 `key:"sample.eta"`       // ddim: 0 deterministic .. 1 stochastic
+	Variance    string  `key:"sample.variance"`  // ddpm: "beta_tilde" | "beta"
+}
+
+// Validate checks the schedule and the sampler.
+func (s *DiffusionConfig) Validate(_ *config.Config, v *config.Checker) {
+	v.Check("train.ema", s.EMA >= 0 && s.EMA < 1, ">= 0 and < 1", s.EMA)
+	v.Check("train.timesteps", config.In(s.Timesteps, 1, 100000), "in [1, 100000]", s.Timesteps)
+	v.Check("train.schedule", s.Schedule == "linear" || s.Schedule == "cosine", "one of linear, cosine", s.Schedule)
+	v.Check("train.beta_start", s.BetaStart > 0 && s.BetaStart < 1, "> 0 and < 1", s.BetaStart)
+	v.Check("train.beta_end", s.BetaEnd >= s.BetaStart && s.BetaEnd < 1, ">= train.beta_start and < 1", s.BetaEnd)
+	v.Check("sample.sampler", s.SamplerName == "ddpm" || s.SamplerName == "ddim", "one of ddpm, ddim", s.SamplerName)
+	v.Check("sample.steps", s.Steps >= 0 && s.Steps <= s.Timesteps, fmt.Sprintf("in [0, %d] (train.timesteps; 0 = the sampler's default)", s.Timesteps), s.Steps)
+	v.Check("sample.eta", s.Eta >= 0 && s.Eta <= 1, ">= 0 and <= 1", s.Eta)
+	v.Check("sample.eta", s.SamplerName != "ddpm" || s.Eta == 0, "0 with sample.sampler ddpm (eta is a DDIM option)", s.Eta)
+	v.Check("sample.variance", s.Variance == "beta_tilde" || s.Variance == "beta", "one of beta_tilde, beta", s.Variance)
+}
+
+// Sampler returns the configured sampler options.
+func (s *DiffusionConfig) Sampler() SamplerOptions {
+	return SamplerOptions{Sampler: s.SamplerName, Steps: s.Steps, Eta: s.Eta, Variance: s.Variance}
 }

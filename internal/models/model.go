@@ -93,3 +93,13 @@ type Sampler interface {
 	// current options (twice the steps under guidance).
 	NFE() int
 }
+
+// Likelihood is implemented by models that bound the log-likelihood of
+// images (the VAE): `gentri eval` reports both figures for them.
+type Likelihood interface {
+	// NELBO is the mean negative ELBO, in nats per image, of a prepared
+	// (binarised, where the model is Bernoulli) test set.
+	NELBO(test *data.Dataset) (float64, error)
+	// IWAE is the importance-weighted estimate of the NLL with k samples.
+	IWAE(images [][]float32, k int, r *rng.RNG, progress func(done, total int)) (float64, error)
+}

@@ -1,13 +1,132 @@
 package models
 
+// The registry: every model kind is one *Kind value, declared in the kind's
+// own file beside its model, and listed once in kinds below. Nothing outside
+// this file switches on a kind's name.
+//
+// To add a kind "foo":
+//
+//  1. Write configs/foo.yaml, the kind's shipped defaults (model.kind: foo).
+//  2. In internal/models/foo*.go declare its section, a struct of the keys only
+//     foo uses, each tagged `key:"section.key"` (model.hidden, train.ema, ...;
+//     embed DiffusionConfig or another kind's group to share keys), with a
+//     Validate(*config.Config, *config.Checker) method; then
+//
+//     var fooKind = &Kind{
+//         Kind:    config.Kind{Name: "foo", Section: func() config.Section { return &FooConfig{} }},
+//         Summary: "one line for the help texts",
+//         Caps:    CapConditional | CapSampler, // the optional interfaces its model implements
+//         New:     newFoo,                    // func(*config.Config) (Model, error)
+//     }
+//
+//  3. Add fooKind to kinds below. Its model implements Model (Kind() returns
+//     "foo") and the interfaces its Caps name; TestRegistry checks both.
+//
+// The commands' help texts, config validation, `gentri eval` and checkpoint
+// loading all read the registry, so nothing else changes.
+
 import (
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
+	"github.com/gentri/gentri/configs"
 	"github.com/gentri/gentri/internal/checkpoint"
 	"github.com/gentri/gentri/internal/config"
 	"github.com/gentri/gentri/internal/version"
 )
+
+// kinds is the registry, in the order help texts list them.
+var kinds = []*Kind{
+	vaeKind, cganKind, ddpmKind,
+	gan2dKind, vae2dKind, ddpm2dKind,
+	classifierKind,
+}
+
+// Kind is one registry entry: the config layer's view of the kind (name,
+// shipped defaults, typed section), what it can do and how to build it.
+type Kind struct {
+	config.Kind
+	// Summary describes the kind in one line for help texts.
+	Summary string
+	// Caps lists the optional interfaces its models implement.
+	Caps Capability
+	// New builds an untrained model from a validated config of this kind,
+	// with weights drawn from the run's seed.
+	New func(cfg *config.Config) (Model, error)
+}
+
+// Capability is a set of the optional interfaces a kind's models implement,
+// so commands can say what a kind offers before building one.
+type Capability uint
+
+const (
+	CapConditional Capability = 1 << iota // Conditional: generates a requested class
+	CapSampler                            // Sampler: sampling has options (diffusion)
+	CapLikelihood                         // Likelihood: bounds the test log-likelihood
+	CapReconstruct                        // Reconstructor: encodes and decodes an image
+)
+
+// Has reports whether every capability of o is in c.
+func (c Capability) Has(o Capability) bool { return c&o == o }
+
+// String names the capabilities, e.g. "conditional, sampler options".
+func (c Capability) String() string {
+	var out []string
+	for _, x := range []struct {
+		c    Capability
+		name string
+	}{{CapConditional, "conditional"}, {CapSampler, "sampler options"}, {CapLikelihood, "likelihood"}, {CapReconstruct, "reconstruction"}} {
+		if c.Has(x.c) {
+			out = append(out, x.name)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// Schema is the registry as the config package sees it.
+var Schema = newSchema()
+
+func newSchema() *config.Schema {
+	cks := make([]*config.Kind, len(kinds))
+	for i, k := range kinds {
+		b, err := configs.Default(k.Name)
+		if err != nil {
+			panic(fmt.Sprintf("models: kind %s: %v", k.Name, err)) // a kind ships its defaults
+		}
+		k.Default = b
+		cks[i] = &k.Kind
+	}
+	return config.NewSchema(cks...)
+}
+
+// Kinds returns the registry in help-text order.
+func Kinds() []*Kind { return slices.Clone(kinds) }
+
+// KindNames lists the kinds' names in help-text order.
+func KindNames() []string {
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = k.Name
+	}
+	return out
+}
+
+// Lookup returns the kind of that name.
+func Lookup(name string) (*Kind, bool) {
+	for _, k := range kinds {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return nil, false
+}
+
+// LoadConfig resolves a config of the registry's kinds (see config.Schema.Load).
+func LoadConfig(kind, path string, sets []string) (*config.Config, error) {
+	return Schema.Load(kind, path, sets)
+}
 
 // Checkpoint metadata keys: a checkpoint describes itself, so sampling from
 // it needs nothing else.
@@ -26,38 +145,11 @@ const Height, Width = 28, 28
 // New builds an untrained model of cfg.Model.Kind, with weights drawn from
 // the run's seed.
 func New(cfg *config.Config) (Model, error) {
-	const pixels = Height * Width
-	t := cfg.Train
-	switch cfg.Model.Kind {
-	case "vae":
-		return NewVAEModel(pixels, cfg.Model.Hidden, cfg.Model.Latent, t.Seed, t.LR, t.Beta1, t.Beta2, t.Eps), nil
-	case "classifier":
-		return NewClassifierModel(cfg.Model.Channels, cfg.Model.Hidden, cfg.Model.Classes, t.Seed, t.LR, t.Beta1, t.Beta2, t.Eps), nil
-	case "ddpm":
-		m, err := NewDDPMModel(DDPMOptions{
-			UNet: UNetOptions{Channels: cfg.Model.Channels, Classes: cfg.Model.Classes},
-			Seed: t.Seed, LR: t.LR, Beta1: t.Beta1, Beta2: t.Beta2, Eps: t.Eps, EMA: t.EMA,
-			Timesteps: t.Timesteps, Schedule: t.Schedule, BetaStart: t.BetaStart, BetaEnd: t.BetaEnd,
-			CondDrop: t.CondDrop, Warmup: t.Warmup,
-		})
-		if err != nil {
-			return nil, err
-		}
-		s := cfg.Sample
-		if err := m.SetSampler(SamplerOptions{Sampler: s.Sampler, Steps: s.Steps, Eta: s.Eta, Variance: s.Variance, Guidance: s.Guidance, Clip: s.Clip}); err != nil {
-			return nil, fmt.Errorf("sample.*: %w", err)
-		}
-		return m, nil
-	case "cgan":
-		return NewCGANModel(CGANOptions{
-			Latent: cfg.Model.Latent, Channels: cfg.Model.Channels, Classes: cfg.Model.Classes, Seed: t.Seed,
-			LRG: t.LR, LRD: t.LRD, Beta1: t.Beta1, Beta2: t.Beta2, Eps: t.Eps,
-			EMA: t.EMA, LabelSmoothing: t.LabelSmoothing, Loss: t.Loss,
-		}), nil
-	case "gan2d", "vae2d", "ddpm2d":
-		return newToy2D(cfg)
+	k, ok := Lookup(cfg.Model.Kind)
+	if !ok {
+		return nil, fmt.Errorf("model kind %q is not implemented", cfg.Model.Kind)
 	}
-	return nil, fmt.Errorf("model kind %q is not implemented", cfg.Model.Kind)
+	return k.New(cfg)
 }
 
 // Metadata returns the self-description stored with a model's weights.
@@ -77,18 +169,18 @@ func Describe(f *checkpoint.File, name string) (*config.Config, int, error) {
 		return nil, 0, fmt.Errorf("%s: not a gentri checkpoint (metadata %q is %q, want %q)", name, MetaFormat, f.Metadata[MetaFormat], formatV1)
 	}
 	kind := f.Metadata[MetaKind]
-	cfg, err := config.Load(kind, "", nil)
+	cfg, err := LoadConfig(kind, "", nil)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", name, err)
 	}
 	if err := config.Parse(cfg, []byte(f.Metadata[MetaConfig]), name+" (metadata "+MetaConfig+")"); err != nil {
 		return nil, 0, err
 	}
-	if err := cfg.Validate(); err != nil {
-		return nil, 0, fmt.Errorf("%s: stored config: %w", name, err)
-	}
 	if cfg.Model.Kind != kind {
 		return nil, 0, fmt.Errorf("%s: metadata says kind %q but its config says %q", name, kind, cfg.Model.Kind)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, 0, fmt.Errorf("%s: stored config: %w", name, err)
 	}
 	step, err := strconv.Atoi(f.Metadata[MetaStep])
 	if err != nil || step < 0 {

@@ -62,23 +62,52 @@ func loadAdam(f *checkpoint.File, prefix string, a *nn.Adam) error {
 	return nil
 }
 
-// netState is the checkpoint of a single network trained by one Adam:
-// its weights and, with train, the optimizer state under "optim.".
-func netState(ps []*nn.Param, opt *nn.Adam, train bool) []checkpoint.Tensor {
-	ts := paramTensors(ps)
+// namedAdam is an optimizer and the prefix of its state in a checkpoint.
+type namedAdam struct {
+	prefix string
+	opt    *nn.Adam
+}
+
+// modelState is a model's checkpoint: each list of weights in order and,
+// with train, each optimizer's state in order. Every State method is one
+// call of it, so a model's tensors and their order are stated once.
+func modelState(train bool, weights [][]*nn.Param, opts ...namedAdam) []checkpoint.Tensor {
+	var ts []checkpoint.Tensor
+	for _, ps := range weights {
+		ts = append(ts, paramTensors(ps)...)
+	}
 	if train {
-		ts = append(ts, adamTensors("optim", opt)...)
+		for _, o := range opts {
+			ts = append(ts, adamTensors(o.prefix, o.opt)...)
+		}
 	}
 	return ts
 }
 
-// loadNetState restores what netState wrote.
-func loadNetState(f *checkpoint.File, ps []*nn.Param, opt *nn.Adam, train bool) error {
-	if err := loadParams(f, ps); err != nil {
-		return err
+// loadModelState restores what modelState wrote, given the same lists.
+func loadModelState(f *checkpoint.File, train bool, weights [][]*nn.Param, opts ...namedAdam) error {
+	for _, ps := range weights {
+		if err := loadParams(f, ps); err != nil {
+			return err
+		}
 	}
 	if train {
-		return loadAdam(f, "optim", opt)
+		for _, o := range opts {
+			if err := loadAdam(f, o.prefix, o.opt); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// netState is the checkpoint of a single network trained by one Adam:
+// its weights and, with train, the optimizer state under "optim.".
+func netState(ps []*nn.Param, opt *nn.Adam, train bool) []checkpoint.Tensor {
+	return modelState(train, [][]*nn.Param{ps}, namedAdam{"optim", opt})
+}
+
+// loadNetState restores what netState wrote.
+func loadNetState(f *checkpoint.File, ps []*nn.Param, opt *nn.Adam, train bool) error {
+	return loadModelState(f, train, [][]*nn.Param{ps}, namedAdam{"optim", opt})
 }

@@ -10,7 +10,6 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/gentri/gentri/internal/checkpoint"
-	"github.com/gentri/gentri/internal/config"
 	"github.com/gentri/gentri/internal/data"
 	"github.com/gentri/gentri/internal/nn"
 	"github.com/gentri/gentri/internal/rng"
@@ -307,7 +306,7 @@ func TestNewBuildsTwoDModelsOnTheirMixture(t *testing.T) {
 		kind, dataset string
 		scale         float64
 	}{{"gan2d", "ring8", data.Ring8().Scale()}, {"vae2d", "grid25", data.Grid25().Scale()}, {"ddpm2d", "grid25", data.Grid25().Scale()}} {
-		cfg, err := config.Load(tc.kind, "", []string{"data.dataset=" + tc.dataset})
+		cfg, err := LoadConfig(tc.kind, "", []string{"data.dataset=" + tc.dataset})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -323,8 +322,9 @@ func TestNewBuildsTwoDModelsOnTheirMixture(t *testing.T) {
 			scale = x.scale
 		case *DDPM2DModel:
 			scale = x.scale
-			if o := x.Options(); o.Sampler != cfg.Sample.Sampler || o.Steps != cfg.Train.Timesteps {
-				t.Errorf("ddpm2d sampler %+v, want the config's (%s over all %d steps)", o, cfg.Sample.Sampler, cfg.Train.Timesteps)
+			s := cfg.Own.(*DDPM2DConfig)
+			if o := x.Options(); o.Sampler != s.SamplerName || o.Steps != s.Timesteps {
+				t.Errorf("ddpm2d sampler %+v, want the config's (%s over all %d steps)", o, s.SamplerName, s.Timesteps)
 			}
 		}
 		if m.Kind() != tc.kind || scale != tc.scale {

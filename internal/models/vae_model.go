@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/gentri/gentri/internal/checkpoint"
+	"github.com/gentri/gentri/internal/config"
 	"github.com/gentri/gentri/internal/data"
 	"github.com/gentri/gentri/internal/nn"
 	"github.com/gentri/gentri/internal/rng"
@@ -285,4 +286,41 @@ func (m *VAE) newDecoderLogits(batch int) (*vaeDecoder, error) {
 	G.Read(logits, &d.out)
 	d.vm = G.NewTapeMachine(g)
 	return d, nil
+}
+
+// NELBO is the test_nelbo figure of Evaluate: the mean negative ELBO.
+func (m *VAEModel) NELBO(test *data.Dataset) (float64, error) {
+	ev, err := m.Evaluate(test)
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range ev {
+		if e.Name == "test_nelbo" {
+			return e.Value, nil
+		}
+	}
+	return 0, fmt.Errorf("vae: Evaluate gave no test_nelbo")
+}
+
+// LatentConfig is the section of the MLP kinds with a latent space (vae,
+// gan2d, vae2d): model.hidden and model.latent.
+type LatentConfig struct {
+	Hidden int `key:"model.hidden"` // hidden width
+	Latent int `key:"model.latent"` // latent (vae, vae2d) or noise (gan2d) dimension
+}
+
+// Validate checks the widths.
+func (s *LatentConfig) Validate(_ *config.Config, v *config.Checker) {
+	v.Check("model.hidden", config.In(s.Hidden, 1, 65536), "in [1, 65536]", s.Hidden)
+	v.Check("model.latent", config.In(s.Latent, 1, 4096), "in [1, 4096]", s.Latent)
+}
+
+var vaeKind = &Kind{
+	Kind:    config.Kind{Name: "vae", Section: func() config.Section { return &LatentConfig{} }},
+	Summary: "variational autoencoder, MLP (Kingma & Welling 2014)",
+	Caps:    CapLikelihood | CapReconstruct,
+	New: func(cfg *config.Config) (Model, error) {
+		s, t := cfg.Own.(*LatentConfig), cfg.Train
+		return NewVAEModel(Height*Width, s.Hidden, s.Latent, t.Seed, t.LR, t.Beta1, t.Beta2, t.Eps), nil
+	},
 }

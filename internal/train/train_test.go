@@ -27,13 +27,8 @@ func tinyKind(t *testing.T, kind string, sets ...string) *config.Config {
 	t.Helper()
 	base := []string{"data.subset=640", "train.batch_size=32",
 		"train.log_every=5", "train.sample_every=1000", "train.checkpoint_every=1000", "train.keep_checkpoints=5"}
-	switch kind {
-	case "vae":
-		base = append(base, "model.hidden=16", "model.latent=4")
-	case "cgan":
-		base = append(base, "model.channels=4", "model.latent=8")
-	}
-	cfg, err := config.Load(kind, "", append(base, sets...))
+	small := map[string][]string{"vae": {"model.hidden=16", "model.latent=4"}, "cgan": {"model.channels=4", "model.latent=8"}}
+	cfg, err := models.LoadConfig(kind, "", append(append(base, small[kind]...), sets...))
 	if err != nil {
 		t.Fatal(err)
 	}

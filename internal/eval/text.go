@@ -1,0 +1,116 @@
+package eval
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"text/tabwriter"
+)
+
+// WriteText prints a record as `gentri eval` shows it: the figures of a 2-D
+// model, or the image figures beside the real-data floor.
+func WriteText(w io.Writer, r *Record) {
+	if r.Modes != nil {
+		printModes(w, r)
+		return
+	}
+	printRecord(w, r)
+}
+
+// JSONSafe replaces NaN figures (a per-class FID that could not be
+// computed) by nothing JSON can't carry: it marshals through the figures.
+func JSONSafe(r *Record) *Record {
+	c := *r
+	if c.Metrics != nil && c.PerClassFID != nil {
+		m := *c.Metrics
+		m.PerClassFID = append([]float64(nil), m.PerClassFID...)
+		for i, v := range m.PerClassFID {
+			if math.IsNaN(v) {
+				m.PerClassFID[i] = -1
+			}
+		}
+		c.Metrics = &m
+	}
+	return &c
+}
+
+func printRecord(w io.Writer, r *Record) {
+	src := r.Checkpoint
+	if src == "" {
+		src = r.SamplesDir
+	}
+	fmt.Fprintf(w, "%s  %s  (N=%d, seed %d, feature network %s)\n", r.Model, src, r.N, r.Seed, r.ExtractorHash[:12])
+	if r.Sampler != nil {
+		fmt.Fprintf(w, "sampler %s, %d steps, eta %g, guidance %g\n", r.Sampler.Name, r.Sampler.Steps, r.Sampler.Eta, r.Sampler.Guidance)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\tmetric\tmodel\treal floor")
+	row := func(side, name string, v func(m *Metrics) float64, format string) {
+		floor := "-"
+		if r.Floor != nil {
+			floor = fmt.Sprintf(format, v(r.Floor))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t"+format+"\t%s\n", side, name, v(r.Metrics), floor)
+	}
+	row("quality", "FID", func(m *Metrics) float64 { return m.FID }, "%.3f")
+	row("", "KID", func(m *Metrics) float64 { return m.KID }, "%.5f")
+	row("", "precision", func(m *Metrics) float64 { return m.Precision }, "%.3f")
+	row("", "density", func(m *Metrics) float64 { return m.Density }, "%.3f")
+	row("", "MNIST-IS", func(m *Metrics) float64 { return m.IS }, "%.3f")
+	row("diversity", "recall", func(m *Metrics) float64 { return m.Recall }, "%.3f")
+	row("", "coverage", func(m *Metrics) float64 { return m.Coverage }, "%.3f")
+	row("", "class KL to uniform", func(m *Metrics) float64 { return m.ClassKL }, "%.4f")
+	row("", "classes covered", func(m *Metrics) float64 { return float64(m.ClassesCovered) }, "%.0f")
+	if r.ClassAccuracy != nil {
+		row("", "class accuracy", func(m *Metrics) float64 {
+			if m.ClassAccuracy == nil {
+				return math.NaN()
+			}
+			return *m.ClassAccuracy
+		}, "%.4f")
+	}
+	if r.TestNELBO != nil {
+		fmt.Fprintf(tw, "likelihood\ttest -ELBO (nats)\t%.2f\t-\n", *r.TestNELBO)
+	}
+	if r.IWAENLL != nil {
+		fmt.Fprintf(tw, "\tIWAE NLL (k=%d, %d images)\t%.2f\t-\n", r.IWAEK, r.IWAEImages, *r.IWAENLL)
+	}
+	if sp := r.Speed; sp != nil {
+		fmt.Fprintf(tw, "speed\tNFE per sample\t%d\t\n", sp.NFE)
+		fmt.Fprintf(tw, "\ts per 100 samples\t%.4f\t\n", sp.SecondsPer100)
+		fmt.Fprintf(tw, "\tsamples/s\t%.1f\t\n", sp.SamplesPerSecond)
+		fmt.Fprintf(tw, "\tpeak RSS (MiB)\t%.0f\t\n", sp.PeakRSSMB)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "%s, GOMAXPROCS %d, %s, %s\n", r.Hardware.CPU, r.Hardware.GOMAXPROCS, r.Hardware.BLAS, r.Hardware.Go)
+	for _, wn := range r.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", wn)
+	}
+}
+
+// printModes prints the figures of a 2-D model (docs/metrics.md §6.2) and its speed.
+func printModes(w io.Writer, r *Record) {
+	md := r.Modes
+	fmt.Fprintf(w, "%s  %s  (%s, N=%d, seed %d)\n", r.Model, r.Checkpoint, md.Dataset, md.N, r.Seed)
+	if r.Sampler != nil {
+		fmt.Fprintf(w, "sampler %s, %d steps, eta %g\n", r.Sampler.Name, r.Sampler.Steps, r.Sampler.Eta)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "diversity\tmodes captured\t%d / %d\n", md.Captured, md.Components)
+	fmt.Fprintf(tw, "\twell-covered modes (>= 25%% of N/K)\t%d\n", md.WellCovered)
+	kl := "- (no high-quality sample)"
+	if md.ReverseKL != nil {
+		kl = fmt.Sprintf("%.4f", *md.ReverseKL)
+	}
+	fmt.Fprintf(tw, "\treverse KL of the HQ histogram (nats)\t%s\n", kl)
+	fmt.Fprintf(tw, "quality\thigh-quality samples (< 3 std)\t%.1f %%\n", 100*md.HighQuality)
+	if sp := r.Speed; sp != nil {
+		fmt.Fprintf(tw, "speed\tNFE per sample\t%d\n", sp.NFE)
+		fmt.Fprintf(tw, "\ts per 100 samples\t%.4f\n", sp.SecondsPer100)
+		fmt.Fprintf(tw, "\tsamples/s\t%.1f\n", sp.SamplesPerSecond)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "per mode: %v\n", md.PerMode)
+	fmt.Fprintf(w, "plot: %s\n", r.Plot)
+	fmt.Fprintf(w, "%s, GOMAXPROCS %d, %s, %s\n", r.Hardware.CPU, r.Hardware.GOMAXPROCS, r.Hardware.BLAS, r.Hardware.Go)
+}
