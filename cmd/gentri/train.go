@@ -78,6 +78,7 @@ func runTrain(c *cobra.Command, o trainOptions, s streams) (err error) {
 		if s.ErrTTY {
 			topts.Progress = s.Err
 		}
+		printBuild(s.Err)
 		fmt.Fprintf(s.Err, "training %s in %s (%d steps, batch %d, seed %d)\n", cfg.Model.Kind, runDir, cfg.Train.Steps, cfg.Train.BatchSize, cfg.Train.Seed)
 	}
 	res, err := train.Run(c.Context(), topts)

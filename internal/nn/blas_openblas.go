@@ -1,4 +1,4 @@
-//go:build openblas
+//go:build openblas && cgo
 
 package nn
 
@@ -25,4 +25,5 @@ func init() {
 	C.openblas_set_num_threads(1)
 	G.Use(netlib.Implementation{})
 	BLASName = "OpenBLAS (gonum netlib, cgo), 1 thread per call"
+	openBLAS = true
 }

@@ -1,4 +1,4 @@
-//go:build openblas
+//go:build cgo
 
 // native.c: the float32 kernels of the native (openblas) build.
 //

@@ -1,4 +1,4 @@
-//go:build openblas
+//go:build cgo
 
 package nn
 
@@ -12,11 +12,15 @@ import (
 	"unsafe"
 )
 
-// The native build (tag openblas, which needs cgo anyway) runs the float32
-// kernels in C (native.c): the element-wise ones vectorised by GCC, with Go
-// twins in the pure-Go build (native_go.go) that give the same bits; and,
-// on CPUs with AVX2 and FMA, direct convolutions where the pure-Go build
-// goes through im2col and a matrix product.
+// The native build, which is every build with cgo (the go command turns
+// cgo off by itself where it finds no C compiler), runs the float32 kernels
+// in C (native.c): the element-wise ones vectorised by GCC, with Go twins
+// in the pure-Go build (native_go.go, CGO_ENABLED=0) that give the same
+// bits; and, on CPUs with AVX2 and FMA, direct convolutions where the
+// pure-Go build goes through im2col and a matrix product. The kernels need
+// no BLAS: OpenBLAS (blas_openblas.go) is a tag of its own, and the
+// convolutions, most of the cGAN's and the DDPM's work, run as fast
+// without it.
 const nativeKernels = true
 
 // KernelsName says which kernels run the float32 work, for `gentri env` and

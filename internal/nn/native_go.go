@@ -1,12 +1,13 @@
-//go:build !openblas
+//go:build !cgo
 
 package nn
 
-// The pure-Go build runs the Go twins of native.c's kernels.
+// The pure-Go build (CGO_ENABLED=0, or no C compiler) runs the Go twins of
+// native.c's kernels.
 const nativeKernels = false
 
 // KernelsName says which kernels run the float32 work.
-func KernelsName() string { return "Go (convolutions by im2col)" }
+func KernelsName() string { return "pure Go (no cgo; convolutions by im2col)" }
 
 func actForward32(kind actKind, alpha float32, x, y []float32) {
 	actForwardRange(kind, alpha, x, y)

@@ -10,12 +10,11 @@ import (
 )
 
 // The native build's C kernels must give the bits of their Go twins, so a
-// seed gives the same checkpoint on either build. In the pure-Go build both
-// sides are the Go kernel and the test checks only that it runs.
+// seed gives the same checkpoint on either build. The pure-Go build
+// (CGO_ENABLED=0) has no C kernels to compare, so the test skips there
+// rather than compare the Go kernels with themselves.
 func TestNativeKernelsMatchGoBitForBit(t *testing.T) {
-	if !nativeKernels {
-		t.Log("pure-Go build: the kernels are the Go twins themselves")
-	}
+	skipWithoutNative(t)
 	r := rng.New(11, 0)
 	// Odd lengths, so vector loops leave remainders; values wide enough to
 	// reach exp32's clamps; and the special values.
@@ -91,6 +90,7 @@ func TestNativeKernelsMatchGoBitForBit(t *testing.T) {
 // The normalisation kernels, on GroupNorm and BatchNorm shapes whose
 // spatial sizes leave vector remainders (49 = 6·8+1, 13).
 func TestNativeNormKernelsMatchGoBitForBit(t *testing.T) {
+	skipWithoutNative(t)
 	r := rng.New(12, 0)
 	for _, c := range []struct{ n, c, s, groups int }{{4, 16, 49, 8}, {3, 8, 13, 4}, {2, 32, 64, 8}, {5, 6, 1, 3}} {
 		size := c.n * c.c * c.s
@@ -124,6 +124,16 @@ func TestNativeNormKernelsMatchGoBitForBit(t *testing.T) {
 	}
 }
 
+// skipWithoutNative skips a test of the C kernels in the pure-Go build
+// (CGO_ENABLED=0), which has none: there the float32 work runs on the Go
+// twins alone and the convolutions through im2col.
+func skipWithoutNative(t *testing.T) {
+	t.Helper()
+	if !nativeKernels {
+		t.Skip("pure-Go build (CGO_ENABLED=0): no C kernels to compare with their Go twins")
+	}
+}
+
 func sameBits(t *testing.T, what string, got, want []float32) {
 	t.Helper()
 	for i := range want {
@@ -141,9 +151,7 @@ func sameBits(t *testing.T, what string, got, want []float32) {
 // past 32 (portable only). dx through the kernel is checked against col2im;
 // dW's kernel like the forward one.
 func TestDirectConv3x3(t *testing.T) {
-	if !nativeKernels {
-		t.Skip("pure-Go build: convolutions run through im2col")
-	}
+	skipWithoutNative(t)
 	r := rng.New(13, 0)
 	for _, c := range []struct{ n, c, h, w, o int }{{2, 3, 28, 28, 16}, {3, 5, 14, 14, 7}, {2, 16, 7, 7, 13}, {1, 4, 9, 20, 5}, {1, 2, 5, 33, 3}, {2, 1, 4, 4, 1}, {1, 2, 200, 6, 3}, {1, 3, 5, 5, 17}, {1, 3, 6, 28, 5}, {1, 3, 5, 5, 24}, {2, 4, 14, 14, 8}, {2, 4, 9, 9, 32}, {1, 2, 6, 6, 48}, {11, 3, 5, 5, 16}} {
 		cg := newConvGeom([]int{c.n, c.c, c.h, c.w}, []int{c.o, c.c, 3, 3}, 1, 1)
@@ -235,9 +243,7 @@ func TestDirectConv3x3(t *testing.T) {
 // dW and dx against float64 evaluations, their AVX2 paths against the portable
 // one bit for bit, and refusals where channels are not whole blocks of 8.
 func TestDirectConvK4S2(t *testing.T) {
-	if !nativeKernels {
-		t.Skip("pure-Go build: convolutions run through im2col")
-	}
+	skipWithoutNative(t)
 	r := rng.New(14, 0)
 	for _, c := range []struct{ n, c, h, w, o int }{{2, 8, 14, 14, 16}, {1, 16, 6, 8, 8}, {2, 3, 10, 10, 24}, {1, 8, 28, 28, 8}, {1, 8, 6, 6, 5}} {
 		cg := newConvGeom([]int{c.n, c.c, c.h, c.w}, []int{c.o, c.c, 4, 4}, 2, 1)
