@@ -47,6 +47,23 @@ type UNetOptions struct {
 	Classes   int   // labels K (10); the class embedding has K+1 rows
 	Groups    int   // GroupNorm groups (8); must divide every width
 	Size      int   // image height and width (28), divisible by 2^(len(Mult)−1)
+	// Style > 0 makes every residual block's two GroupNorms adaptive (the
+	// denoising diffusion GAN's AdaGN): no affine parameters of their own,
+	// scale and shift from Linear(Style, 2c)(w) of a style vector w given
+	// to ApplyStyle, registered as the block's s1 and s2.
+	Style int
+	// NoNullClass drops the class embedding's "no class" row (K rows, not
+	// K+1), for a model trained without classifier-free guidance.
+	NoNullClass bool
+}
+
+// embedRows is the number of rows of the class embedding: K, plus the
+// "no class" row unless NoNullClass.
+func (o UNetOptions) embedRows() int {
+	if o.NoNullClass {
+		return o.Classes
+	}
+	return o.Classes + 1
 }
 
 func (o UNetOptions) withDefaults() UNetOptions {
@@ -75,7 +92,7 @@ func (o UNetOptions) validate() error {
 	if o.Channels < 2 || o.Channels%2 != 0 {
 		return fmt.Errorf("u-net: channels %d, want an even number >= 2 (the sinusoidal embedding has C features)", o.Channels)
 	}
-	if len(o.Mult) == 0 || o.ResBlocks < 1 || o.Classes < 1 || o.Groups < 1 {
+	if len(o.Mult) == 0 || o.ResBlocks < 1 || o.Classes < 1 || o.Groups < 1 || o.Style < 0 {
 		return fmt.Errorf("u-net: mult %v, res blocks %d, classes %d, groups %d: want a multiplier and positive counts", o.Mult, o.ResBlocks, o.Classes, o.Groups)
 	}
 	for _, m := range o.Mult {
@@ -108,14 +125,14 @@ func NewUNet(ps *nn.Params, prefix string, o UNetOptions) (*UNet, error) {
 	m := &UNet{UNetOptions: o, TDim: tdim, Params: ps}
 	m.temb0 = nn.NewLinear(ps, prefix+"temb.0", C, tdim)
 	m.temb2 = nn.NewLinear(ps, prefix+"temb.2", tdim, tdim)
-	m.cemb = ps.Normal(prefix+"cemb.weight", []int{o.Classes + 1, tdim}, 1) // nn.Embedding's N(0, 1)
+	m.cemb = ps.Normal(prefix+"cemb.weight", []int{o.embedRows(), tdim}, 1) // nn.Embedding's N(0, 1)
 	m.inc = nn.NewConv2d(ps, prefix+"inc", 1, C, 3, 1, 1)
 
 	name := func(part string, i int) string { return fmt.Sprintf("%s%s.%d", prefix, part, i) }
 	skips, c := []int{C}, C
 	for i, mult := range o.Mult {
 		for range o.ResBlocks {
-			m.down = append(m.down, unetLayer{res: newResBlock(ps, name("down", len(m.down)), c, C*mult, tdim, o.Groups)})
+			m.down = append(m.down, unetLayer{res: newResBlock(ps, name("down", len(m.down)), c, C*mult, tdim, o.Groups, o.Style)})
 			c = C * mult
 			skips = append(skips, c)
 		}
@@ -125,13 +142,13 @@ func NewUNet(ps *nn.Params, prefix string, o UNetOptions) (*UNet, error) {
 		}
 	}
 	for i := range m.mid {
-		m.mid[i] = newResBlock(ps, name("mid", i), c, c, tdim, o.Groups)
+		m.mid[i] = newResBlock(ps, name("mid", i), c, c, tdim, o.Groups, o.Style)
 	}
 	for i := len(o.Mult) - 1; i >= 0; i-- {
 		for range o.ResBlocks + 1 {
 			skip := skips[len(skips)-1]
 			skips = skips[:len(skips)-1]
-			m.up = append(m.up, unetLayer{res: newResBlock(ps, name("up", len(m.up)), c+skip, C*o.Mult[i], tdim, o.Groups)})
+			m.up = append(m.up, unetLayer{res: newResBlock(ps, name("up", len(m.up)), c+skip, C*o.Mult[i], tdim, o.Groups, o.Style)})
 			c = C * o.Mult[i]
 		}
 		if i > 0 { // Sequential(Upsample, Conv2d): the conv is its element 1
@@ -144,7 +161,7 @@ func NewUNet(ps *nn.Params, prefix string, o UNetOptions) (*UNet, error) {
 }
 
 // Embed returns temb (B, 4C) = Linear(SiLU(Linear(tfeat))) + y·cemb for the
-// sinusoidal features tfeat (B, C) and one-hot labels y (B, K+1).
+// sinusoidal features tfeat (B, C) and one-hot labels y (B, rows of cemb).
 func (m *UNet) Embed(g *G.ExprGraph, tfeat, y *G.Node) (*G.Node, error) {
 	h, err := m.temb0.Apply(g, tfeat)
 	if err != nil {
@@ -167,6 +184,15 @@ func (m *UNet) Embed(g *G.ExprGraph, tfeat, y *G.Node) (*G.Node, error) {
 // (B, 1, S, S), sinusoidal time features tfeat (B, C) and one-hot labels y
 // (B, K+1).
 func (m *UNet) Apply(g *G.ExprGraph, x, tfeat, y *G.Node) (*G.Node, error) {
+	return m.ApplyStyle(g, x, tfeat, y, nil)
+}
+
+// ApplyStyle is Apply with the style vector w (B, Style) that modulates
+// every residual block's AdaGN (nil when Style is 0).
+func (m *UNet) ApplyStyle(g *G.ExprGraph, x, tfeat, y, w *G.Node) (*G.Node, error) {
+	if (w != nil) != (m.Style > 0) {
+		return nil, fmt.Errorf("u-net: style vector given %v, but the network's style width is %d", w != nil, m.Style)
+	}
 	temb, err := m.Embed(g, tfeat, y)
 	if err != nil {
 		return nil, err
@@ -178,7 +204,7 @@ func (m *UNet) Apply(g *G.ExprGraph, x, tfeat, y *G.Node) (*G.Node, error) {
 	hs := []*G.Node{h}
 	for _, l := range m.down {
 		if l.res != nil {
-			h, err = l.res.Apply(g, h, temb)
+			h, err = l.res.ApplyStyle(g, h, temb, w)
 		} else {
 			h, err = l.conv.Apply(g, h)
 		}
@@ -188,7 +214,7 @@ func (m *UNet) Apply(g *G.ExprGraph, x, tfeat, y *G.Node) (*G.Node, error) {
 		hs = append(hs, h)
 	}
 	for _, r := range m.mid {
-		if h, err = r.Apply(g, h, temb); err != nil {
+		if h, err = r.ApplyStyle(g, h, temb, w); err != nil {
 			return nil, err
 		}
 	}
@@ -207,7 +233,7 @@ func (m *UNet) Apply(g *G.ExprGraph, x, tfeat, y *G.Node) (*G.Node, error) {
 		if h, err = nn.ConcatChannels(h, skip); err != nil {
 			return nil, fmt.Errorf("u-net skip concat: %w", err)
 		}
-		if h, err = l.res.Apply(g, h, temb); err != nil {
+		if h, err = l.res.ApplyStyle(g, h, temb, w); err != nil {
 			return nil, err
 		}
 	}
@@ -225,30 +251,76 @@ func (m *UNet) Apply(g *G.ExprGraph, x, tfeat, y *G.Node) (*G.Node, error) {
 //
 //	h = c1(SiLU(n1(x))) + t(temb)[:, :, None, None]
 //	y = c2(SiLU(n2(h))) + skip(x),   skip = 1×1 conv if in ≠ out, else identity.
+//
+// With a style width (the DDGAN's AdaRes) n1 and n2 are AdaGN,
+// GroupNorm(h)·(1 + a) + b with [a; b] = s1(w) or s2(w), and the parameters
+// follow PyTorch's registration order c1, t, c2, skip, s1, s2 (the plain
+// norms are replaced in place by norms without parameters).
 type ResBlock struct {
-	In, Out int
-	n1, n2  *nn.GroupNorm
-	c1, c2  *nn.Conv2d
-	t       *nn.Linear
-	skip    *nn.Conv2d // nil: identity
+	In, Out  int
+	n1, n2   *nn.GroupNorm
+	an1, an2 *nn.AdaGroupNorm // style only
+	s1, s2   *nn.Linear       // style only
+	c1, c2   *nn.Conv2d
+	t        *nn.Linear
+	skip     *nn.Conv2d // nil: identity
 }
 
-func newResBlock(ps *nn.Params, prefix string, in, out, tdim, groups int) *ResBlock {
+func newResBlock(ps *nn.Params, prefix string, in, out, tdim, groups, style int) *ResBlock {
 	r := &ResBlock{In: in, Out: out}
-	r.n1 = nn.NewGroupNorm(ps, prefix+".n1", groups, in)
+	if style > 0 {
+		r.an1, r.an2 = nn.NewAdaGroupNorm(groups, in), nn.NewAdaGroupNorm(groups, out)
+	} else {
+		r.n1 = nn.NewGroupNorm(ps, prefix+".n1", groups, in)
+	}
 	r.c1 = nn.NewConv2d(ps, prefix+".c1", in, out, 3, 1, 1)
 	r.t = nn.NewLinear(ps, prefix+".t", tdim, out)
-	r.n2 = nn.NewGroupNorm(ps, prefix+".n2", groups, out)
+	if style == 0 {
+		r.n2 = nn.NewGroupNorm(ps, prefix+".n2", groups, out)
+	}
 	r.c2 = nn.NewConv2d(ps, prefix+".c2", out, out, 3, 1, 1)
 	if in != out {
 		r.skip = nn.NewConv2d(ps, prefix+".skip", in, out, 1, 1, 0)
+	}
+	if style > 0 {
+		r.s1 = nn.NewLinear(ps, prefix+".s1", style, 2*in)
+		r.s2 = nn.NewLinear(ps, prefix+".s2", style, 2*out)
 	}
 	return r
 }
 
 // Apply runs the block on x (B, In, H, W) with temb (B, TDim).
 func (r *ResBlock) Apply(g *G.ExprGraph, x, temb *G.Node) (*G.Node, error) {
-	h, err := r.n1.Apply(g, x)
+	return r.ApplyStyle(g, x, temb, nil)
+}
+
+// norm applies the block's first (i = 1) or second norm to h: plain
+// GroupNorm, or AdaGN modulated by the style vector w.
+func (r *ResBlock) norm(g *G.ExprGraph, i int, h, w *G.Node) (*G.Node, error) {
+	if r.s1 == nil {
+		if i == 1 {
+			return r.n1.Apply(g, h)
+		}
+		return r.n2.Apply(g, h)
+	}
+	if w == nil {
+		return nil, fmt.Errorf("res block %s: AdaGN needs a style vector", r.c1.W.Name)
+	}
+	an, s := r.an1, r.s1
+	if i == 2 {
+		an, s = r.an2, r.s2
+	}
+	ab, err := s.Apply(g, w)
+	if err != nil {
+		return nil, err
+	}
+	return an.Apply(h, ab)
+}
+
+// ApplyStyle runs the block on x (B, In, H, W) with temb (B, TDim) and, for
+// an AdaRes, the style vector w (B, Style).
+func (r *ResBlock) ApplyStyle(g *G.ExprGraph, x, temb, w *G.Node) (*G.Node, error) {
+	h, err := r.norm(g, 1, x, w)
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +337,7 @@ func (r *ResBlock) Apply(g *G.ExprGraph, x, temb *G.Node) (*G.Node, error) {
 	if h, err = nn.AddChannelBias(h, e); err != nil {
 		return nil, err
 	}
-	if h, err = r.n2.Apply(g, h); err != nil {
+	if h, err = r.norm(g, 2, h, w); err != nil {
 		return nil, err
 	}
 	if h, err = nn.SiLU(h); err != nil {

@@ -41,6 +41,7 @@ import (
 var kinds = []*Kind{
 	vaeKind, cganKind, ddpmKind,
 	gan2dKind, vae2dKind, ddpm2dKind,
+	ddganKind, ddgan2dKind,
 	classifierKind,
 }
 

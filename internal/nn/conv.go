@@ -32,9 +32,26 @@ func NewConv2d(ps *Params, prefix string, in, out, k, stride, pad int) *Conv2d {
 	}
 }
 
+// NewConv2dNoBias is NewConv2d without the bias (PyTorch's bias=False): only
+// prefix+".weight" is a parameter.
+func NewConv2dNoBias(ps *Params, prefix string, in, out, k, stride, pad int) *Conv2d {
+	bound := 1 / sqrt(float64(in*k*k))
+	return &Conv2d{
+		W:  ps.Uniform(prefix+".weight", []int{out, in, k, k}, -bound, bound),
+		In: in, Out: out, K: k, Stride: stride, Pad: pad,
+	}
+}
+
 // Apply adds the layer to graph g on input x of shape (N, in, H, W).
 func (c *Conv2d) Apply(g *G.ExprGraph, x *G.Node) (*G.Node, error) {
-	y, err := conv2d(x, c.W.Node(g), c.B.Node(g), c.Stride, c.Pad)
+	var b *G.Node
+	if c.B != nil {
+		b = c.B.Node(g)
+	} else { // a constant zero bias: the fused op always adds one
+		b = G.NewVector(g, x.Dtype(), G.WithShape(c.Out), G.WithInit(G.Zeroes()),
+			G.WithName(fmt.Sprintf("%s_zero_bias%d", c.W.Name, uniq.Add(1))))
+	}
+	y, err := conv2d(x, c.W.Node(g), b, c.Stride, c.Pad)
 	if err != nil {
 		return nil, fmt.Errorf("conv2d %s: %w", c.W.Name, err)
 	}
