@@ -45,7 +45,7 @@ func TestRunRefusesOptionsThatDoNotFitTheModel(t *testing.T) {
 		{"plot of samples", func() error {
 			_, err := Run(context.Background(), Options{Samples: "pngs/", Plot: "x.png"})
 			return err
-		}, "--plot draws the samples of a 2-D model (gan2d, vae2d, ddpm2d); --samples pngs/ is not one"},
+		}, "--plot draws the samples of a 2-D model (" + strings.Join(models.Schema.PointKinds(), ", ") + "); --samples pngs/ is not one"},
 		{"sweep of a GAN", func() error {
 			return RunSweep(context.Background(), tiny2D(t, "gan2d"), []int{10}, "p.png", nil)
 		}, "--sweep-steps: "},
