@@ -43,13 +43,16 @@ import (
 
 // TrilemmaPoint is one evaluation record's place in the figure.
 type TrilemmaPoint struct {
-	Label   string  // model and sampler, e.g. "DDPM DDIM-50, guidance 2"
-	Source  string  // the record's file and line
-	N       int     // samples behind FID and recall
-	Seconds float64 // speed.seconds_per_100
-	FID     float64
-	Recall  float64
-	Floor   float64 // FID of N real images; 0 when the record has none
+	Label string // model and sampler, e.g. "DDPM DDIM-50, guidance 2"
+	// SamplerLabel is Label without the model ("DDIM-20"): the later points
+	// of a sweep, whose first point names the model, are labelled with it.
+	SamplerLabel string
+	Source       string  // the record's file and line
+	N            int     // samples behind FID and recall
+	Seconds      float64 // speed.seconds_per_100
+	FID          float64
+	Recall       float64
+	Floor        float64 // FID of N real images; 0 when the record has none
 	// Extractor is the feature network's hash: FIDs of different feature
 	// networks do not compare.
 	Extractor string
@@ -85,7 +88,8 @@ func TrilemmaPoints(recs []*Record) (pts []TrilemmaPoint, skipped []string) {
 		case math.IsNaN(r.Recall) || r.Recall < 0 || r.Recall > 1:
 			skip(fmt.Sprintf("recall %g is not in [0, 1]", r.Recall))
 		default:
-			p := TrilemmaPoint{Label: trilemmaLabel(r), Source: src, N: r.N, Seconds: r.Speed.SecondsPer100,
+			label, sampler := trilemmaLabel(r)
+			p := TrilemmaPoint{Label: label, SamplerLabel: sampler, Source: src, N: r.N, Seconds: r.Speed.SecondsPer100,
 				FID: r.FID, Recall: r.Recall, Extractor: r.ExtractorHash}
 			if s := r.Sampler; s != nil {
 				p.Sweep = fmt.Sprintf("%s|%s|%d|%s|%g|%s|%g|%t|%d", r.Model, r.Checkpoint, r.Step, s.Name, s.Eta,
@@ -109,34 +113,45 @@ var modelDisplayNames = map[string]string{"vae": "VAE", "cgan": "cGAN", "ddpm": 
 
 // trilemmaLabel names a record's model and sampler: "cGAN", "DDPM DDIM-50",
 // "DDPM 1000 steps" (ancestral), "ddgan T=4" (a model's own sampler),
-// then its guidance and "no class" where they apply.
-func trilemmaLabel(r *Record) string {
+// then its guidance and "no class" where they apply. sampler is the same
+// without the model's name, for the later points of a sweep.
+func trilemmaLabel(r *Record) (label, sampler string) {
 	name := r.Model
 	if d, ok := modelDisplayNames[name]; ok {
 		name = d
 	}
+	var parts []string
 	if s := r.Sampler; s != nil {
 		switch s.Name {
 		case "ddim":
-			name += fmt.Sprintf(" DDIM-%d", s.Steps)
+			parts = append(parts, fmt.Sprintf("DDIM-%d", s.Steps))
 			if s.Eta != 0 {
-				name += fmt.Sprintf(" η=%g", s.Eta)
+				parts[0] += fmt.Sprintf(" η=%g", s.Eta)
 			}
 		case "ddpm":
-			name += fmt.Sprintf(" %d steps", s.Steps)
+			parts = append(parts, fmt.Sprintf("%d steps", s.Steps))
 		case r.Model:
-			name += fmt.Sprintf(" T=%d", s.Steps)
+			parts = append(parts, fmt.Sprintf("T=%d", s.Steps))
 		default:
-			name += fmt.Sprintf(" %s-%d", s.Name, s.Steps)
+			parts = append(parts, fmt.Sprintf("%s-%d", s.Name, s.Steps))
 		}
-		if s.Guidance != 0 {
-			name += fmt.Sprintf(", guidance %g", s.Guidance)
-		}
+	}
+	sampler = strings.Join(parts, "")
+	if r.Sampler != nil && r.Sampler.Guidance != 0 {
+		sampler += fmt.Sprintf(", guidance %g", r.Sampler.Guidance)
 	}
 	if r.Unconditional {
-		name += ", no class"
+		sampler += ", no class"
 	}
-	return name
+	label = name
+	switch {
+	case sampler == "":
+	case strings.HasPrefix(sampler, ","):
+		label += sampler
+	default:
+		label += " " + sampler
+	}
+	return label, strings.TrimPrefix(sampler, ", ")
 }
 
 // MainN is the figure's N: the N of most points, the larger on a tie.
@@ -399,7 +414,25 @@ func DrawTrilemma(w io.Writer, pts []TrilemmaPoint, o TrilemmaPlotOptions) (*Tri
 	cm := trilemmaColorMap(lo, hi)
 	tp := &trilemmaPlotter{labelStyle: textStyle(10), floorStyle: textStyle(9), sweeps: map[string]plotter.XYs{}}
 	minS, maxS, minF, maxF := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
-	for _, p := range pts {
+	// A sweep's fastest point carries the full label, the others only their
+	// sampler; sweepFirst holds the fastest point of each sweep of two or more.
+	sweepFirst := map[string]int{}
+	sweepSize := map[string]int{}
+	for i, p := range pts {
+		if p.Sweep == "" {
+			continue
+		}
+		sweepSize[p.Sweep]++
+		if f, ok := sweepFirst[p.Sweep]; !ok || p.Seconds < pts[f].Seconds {
+			sweepFirst[p.Sweep] = i
+		}
+	}
+	for k, n := range sweepSize {
+		if n < 2 {
+			delete(sweepFirst, k)
+		}
+	}
+	for i, p := range pts {
 		c, err := cm.At(math.Min(hi, math.Max(lo, p.Recall)))
 		if err != nil {
 			return nil, fmt.Errorf("recall %g: %w", p.Recall, err)
@@ -407,6 +440,9 @@ func DrawTrilemma(w io.Writer, pts []TrilemmaPoint, o TrilemmaPlotOptions) (*Tri
 		label := p.Label
 		if p.N != mainN {
 			label += fmt.Sprintf(", N=%d", p.N)
+		}
+		if first, ok := sweepFirst[p.Sweep]; ok && first != i && p.SamplerLabel != "" {
+			label = p.SamplerLabel // the sweep's first point and its line say the rest
 		}
 		if p.Sweep != "" {
 			tp.sweeps[p.Sweep] = append(tp.sweeps[p.Sweep], plotter.XY{X: p.Seconds, Y: p.FID})
@@ -575,7 +611,7 @@ func (tp *trilemmaPlotter) Plot(c draw.Canvas, p *plot.Plot) {
 		c.StrokeLine2(floorLineStyle(), c.Min.X, y, c.Max.X, y)
 		// A label struck through by the line reads badly: the line is an
 		// obstacle a few points high.
-		obstacles = append(obstacles, obstacle{vg.Rectangle{Min: vg.Point{X: c.Min.X, Y: y - 3}, Max: vg.Point{X: c.Max.X, Y: y + 3}}, 1})
+		obstacles = append(obstacles, obstacle{vg.Rectangle{Min: vg.Point{X: c.Min.X, Y: y - 3}, Max: vg.Point{X: c.Max.X, Y: y + 3}}, 0.5})
 	}
 	keys := make([]string, 0, len(tp.sweeps))
 	for k, xys := range tp.sweeps {
@@ -636,10 +672,10 @@ func (tp *trilemmaPlotter) Plot(c draw.Canvas, p *plot.Plot) {
 		sty.Color = floorColor
 		pad := vg.Points(4)
 		cands := []candidate{
-			{vg.Point{X: c.Max.X - pad, Y: y + 2}, draw.XRight, draw.YBottom},
-			{vg.Point{X: c.Max.X - pad, Y: y - 2}, draw.XRight, draw.YTop},
-			{vg.Point{X: c.Min.X + pad, Y: y + 2}, draw.XLeft, draw.YBottom},
-			{vg.Point{X: c.Min.X + pad, Y: y - 2}, draw.XLeft, draw.YTop},
+			{vg.Point{X: c.Max.X - pad, Y: y + 2}, draw.XRight, draw.YBottom, 0},
+			{vg.Point{X: c.Max.X - pad, Y: y - 2}, draw.XRight, draw.YTop, 0},
+			{vg.Point{X: c.Min.X + pad, Y: y + 2}, draw.XLeft, draw.YBottom, 0},
+			{vg.Point{X: c.Min.X + pad, Y: y - 2}, draw.XLeft, draw.YTop, 0},
 		}
 		placeLabel(c, sty, f.label, cands, &obstacles)
 	}
@@ -656,34 +692,43 @@ type candidate struct {
 	at     vg.Point
 	xAlign draw.XAlignment
 	yAlign draw.YAlignment
+	// penalty is added to the candidate's overlap (in square points): a
+	// label far from its point is worth a little overlap with a line.
+	penalty float64
 }
+
+// ringPenalty is what each step farther from the point costs a label, in
+// square points of overlap: about a label's height times its own
+// height's worth of a line crossing it.
+const ringPenalty = 60
 
 // pointCandidates are the places tried for a point's label, most natural
 // first: right, left, above, below, the four diagonals, then the same
 // farther out for crowded neighbourhoods.
 func pointCandidates(at vg.Point, gap vg.Length) []candidate {
 	var cs []candidate
-	for _, g := range []vg.Length{gap, 2.5 * gap, 4 * gap} {
+	for ring, g := range []vg.Length{gap, 2.5 * gap, 4 * gap} {
 		d := g * 0.7
+		pen := float64(ring) * ringPenalty
 		cs = append(cs,
-			candidate{vg.Point{X: at.X + g, Y: at.Y}, draw.XLeft, draw.YCenter},
-			candidate{vg.Point{X: at.X - g, Y: at.Y}, draw.XRight, draw.YCenter},
-			candidate{vg.Point{X: at.X, Y: at.Y + g}, draw.XCenter, draw.YBottom},
-			candidate{vg.Point{X: at.X, Y: at.Y - g}, draw.XCenter, draw.YTop},
-			candidate{vg.Point{X: at.X + d, Y: at.Y + d}, draw.XLeft, draw.YBottom},
-			candidate{vg.Point{X: at.X + d, Y: at.Y - d}, draw.XLeft, draw.YTop},
-			candidate{vg.Point{X: at.X - d, Y: at.Y + d}, draw.XRight, draw.YBottom},
-			candidate{vg.Point{X: at.X - d, Y: at.Y - d}, draw.XRight, draw.YTop},
+			candidate{vg.Point{X: at.X + g, Y: at.Y}, draw.XLeft, draw.YCenter, pen},
+			candidate{vg.Point{X: at.X - g, Y: at.Y}, draw.XRight, draw.YCenter, pen},
+			candidate{vg.Point{X: at.X, Y: at.Y + g}, draw.XCenter, draw.YBottom, pen},
+			candidate{vg.Point{X: at.X, Y: at.Y - g}, draw.XCenter, draw.YTop, pen},
+			candidate{vg.Point{X: at.X + d, Y: at.Y + d}, draw.XLeft, draw.YBottom, pen},
+			candidate{vg.Point{X: at.X + d, Y: at.Y - d}, draw.XLeft, draw.YTop, pen},
+			candidate{vg.Point{X: at.X - d, Y: at.Y + d}, draw.XRight, draw.YBottom, pen},
+			candidate{vg.Point{X: at.X - d, Y: at.Y - d}, draw.XRight, draw.YTop, pen},
 		)
 	}
 	return cs
 }
 
-// placeLabel draws txt at the first candidate that stays inside the data
-// area and overlaps no obstacle; if none does, at the one whose weighted
-// overlap is least (outside the data area counts as heavy overlap). The
-// label's box becomes an obstacle for the labels after it. A greedy rule,
-// not an optimal layout, but it keeps a handful of labels apart.
+// placeLabel draws txt at the candidate of least cost: its penalty plus
+// its weighted overlap with the obstacles (outside the data area counts as
+// heavy overlap), the first of equals. The label's box becomes an obstacle
+// for the labels after it. A greedy rule, not an optimal layout, but it
+// keeps a handful of labels apart.
 func placeLabel(c draw.Canvas, sty draw.TextStyle, txt string, cands []candidate, obstacles *[]obstacle) (vg.Rectangle, int) {
 	best, bestCost := -1, math.Inf(1)
 	var bestBox vg.Rectangle
@@ -692,7 +737,7 @@ func placeLabel(c draw.Canvas, sty draw.TextStyle, txt string, cands []candidate
 		s.XAlign, s.YAlign = cd.xAlign, cd.yAlign
 		rr := s.Rectangle(txt)
 		box := vg.Rectangle{Min: cd.at.Add(rr.Min), Max: cd.at.Add(rr.Max)}
-		cost := 0.0
+		cost := cd.penalty
 		if out := area(box) - area(intersect(box, c.Rectangle)); out > 0 {
 			cost += 10 * out
 		}
@@ -701,9 +746,6 @@ func placeLabel(c draw.Canvas, sty draw.TextStyle, txt string, cands []candidate
 		}
 		if cost < bestCost {
 			best, bestCost, bestBox = i, cost, box
-		}
-		if cost == 0 {
-			break
 		}
 	}
 	s := sty

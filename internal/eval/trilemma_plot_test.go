@@ -58,22 +58,24 @@ func TestTrilemmaPointsSkipsWhatCannotBeDrawn(t *testing.T) {
 
 func TestTrilemmaLabelNamesModelAndSampler(t *testing.T) {
 	cases := []struct {
-		rec  Record
-		want string
+		rec           Record
+		want, sampler string
 	}{
-		{Record{Model: "vae"}, "VAE"},
-		{Record{Model: "cgan"}, "cGAN"},
-		{Record{Model: "ddpm", Sampler: &Sampler{Name: "ddim", Steps: 50}}, "DDPM DDIM-50"},
-		{Record{Model: "ddpm", Sampler: &Sampler{Name: "ddim", Steps: 50, Guidance: 2}}, "DDPM DDIM-50, guidance 2"},
-		{Record{Model: "ddpm", Sampler: &Sampler{Name: "ddim", Steps: 20, Eta: 1}}, "DDPM DDIM-20 η=1"},
-		{Record{Model: "ddpm", Sampler: &Sampler{Name: "ddpm", Steps: 1000}}, "DDPM 1000 steps"},
-		{Record{Model: "ddpm", Sampler: &Sampler{Name: "ddim", Steps: 50}, Unconditional: true}, "DDPM DDIM-50, no class"},
-		{Record{Model: "ddgan", Sampler: &Sampler{Name: "ddgan", Steps: 4}}, "ddgan T=4"},
-		{Record{Model: "flow", Sampler: &Sampler{Name: "euler", Steps: 8}}, "flow euler-8"},
+		{Record{Model: "vae"}, "VAE", ""},
+		{Record{Model: "cgan"}, "cGAN", ""},
+		{Record{Model: "cgan", Unconditional: true}, "cGAN, no class", "no class"},
+		{Record{Model: "ddpm", Sampler: &Sampler{Name: "ddim", Steps: 50}}, "DDPM DDIM-50", "DDIM-50"},
+		{Record{Model: "ddpm", Sampler: &Sampler{Name: "ddim", Steps: 50, Guidance: 2}}, "DDPM DDIM-50, guidance 2", "DDIM-50, guidance 2"},
+		{Record{Model: "ddpm", Sampler: &Sampler{Name: "ddim", Steps: 20, Eta: 1}}, "DDPM DDIM-20 η=1", "DDIM-20 η=1"},
+		{Record{Model: "ddpm", Sampler: &Sampler{Name: "ddpm", Steps: 1000}}, "DDPM 1000 steps", "1000 steps"},
+		{Record{Model: "ddpm", Sampler: &Sampler{Name: "ddim", Steps: 50}, Unconditional: true}, "DDPM DDIM-50, no class", "DDIM-50, no class"},
+		{Record{Model: "ddgan", Sampler: &Sampler{Name: "ddgan", Steps: 4}}, "ddgan T=4", "T=4"},
+		{Record{Model: "flow", Sampler: &Sampler{Name: "euler", Steps: 8}}, "flow euler-8", "euler-8"},
 	}
 	for _, c := range cases {
-		if got := trilemmaLabel(&c.rec); got != c.want {
-			t.Errorf("label of %+v = %q, want %q", c.rec, got, c.want)
+		got, sampler := trilemmaLabel(&c.rec)
+		if got != c.want || sampler != c.sampler {
+			t.Errorf("label of %+v = %q, %q; want %q, %q", c.rec, got, sampler, c.want, c.sampler)
 		}
 	}
 }
