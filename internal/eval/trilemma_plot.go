@@ -120,37 +120,32 @@ func trilemmaLabel(r *Record) (label, sampler string) {
 	if d, ok := modelDisplayNames[name]; ok {
 		name = d
 	}
-	var parts []string
 	if s := r.Sampler; s != nil {
 		switch s.Name {
 		case "ddim":
-			parts = append(parts, fmt.Sprintf("DDIM-%d", s.Steps))
+			sampler = fmt.Sprintf("DDIM-%d", s.Steps)
 			if s.Eta != 0 {
-				parts[0] += fmt.Sprintf(" η=%g", s.Eta)
+				sampler += fmt.Sprintf(" η=%g", s.Eta)
 			}
 		case "ddpm":
-			parts = append(parts, fmt.Sprintf("%d steps", s.Steps))
+			sampler = fmt.Sprintf("%d steps", s.Steps)
 		case r.Model:
-			parts = append(parts, fmt.Sprintf("T=%d", s.Steps))
+			sampler = fmt.Sprintf("T=%d", s.Steps)
 		default:
-			parts = append(parts, fmt.Sprintf("%s-%d", s.Name, s.Steps))
+			sampler = fmt.Sprintf("%s-%d", s.Name, s.Steps)
 		}
-	}
-	sampler = strings.Join(parts, "")
-	if r.Sampler != nil && r.Sampler.Guidance != 0 {
-		sampler += fmt.Sprintf(", guidance %g", r.Sampler.Guidance)
+		if s.Guidance != 0 {
+			sampler += fmt.Sprintf(", guidance %g", s.Guidance)
+		}
 	}
 	if r.Unconditional {
 		sampler += ", no class"
 	}
 	label = name
-	switch {
-	case sampler == "":
-	case strings.HasPrefix(sampler, ","):
-		label += sampler
-	default:
-		label += " " + sampler
+	if sampler != "" && !strings.HasPrefix(sampler, ",") {
+		label += " "
 	}
+	label += sampler
 	return label, strings.TrimPrefix(sampler, ", ")
 }
 

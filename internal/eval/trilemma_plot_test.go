@@ -178,6 +178,7 @@ func TestTrilemmaPointsLandWhereTheDataSay(t *testing.T) {
 		name string
 		pts  []TrilemmaPoint
 	}{
+		{"one point", []TrilemmaPoint{point("VAE", 100, 0.002, 130, 0.7)}},
 		{"two corners", []TrilemmaPoint{point("GAN", 100, 0.04, 17, 0.75), point("DDPM", 100, 300, 19, 0.89)}},
 		{"decades", []TrilemmaPoint{point("a", 100, 0.01, 10, 0.2), point("b", 100, 0.1, 100, 0.5), point("c", 100, 1, 1000, 0.8)}},
 		{"mixed N", []TrilemmaPoint{point("a", 400, 0.002, 130, 0.7), point("b", 2000, 16, 35, 0.9), point("c", 2000, 0.05, 17, 0.75)}},
