@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/mathext"
 
 	"github.com/gentri/gentri/internal/data"
 	"github.com/gentri/gentri/internal/models"
@@ -79,6 +80,11 @@ type Record struct {
 	// the largest |value| of any code.
 	MeanStd float64 `json:"mean_std"`
 	MaxAbs  float64 `json:"max_abs"`
+	// InPrior is the share of the codes inside the ball around the origin
+	// that holds 95 % of N(0, I)'s mass, of radius PriorRadius: where the
+	// N(0, I) draws a VAE samples from land.
+	InPrior     float64 `json:"in_prior_95"`
+	PriorRadius float64 `json:"prior_radius_95"`
 	// Extent is the scatter plot's half-width; Outside counts the codes
 	// beyond it (drawn nowhere), 0 unless Options.Extent was set.
 	Extent  float64 `json:"extent"`
@@ -116,6 +122,7 @@ func Run(o Options) (*Record, error) {
 		rec.MeanStd += d.Std / float64(len(rec.Dims))
 		rec.MaxAbs = math.Max(rec.MaxAbs, math.Max(-d.Min, d.Max))
 	}
+	rec.InPrior, rec.PriorRadius = PriorShare(codes, 0.95)
 	pts, axes, explained, err := Project(codes)
 	if err != nil {
 		return nil, err
@@ -199,6 +206,30 @@ func Spread(codes [][]float32) []DimStats {
 		out[j] = d
 	}
 	return out
+}
+
+// PriorShare returns the share of the codes inside the ball around the
+// origin that holds mass p of N(0, I) in their dimension L, and its radius
+// r: ‖z‖² ≤ r² = the p-quantile of χ²_L. Codes distributed as the prior
+// give about p; codes spread wider, less.
+func PriorShare(codes [][]float32, p float64) (share, radius float64) {
+	if len(codes) == 0 {
+		return 0, 0
+	}
+	// χ²_L is Gamma(L/2, scale 2): its p-quantile is 2·P⁻¹(L/2, p), P the
+	// regularised lower incomplete gamma function.
+	r2 := 2 * mathext.GammaIncRegInv(float64(len(codes[0]))/2, p)
+	in := 0
+	for _, z := range codes {
+		s := 0.0
+		for _, v := range z {
+			s += float64(v) * float64(v)
+		}
+		if s <= r2 {
+			in++
+		}
+	}
+	return float64(in) / float64(len(codes)), math.Sqrt(r2)
 }
 
 // Project returns the 2-D points the scatter plot draws, its axes' names and
@@ -356,8 +387,9 @@ func WriteTable(w io.Writer, rec *Record) {
 	for _, d := range rec.Dims {
 		fmt.Fprintf(w, "| z%d | %.3f | %.3f | %.3f | %.3f |\n", d.Dim, d.Mean, d.Std, d.Min, d.Max)
 	}
-	fmt.Fprintf(w, "\nmean std %.3f, largest |z| %.3f; scatter plot: %s and %s (%.1f %% and %.1f %% of the variance)",
-		rec.MeanStd, rec.MaxAbs, rec.Axes[0], rec.Axes[1], 100*rec.Explained[0], 100*rec.Explained[1])
+	fmt.Fprintf(w, "\nmean std %.3f, largest |z| %.3f; %.1f %% of the codes lie within the radius %.2f that holds 95 %% of N(0, I);\n",
+		rec.MeanStd, rec.MaxAbs, 100*rec.InPrior, rec.PriorRadius)
+	fmt.Fprintf(w, "scatter plot: %s and %s (%.1f %% and %.1f %% of the variance)", rec.Axes[0], rec.Axes[1], 100*rec.Explained[0], 100*rec.Explained[1])
 	if rec.Outside > 0 {
 		fmt.Fprintf(w, ", %d codes beyond its extent %g", rec.Outside, rec.Extent)
 	}

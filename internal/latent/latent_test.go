@@ -31,6 +31,30 @@ func TestSpreadIsMeanStdMinMaxPerDimension(t *testing.T) {
 	}
 }
 
+// Codes drawn from N(0, I) lie in its 95 % ball about 95 % of the time;
+// codes ten times wider almost never do.
+func TestPriorShareCountsCodesInsideThePriorsBall(t *testing.T) {
+	r := rng.New(2, 0)
+	prior, wide := make([][]float32, 4000), make([][]float32, 4000)
+	for i := range prior {
+		prior[i], wide[i] = make([]float32, 5), make([]float32, 5)
+		rng.Normal(r, prior[i])
+		for j, v := range prior[i] {
+			wide[i][j] = 10 * v
+		}
+	}
+	share, radius := PriorShare(prior, 0.95)
+	if math.Abs(share-0.95) > 0.015 || math.Abs(radius-math.Sqrt(11.0705)) > 1e-3 {
+		t.Errorf("N(0, I) in 5-D: share %.3f in radius %.4f, want about 0.95 in √11.0705 (χ²_5's 95 %% quantile)", share, radius)
+	}
+	if share, _ := PriorShare(wide, 0.95); share > 0.01 {
+		t.Errorf("N(0, 100 I) in 5-D: share %.3f, want about 0", share)
+	}
+	if share, radius := PriorShare(nil, 0.95); share != 0 || radius != 0 {
+		t.Errorf("no codes: %v, %v", share, radius)
+	}
+}
+
 // A 2-D latent is drawn as it is; a wider one on its first two principal
 // components, signed so each has a positive largest entry.
 func TestProjectDrawsTheCodesOrTheirPrincipalComponents(t *testing.T) {
