@@ -85,6 +85,9 @@ type Record struct {
 	// N(0, I) draws a VAE samples from land.
 	InPrior     float64 `json:"in_prior_95"`
 	PriorRadius float64 `json:"prior_radius_95"`
+	// InPriorByDigit is InPrior for the codes of each digit (index: the
+	// label): a digit whose codes lie outside the ball is rarely sampled.
+	InPriorByDigit []float64 `json:"in_prior_95_by_digit"`
 	// Extent is the scatter plot's half-width; Outside counts the codes
 	// beyond it (drawn nowhere), 0 unless Options.Extent was set.
 	Extent  float64 `json:"extent"`
@@ -123,6 +126,14 @@ func Run(o Options) (*Record, error) {
 		rec.MaxAbs = math.Max(rec.MaxAbs, math.Max(-d.Min, d.Max))
 	}
 	rec.InPrior, rec.PriorRadius = PriorShare(codes, 0.95)
+	byDigit := map[uint8][][]float32{}
+	for i, z := range codes {
+		byDigit[o.Test.Labels[i]] = append(byDigit[o.Test.Labels[i]], z)
+	}
+	for c := range slices.Max(o.Test.Labels) + 1 {
+		share, _ := PriorShare(byDigit[c], 0.95)
+		rec.InPriorByDigit = append(rec.InPriorByDigit, share)
+	}
 	pts, axes, explained, err := Project(codes)
 	if err != nil {
 		return nil, err
@@ -389,7 +400,15 @@ func WriteTable(w io.Writer, rec *Record) {
 	}
 	fmt.Fprintf(w, "\nmean std %.3f, largest |z| %.3f; %.1f %% of the codes lie within the radius %.2f that holds 95 %% of N(0, I);\n",
 		rec.MeanStd, rec.MaxAbs, 100*rec.InPrior, rec.PriorRadius)
-	fmt.Fprintf(w, "scatter plot: %s and %s (%.1f %% and %.1f %% of the variance)", rec.Axes[0], rec.Axes[1], 100*rec.Explained[0], 100*rec.Explained[1])
+	fmt.Fprint(w, "by digit:")
+	for c, share := range rec.InPriorByDigit {
+		sep := ","
+		if c == 0 {
+			sep = ""
+		}
+		fmt.Fprintf(w, "%s %d: %.0f %%", sep, c, 100*share)
+	}
+	fmt.Fprintf(w, ";\nscatter plot: %s and %s (%.1f %% and %.1f %% of the variance)", rec.Axes[0], rec.Axes[1], 100*rec.Explained[0], 100*rec.Explained[1])
 	if rec.Outside > 0 {
 		fmt.Fprintf(w, ", %d codes beyond its extent %g", rec.Outside, rec.Extent)
 	}

@@ -146,6 +146,17 @@ func TestAutoencoderTrainsAndItsTestCodesAreMeasured(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	share, _ := PriorShare(codes, 0.95)
+	var sevens [][]float32
+	for i, z := range codes {
+		if test.Labels[i] == 7 {
+			sevens = append(sevens, z)
+		}
+	}
+	sevenShare, _ := PriorShare(sevens, 0.95)
+	if rec.InPrior != share || len(rec.InPriorByDigit) != 10 || rec.InPriorByDigit[7] != sevenShare {
+		t.Fatalf("in the prior's ball: %v, by digit %v; want %v, and %v for the 7s", rec.InPrior, rec.InPriorByDigit, share, sevenShare)
+	}
 	if rec.N != 10000 || rec.Latent != 3 || !slices.Equal(rec.Dims, Spread(codes)) {
 		t.Fatalf("record of %d codes of %d dims, spread %v; want the 10000 test codes' %v", rec.N, rec.Latent, rec.Dims, Spread(codes))
 	}
