@@ -205,6 +205,10 @@ func TestRunRefusesBadOptions(t *testing.T) {
 		{"negative extent", func(o *Options) { o.Extent = -1 }, "extent -1"},
 		{"one test image", func(o *Options) { o.Test = test.Subset(1) }, "at least 2 images"},
 	}
+	// The options above, unedited, draw a 2-D latent: its own axes, with the prior's circle.
+	if rec, err := Run(ok); err != nil || rec.Axes != [2]string{"z1", "z2"} || rec.PriorRadius == 0 {
+		t.Fatalf("Run of a 2-D autoencoder: %v, %+v", err, rec)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := ok

@@ -3,6 +3,7 @@ package latent
 import (
 	"fmt"
 	"image/color"
+	"math"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -45,8 +46,26 @@ func writeScatter(path, title string, pts [][2]float64, labels []int, rec *Recor
 	}
 	sc.GlyphStyleFunc = func(i int) draw.GlyphStyle { return style(labels[i]) }
 	p.Add(plotter.NewGrid(), sc)
+	if rec.Latent == 2 {
+		// The axes are the codes' own: ring the ball that holds 95 % of
+		// N(0, I), where a VAE's samples start.
+		ring := make(plotter.XYs, 361)
+		for k := range ring {
+			a := float64(k) * math.Pi / 180
+			ring[k] = plotter.XY{X: rec.PriorRadius * math.Cos(a), Y: rec.PriorRadius * math.Sin(a)}
+		}
+		line, err := plotter.NewLine(ring)
+		if err != nil {
+			return fmt.Errorf("latent scatter plot: %w", err)
+		}
+		line.Color, line.Width, line.Dashes = color.Black, vg.Points(1.2), []vg.Length{vg.Points(4), vg.Points(3)}
+		p.Add(line)
+	}
 	// The legend goes in a margin right of the axes, where it hides no code.
 	legend := plot.NewLegend()
+	if rec.Latent == 2 {
+		p.Title.Text += "\ndashed: the circle holding 95 % of N(0, I)"
+	}
 	for _, c := range sortedClasses(labels) {
 		key := style(c)
 		key.Radius = vg.Points(3)
