@@ -174,80 +174,24 @@ func (m *DDGANModel) ChainSteps() []int {
 	return ts
 }
 
-// Trajectory samples as Generate does and records, at each step t of at,
-// the step's input x_{t+1} and the generator's x̂_0 = G(x_{t+1}, t, z, y).
-//
-// Its loop is Generate's (ddgan_model.go) with the recording added; the
-// two must draw the same numbers in the same order, which
-// TestTrajectoryEndsAtTheSampleOfGenerate checks bit for bit.
+// Trajectory samples as Generate does (the same loop, generate) and
+// records, at each step t of at, the step's input x_{t+1} and the
+// generator's x̂_0 = G(x_{t+1}, t, z, y).
 func (m *DDGANModel) Trajectory(seeds []uint64, labels []int, at []int) ([]ChainFrame, [][]float32, error) {
-	if labels != nil && len(labels) != len(seeds) {
-		return nil, nil, fmt.Errorf("ddgan: %d labels for %d seeds", len(labels), len(seeds))
-	}
-	for _, l := range labels {
-		if l >= m.Classes {
-			return nil, nil, fmt.Errorf("ddgan: class %d requested, the model has classes 0..%d", l, m.Classes-1)
-		}
-	}
 	frames, index, err := framesAt(at, m.ChainSteps(), len(seeds))
 	if err != nil {
 		return nil, nil, fmt.Errorf("ddgan: %w", err)
 	}
-	if m.sampler == nil || m.sampler.batch != m.inferBatch {
-		if m.sampler, err = newDDGANGForward(m.EMA, m.inferBatch, m.Classes); err != nil {
-			return nil, nil, err
-		}
-	}
-	s, P, B, nz := m.sampler, m.pixels(), m.inferBatch, m.EMA.Latent
-	x, z := s.x.Data().([]float32), s.z.Data().([]float32)
-	tfeat, y := s.tfeat.Data().([]float32), s.y.Data().([]float32)
-	out := make([][]float32, 0, len(seeds))
-	noise := make([]float32, P)
-	for start := 0; start < len(seeds); start += B {
-		n := min(B, len(seeds)-start)
-		clear(x)
-		clear(z)
-		rs := make([]*rng.RNG, n)
-		ls := make([]int, B)
-		for i := range rs {
-			rs[i] = rng.New(seeds[start+i], StreamSample)
-			ls[i] = -1
-			if labels != nil {
-				ls[i] = labels[start+i]
-			}
-			if ls[i] < 0 {
-				ls[i] = rs[i].IntN(m.Classes)
-			}
-			rng.Normal(rs[i], x[i*P:(i+1)*P])
-		}
-		for t := m.Sched.T - 1; t >= 0; t-- {
-			for i := range B {
-				setRows(tfeat, y, B, i, t, ls[i], m.Classes)
-			}
-			for i, r := range rs {
-				rng.Normal(r, z[i*nz:(i+1)*nz])
-				PixelNorm(z[i*nz:(i+1)*nz], nz)
-			}
-			if err := runVM(s.vm); err != nil {
-				return nil, nil, fmt.Errorf("ddgan sampler: %w", err)
-			}
-			xhat := s.out.Data().([]float32)
-			if f, ok := index[t]; ok {
-				for i := range n {
-					frames[f].X[start+i], frames[f].X0[start+i] = toPixels(x[i*P:(i+1)*P]), toPixels(xhat[i*P:(i+1)*P])
-				}
-			}
-			for i, r := range rs {
-				if t > 0 {
-					rng.Normal(r, noise)
-				}
-				row := x[i*P : (i+1)*P]
-				m.Sched.Posterior(row, xhat[i*P:(i+1)*P], row, noise, t)
+	P := m.pixels()
+	out, err := m.generate(seeds, labels, func(t, start, n int, x, xhat []float32) {
+		if f, ok := index[t]; ok {
+			for i := range n {
+				frames[f].X[start+i], frames[f].X0[start+i] = toPixels(x[i*P:(i+1)*P]), toPixels(xhat[i*P:(i+1)*P])
 			}
 		}
-		for i := range n {
-			out = append(out, toPixels(x[i*P:(i+1)*P]))
-		}
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	return frames, out, nil
 }
