@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"path/filepath"
 	"strings"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/gentri/gentri/internal/latent"
 	"github.com/gentri/gentri/internal/models"
-	"github.com/gentri/gentri/internal/train"
 )
 
 // latentOptions are the flags of `gentri latent`.
@@ -68,22 +68,13 @@ func runLatent(o latentOptions, s streams) error {
 	case !(o.Extent >= 0) || math.IsInf(o.Extent, 0):
 		return usagef("--extent must be a finite number >= 0 (0 = fit the codes), got %g", o.Extent)
 	}
-	if o.Checkpoint == "" {
-		p, err := train.LatestCheckpoint(o.RunsRoot, o.Model)
-		if err != nil {
-			return usageError{err}
-		}
-		o.Checkpoint = p
-		if !o.Quiet {
-			fmt.Fprintf(s.Err, "using the newest checkpoint: %s\n", p)
-		}
+	logw := s.Err
+	if o.Quiet {
+		logw = io.Discard
 	}
-	m, cfg, _, err := models.Open(o.Checkpoint, false)
+	m, cfg, _, err := openCheckpoint(&o.Checkpoint, o.Model, o.RunsRoot, logw)
 	if err != nil {
 		return err
-	}
-	if o.Model != "" && o.Model != cfg.Model.Kind {
-		return usagef("--model %s, but %s is a %s checkpoint", o.Model, o.Checkpoint, cfg.Model.Kind)
 	}
 	if _, ok := m.(models.Autoencoder); !ok {
 		return usagef("%s is a %s checkpoint, which has no latent codes: gentri latent takes a checkpoint of %s",

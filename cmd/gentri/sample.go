@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"io"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -17,7 +18,6 @@ import (
 	"github.com/gentri/gentri/internal/models"
 	"github.com/gentri/gentri/internal/rng"
 	"github.com/gentri/gentri/internal/sample"
-	"github.com/gentri/gentri/internal/train"
 )
 
 // sampleOptions are the flags of `gentri sample`.
@@ -79,22 +79,13 @@ func newSampleCmd(s streams) *cobra.Command {
 }
 
 func runSample(o sampleOptions, s streams) error {
-	if o.Checkpoint == "" {
-		p, err := train.LatestCheckpoint(o.RunsRoot, o.Model)
-		if err != nil {
-			return usageError{err}
-		}
-		o.Checkpoint = p
-		if !o.Quiet {
-			fmt.Fprintf(s.Err, "using the newest checkpoint: %s\n", p)
-		}
+	logw := s.Err
+	if o.Quiet {
+		logw = io.Discard
 	}
-	m, cfg, _, err := models.Open(o.Checkpoint, false)
+	m, cfg, _, err := openCheckpoint(&o.Checkpoint, o.Model, o.RunsRoot, logw)
 	if err != nil {
 		return err
-	}
-	if o.Model != "" && o.Model != cfg.Model.Kind {
-		return usagef("--model %s, but %s is a %s checkpoint", o.Model, o.Checkpoint, cfg.Model.Kind)
 	}
 	if err := o.sampler.apply(m); err != nil {
 		return err
