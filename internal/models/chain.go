@@ -116,19 +116,20 @@ func forward(x0 [][]float32, seeds []uint64, at []int, noisy func(dst, x0, eps [
 func (m *DDPMModel) DiffusionSteps() int { return m.Sched.T }
 
 // ChainSteps is the current sampler's step sequence.
-func (m *DDPMModel) ChainSteps() []int {
-	ts, err := DDIMTimesteps(m.Sched.T, m.sampler.Steps)
-	if err != nil { // SetSampler keeps Steps in [1, T]
-		panic(fmt.Sprintf("ddpm: sampler steps %d: %v", m.sampler.Steps, err))
-	}
-	return ts
-}
+func (m *DDPMModel) ChainSteps() []int { return m.timesteps() }
 
 // Trajectory runs Generate's own sampler (generate) with an observer: at a
 // recorded step its x̂_0 = (x_t − √(1−ᾱ_t)·ε)/√ᾱ_t, ε being the (guided)
 // prediction the step uses; with the sampler's clipping the step clamps it
 // to [−1, 1], as the pixels do anyway.
+//
+// Heun's churn evaluates the network at a noisier step than the one
+// scheduled, so a churning sampler has no frame at the step it names: it
+// is refused.
 func (m *DDPMModel) Trajectory(seeds []uint64, labels []int, at []int) ([]ChainFrame, [][]float32, error) {
+	if m.sampler.Churn > 0 {
+		return nil, nil, fmt.Errorf("ddpm: the chain of a churning Heun sampler (churn %g) visits steps between the scheduled ones; draw it with churn 0", m.sampler.Churn)
+	}
 	frames, index, err := framesAt(at, m.ChainSteps(), len(seeds))
 	if err != nil {
 		return nil, nil, fmt.Errorf("ddpm: %w", err)

@@ -78,12 +78,12 @@ func NewDDPM2DModel(o Toy2DOptions) (*DDPM2DModel, error) {
 func (m *DDPM2DModel) Kind() string   { return "ddpm2d" }
 func (m *DDPM2DModel) NumParams() int { return m.NetP.Count() }
 
-// SetSampler chooses how Generate samples: "ddpm" (ancestral on Steps
-// evenly spaced steps, 0 = all T; variance beta_tilde, the default, or
-// beta) or "ddim" (Steps, 0 = min(50, T); η ∈ [0, 1]). Like the image
-// DDPM's, it normalises the options: the default steps resolved, and the
-// option the chosen sampler ignores (η for ddpm, the variance for ddim)
-// cleared. The model is unconditional, so guidance must be 0.
+// SetSampler chooses how Generate samples, as the image DDPM's does:
+// "ddpm" (ancestral, 0 steps = all T; variance beta_tilde, the default, or
+// beta), "ddim" (η ∈ [0, 1]), "dpmpp2m" or "heun" (0 steps = min(50, T)),
+// on the steps of Spacing. Like the image DDPM's, it normalises the
+// options (normalizeSampler). The model is unconditional, so guidance must
+// be 0, and points have no range to clip to.
 func (m *DDPM2DModel) SetSampler(o SamplerOptions) error {
 	o, err := normalizeSampler("ddpm2d", o, m.Sched.T, false)
 	if err != nil {
@@ -96,8 +96,8 @@ func (m *DDPM2DModel) SetSampler(o SamplerOptions) error {
 // Options returns the current sampler options, normalised by SetSampler.
 func (m *DDPM2DModel) Options() SamplerOptions { return m.sampler }
 
-// NFE is one network evaluation per sampling step.
-func (m *DDPM2DModel) NFE() int { return m.sampler.Steps }
+// NFE is the network evaluations per sample (SamplerNFE).
+func (m *DDPM2DModel) NFE() int { return SamplerNFE(m.sampler) }
 
 // denoiserInput writes row i of the network input: x_t (2 values, scaled),
 // the embeddings of 25·x and 25·y, then the embedding of step t.
@@ -253,7 +253,7 @@ func (m *DDPM2DModel) Generate(seeds []uint64, _ []int) ([][]float32, error) {
 		return nil, err
 	}
 	o := m.sampler
-	ts, err := DDIMTimesteps(m.Sched.T, m.sampler.Steps)
+	ts, err := Timesteps(m.Sched, m.sampler.Steps, m.sampler.Spacing)
 	if err != nil {
 		return nil, fmt.Errorf("ddpm2d: %w", err)
 	}
@@ -286,7 +286,7 @@ func (m *DDPM2DModel) Generate(seeds []uint64, _ []int) ([][]float32, error) {
 				o.Progress(c*len(ts)+k+1, chunks*len(ts))
 			}
 		}
-		if err := reverseDiffusion(m.Sched, o, ts, x, 2, n, rs, predict, nil, done); err != nil {
+		if err := runSampler(m.Sched, o, ts, x, 2, n, rs, predict, nil, done); err != nil {
 			return nil, fmt.Errorf("ddpm2d sampler: %w", err)
 		}
 		out = append(out, pointsFrom(x, n, m.scale)...)

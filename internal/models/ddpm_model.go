@@ -116,15 +116,17 @@ func (m *DDPMModel) noClass() int    { return m.Net.Classes }
 
 // SetSampler chooses how Generate samples:
 //
-//	ddpm: ancestral sampling on Steps evenly spaced steps (0 = all T; fewer
-//	      is the respaced DDPM), σ² = β̃ ("beta_tilde", default) or β ("beta");
-//	ddim: DDIM on Steps evenly spaced steps (0 = min(50, T)), η ∈ [0, 1].
+//	ddpm:    ancestral sampling on Steps steps (0 = all T; fewer is the
+//	         respaced DDPM), σ² = β̃ ("beta_tilde", default) or β ("beta");
+//	ddim:    DDIM on Steps steps (0 = min(50, T)), η ∈ [0, 1];
+//	dpmpp2m: DPM-Solver++(2M) on Steps steps (0 = min(50, T));
+//	heun:    Karras et al.'s Heun sampler, with optional churn (solvers.go),
 //
-// Guidance w ≥ 0 is the classifier-free guidance scale. Errors: an unknown
-// sampler or variance, Steps outside [0, T], η outside [0, 1], w < 0 or not
-// finite. The stored options are normalised: Steps resolved, and the option
-// the chosen sampler does not use cleared (η for ddpm, the variance for
-// ddim), so Options describes exactly what Generate does.
+// each on the training steps that Spacing picks (Timesteps). Guidance
+// w ≥ 0 is the classifier-free guidance scale. Errors: an unknown sampler,
+// spacing or variance, Steps outside [0, T], η outside [0, 1], w < 0 or
+// not finite, a negative churn option. The stored options are normalised
+// (normalizeSampler), so Options describes exactly what Generate does.
 func (m *DDPMModel) SetSampler(o SamplerOptions) error {
 	o, err := normalizeSampler("ddpm", o, m.Sched.T, true)
 	if err != nil {
@@ -137,13 +139,19 @@ func (m *DDPMModel) SetSampler(o SamplerOptions) error {
 // Options returns the current sampler options, normalised by SetSampler.
 func (m *DDPMModel) Options() SamplerOptions { return m.sampler }
 
-// NFE is the number of U-Net evaluations per sample: the steps, twice
-// under guidance (a conditional and an unconditional pass).
-func (m *DDPMModel) NFE() int {
-	if m.sampler.Guidance != 0 {
-		return 2 * m.sampler.Steps
+// NFE is the number of U-Net evaluations per sample (SamplerNFE): one
+// per step (Heun: two but the last), twice under guidance (a conditional
+// and an unconditional pass).
+func (m *DDPMModel) NFE() int { return SamplerNFE(m.sampler) }
+
+// timesteps is the current sampler's step sequence; SetSampler keeps
+// Steps in [1, T] and Spacing known, so it cannot fail.
+func (m *DDPMModel) timesteps() []int {
+	ts, err := Timesteps(m.Sched, m.sampler.Steps, m.sampler.Spacing)
+	if err != nil {
+		panic(fmt.Sprintf("ddpm: sampler steps %d, spacing %q: %v", m.sampler.Steps, m.sampler.Spacing, err))
 	}
-	return m.sampler.Steps
+	return ts
 }
 
 // unetGraph is one graph of a U-Net at a fixed batch: inputs x (B,1,S,S),
@@ -308,10 +316,7 @@ func (m *DDPMModel) generate(seeds []uint64, labels []int, observe stepObserver)
 		}
 	}
 	o := m.sampler
-	ts, err := DDIMTimesteps(m.Sched.T, o.Steps)
-	if err != nil {
-		return nil, fmt.Errorf("ddpm: %w", err)
-	}
+	ts := m.timesteps()
 	s, P, B := m.emaFwd, m.pixels(), m.inferBatch
 	x := s.x.Data().([]float32)
 	cond := make([]float32, B*P)
@@ -343,7 +348,7 @@ func (m *DDPMModel) generate(seeds []uint64, labels []int, observe stepObserver)
 		if observe != nil {
 			obs = func(k, t int, x, eps []float32) { observe(start, n, k, t, x[:n*P], eps[:n*P]) }
 		}
-		if err := reverseDiffusion(m.Sched, o, ts, x, P, n, rs, predict, obs, done); err != nil {
+		if err := runSampler(m.Sched, o, ts, x, P, n, rs, predict, obs, done); err != nil {
 			return nil, fmt.Errorf("ddpm sampler: %w", err)
 		}
 		for i := 0; i < n; i++ {

@@ -3,6 +3,8 @@ package models
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 
 	"github.com/gentri/gentri/internal/config"
 	"github.com/gentri/gentri/internal/rng"
@@ -263,21 +265,29 @@ func TimestepEmbedding(dst []float32, t int) {
 }
 
 // normalizeSampler checks a diffusion model's sampler options and resolves
-// them: Steps 0 becomes T for ddpm and min(DefaultDDIMSteps, T) for ddim,
-// and the option the chosen sampler ignores is cleared (η for ddpm, the
-// variance for ddim), so the stored options say exactly what runs. kind
-// names the model in errors; guidance and clipping need an image model
-// (conditional, in [−1, 1]).
+// them: Steps 0 becomes T for ddpm and min(DefaultDDIMSteps, T) for the
+// others, Spacing "" becomes leading, and the options the chosen sampler
+// ignores are cleared (η but for ddim, the variance but for ddpm, the churn
+// but for heun; S_noise, S_tmin and S_tmax without churn), so the stored
+// options say exactly what runs. kind names the model in errors; guidance
+// and clipping need an image model (conditional, in [−1, 1]).
 func normalizeSampler(kind string, o SamplerOptions, T int, images bool) (SamplerOptions, error) {
+	finite := func(v float64) bool { return v >= 0 && !math.IsInf(v, 0) }
 	switch {
-	case o.Sampler != "ddpm" && o.Sampler != "ddim":
-		return o, fmt.Errorf("%s: sampler %q: want ddpm (ancestral) or ddim", kind, o.Sampler)
+	case !slices.Contains(Samplers, o.Sampler):
+		return o, fmt.Errorf("%s: sampler %q: want one of %s (ddpm is ancestral)", kind, o.Sampler, strings.Join(Samplers, ", "))
 	case o.Steps < 0 || o.Steps > T:
 		return o, fmt.Errorf("%s: %d sampling steps: want 1 to %d (the model was trained with T = %d), or 0 for the default", kind, o.Steps, T, T)
+	case o.Spacing != "" && !slices.Contains(Spacings, o.Spacing):
+		return o, fmt.Errorf("%s: spacing %q: want one of %s", kind, o.Spacing, strings.Join(Spacings, ", "))
 	case !(o.Eta >= 0 && o.Eta <= 1):
 		return o, fmt.Errorf("%s: eta %g: want 0 (deterministic DDIM) to 1", kind, o.Eta)
 	case o.Variance != "" && o.Variance != VarianceBetaTilde && o.Variance != VarianceBeta:
 		return o, fmt.Errorf("%s: variance %q: want %s or %s", kind, o.Variance, VarianceBetaTilde, VarianceBeta)
+	case !finite(o.Churn) || !finite(o.SNoise) || !finite(o.STmin) || !finite(o.STmax):
+		return o, fmt.Errorf("%s: churn %g, s_noise %g, s_tmin %g, s_tmax %g: want finite numbers >= 0", kind, o.Churn, o.SNoise, o.STmin, o.STmax)
+	case o.STmax != 0 && o.STmin > o.STmax:
+		return o, fmt.Errorf("%s: s_tmin %g > s_tmax %g: no step would churn", kind, o.STmin, o.STmax)
 	case !images && o.Guidance != 0:
 		return o, fmt.Errorf("%s: guidance %g: the model is unconditional (want 0)", kind, o.Guidance)
 	case !images && o.Clip:
@@ -285,18 +295,31 @@ func normalizeSampler(kind string, o SamplerOptions, T int, images bool) (Sample
 	case !(o.Guidance >= 0) || math.IsInf(o.Guidance, 0):
 		return o, fmt.Errorf("%s: guidance scale %g: want a finite w >= 0 (0 = plain conditional)", kind, o.Guidance)
 	}
-	if o.Sampler == "ddpm" {
+	if o.Spacing == "" {
+		o.Spacing = SpacingLeading
+	}
+	if o.Sampler != SamplerDDIM {
 		o.Eta = 0
+	}
+	if o.Sampler == SamplerAncestral {
 		if o.Variance == "" {
 			o.Variance = VarianceBetaTilde
 		}
-		if o.Steps == 0 {
-			o.Steps = T
-		}
 	} else {
 		o.Variance = ""
-		if o.Steps == 0 {
-			o.Steps = min(DefaultDDIMSteps, T)
+	}
+	if o.Sampler != SamplerHeun {
+		o.Churn = 0
+	}
+	if o.Churn == 0 {
+		o.SNoise, o.STmin, o.STmax = 0, 0, 0
+	} else if o.SNoise == 0 {
+		o.SNoise = 1
+	}
+	if o.Steps == 0 {
+		o.Steps = min(DefaultDDIMSteps, T)
+		if o.Sampler == SamplerAncestral {
+			o.Steps = T
 		}
 	}
 	return o, nil
@@ -373,8 +396,8 @@ type DiffusionConfig struct {
 	Schedule    string  `key:"train.schedule"`   // "linear" | "cosine" noise schedule
 	BetaStart   float64 `key:"train.beta_start"` // first beta of the linear schedule
 	BetaEnd     float64 `key:"train.beta_end"`   // last beta of the linear schedule
-	SamplerName string  `key:"sample.sampler"`   // "ddpm" (ancestral) | "ddim"
-	Steps       int     `key:"sample.steps"`     // denoising steps, <= train.timesteps; 0 = T for ddpm, 50 for ddim
+	SamplerName string  `key:"sample.sampler"`   // "ddpm" (ancestral) | "ddim" | "dpmpp2m" | "heun"
+	Steps       int     `key:"sample.steps"`     // denoising steps, <= train.timesteps; 0 = T for ddpm, 50 for the others
 	Eta         float64 `key:"sample.eta"`       // ddim: 0 deterministic .. 1 stochastic
 	Variance    string  `key:"sample.variance"`  // ddpm: "beta_tilde" | "beta"
 }
@@ -386,10 +409,10 @@ func (s *DiffusionConfig) Validate(_ *config.Config, v *config.Checker) {
 	v.Check("train.schedule", s.Schedule == "linear" || s.Schedule == "cosine", "one of linear, cosine", s.Schedule)
 	v.Check("train.beta_start", s.BetaStart > 0 && s.BetaStart < 1, "> 0 and < 1", s.BetaStart)
 	v.Check("train.beta_end", s.BetaEnd >= s.BetaStart && s.BetaEnd < 1, ">= train.beta_start and < 1", s.BetaEnd)
-	v.Check("sample.sampler", s.SamplerName == "ddpm" || s.SamplerName == "ddim", "one of ddpm, ddim", s.SamplerName)
+	v.Check("sample.sampler", slices.Contains(Samplers, s.SamplerName), "one of "+strings.Join(Samplers, ", "), s.SamplerName)
 	v.Check("sample.steps", s.Steps >= 0 && s.Steps <= s.Timesteps, fmt.Sprintf("in [0, %d] (train.timesteps; 0 = the sampler's default)", s.Timesteps), s.Steps)
 	v.Check("sample.eta", s.Eta >= 0 && s.Eta <= 1, ">= 0 and <= 1", s.Eta)
-	v.Check("sample.eta", s.SamplerName != "ddpm" || s.Eta == 0, "0 with sample.sampler ddpm (eta is a DDIM option)", s.Eta)
+	v.Check("sample.eta", s.SamplerName == "ddim" || s.Eta == 0, "0 unless sample.sampler is ddim (eta is a DDIM option)", s.Eta)
 	v.Check("sample.variance", s.Variance == "beta_tilde" || s.Variance == "beta", "one of beta_tilde, beta", s.Variance)
 }
 

@@ -85,10 +85,17 @@ type Conditional interface {
 // SamplerOptions choose how a diffusion model samples; they are chosen at
 // sample time, never fixed by training.
 type SamplerOptions struct {
-	Sampler  string  // "ddpm" (ancestral) or "ddim"
+	Sampler  string  // "ddpm" (ancestral), "ddim", "dpmpp2m" (DPM-Solver++(2M)) or "heun" (EDM)
 	Steps    int     // denoising steps; 0 = the model's default (T for ddpm)
 	Eta      float64 // DDIM: 0 deterministic, 1 the stochastic variant
 	Variance string  // ddpm: "beta_tilde" (default) or "beta"
+	// Spacing chooses the training steps visited: "leading" (the default),
+	// "trailing", "logsnr" or "karras" (see Timesteps).
+	Spacing string
+	// Churn is Heun's S_churn (Karras et al. 2022, Algorithm 2): 0 is the
+	// deterministic sampler. SNoise (0 = 1), STmin and STmax (0 = no upper
+	// bound) are its S_noise, S_tmin and S_tmax, on the σ = √((1−ᾱ)/ᾱ) scale.
+	Churn, SNoise, STmin, STmax float64
 	// Guidance is the classifier-free guidance scale w:
 	// ε = ε(x, y) + w·(ε(x, y) − ε(x, ∅)); w = 0 is the plain conditional
 	// prediction. Samples with label < 0 are unconditional (y = ∅).
@@ -106,7 +113,8 @@ type Sampler interface {
 	// Options returns the current sampler options (initially the config's).
 	Options() SamplerOptions
 	// NFE is the number of network evaluations per sample under the
-	// current options (twice the steps under guidance).
+	// current options (SamplerNFE: Heun's are 2·steps − 1; twice as many
+	// under guidance).
 	NFE() int
 }
 

@@ -176,7 +176,7 @@ func TestKindValidationNamesKeyAndValue(t *testing.T) {
 		})
 	}
 	_, err := LoadConfig("ddpm", "", []string{"sample.sampler=ddpm", "sample.steps=0", "sample.eta=0.5"})
-	wantErrSubs(t, err, "sample.eta: must be 0 with sample.sampler ddpm")
+	wantErrSubs(t, err, "sample.eta: must be 0 unless sample.sampler is ddim")
 	_, err = LoadConfig("gan", "", nil)
 	wantErrSubs(t, err, `unknown model kind "gan"`, strings.Join(Schema.Names(), ", "))
 }

@@ -278,7 +278,9 @@ func TestDDPM2DSamplerOptions(t *testing.T) {
 		{SamplerOptions{Sampler: "ddpm", Steps: 5, Variance: VarianceBeta}, "", 5},
 		{SamplerOptions{Sampler: "ddpm", Steps: 11}, "want 1 to 10", 0},
 		{SamplerOptions{Sampler: "ddpm", Guidance: 1}, "unconditional", 0},
-		{SamplerOptions{Sampler: "heun"}, `sampler "heun"`, 0},
+		{SamplerOptions{Sampler: "heun", Steps: 4, Spacing: SpacingKarras}, "", 7},
+		{SamplerOptions{Sampler: "dpmpp2m", Steps: 4, Spacing: SpacingTrailing}, "", 4},
+		{SamplerOptions{Sampler: "euler"}, `sampler "euler"`, 0},
 	}
 	seeds := []uint64{1, 2, 3}
 	for _, tc := range tests {
