@@ -40,6 +40,8 @@ type evalOptions struct {
 	sampler                                               *samplerFlags
 	Plot                                                  string // 2-D models: the scatter plot to write
 	Sweep, SweepPlot                                      string // diffusion: step counts, and the FID-vs-time plot
+	SweepSamplers                                         string // diffusion: the samplers of the sweep, name[:spacing], comma-separated
+	SweepNFE                                              bool   // the sweep's counts are NFE budgets
 	NSet                                                  bool   // --n was given
 }
 
@@ -75,6 +77,8 @@ func newEvalCmd(s streams) *cobra.Command {
 	f.BoolVar(&o.Quiet, "quiet", false, "no progress bars or messages on stderr")
 	f.BoolVar(&o.JSON, "json", false, "print one JSON record on stdout instead of the table")
 	f.StringVar(&o.Sweep, "sweep-steps", "", "diffusion models: evaluate at each of these step counts, e.g. 10,20,50,100,1000 (one record each)")
+	f.StringVar(&o.SweepSamplers, "sweep-samplers", "", "with --sweep-steps: sweep each of these samplers, e.g. ddim,dpmpp2m,heun:karras (name[:spacing]; default: the current sampler), one curve each")
+	f.BoolVar(&o.SweepNFE, "sweep-nfe", false, "with --sweep-steps: the counts are network evaluations per sample, each sampler taking the most steps that fit (Heun: 2 per step but the last)")
 	f.StringVar(&o.SweepPlot, "sweep-plot", "", "with --sweep-steps: the FID-vs-seconds PNG (default: <checkpoint>-sweep.png)")
 	f.StringVar(&o.Plot, "plot", "", "2-D models: scatter plot PNG of the samples over the true modes (default: beside the checkpoint, <checkpoint>-modes.png)")
 	o.sampler = addSamplerFlags(f)
@@ -84,6 +88,9 @@ func newEvalCmd(s streams) *cobra.Command {
 func runEval(ctx context.Context, o evalOptions, s streams) error {
 	if o.N < 2 {
 		return usagef("--n must be at least 2, got %d", o.N)
+	}
+	if o.Sweep == "" && (o.SweepSamplers != "" || o.SweepNFE) {
+		return usagef("--sweep-samplers and --sweep-nfe choose what --sweep-steps sweeps; give --sweep-steps too")
 	}
 	gates := make([]eval.Gate, len(o.Gates))
 	for i, g := range o.Gates {
@@ -122,11 +129,17 @@ func runEval(ctx context.Context, o evalOptions, s streams) error {
 		if perr != nil {
 			return usageError{perr}
 		}
+		sw := eval.Sweep{Counts: steps, ByNFE: o.SweepNFE}
+		if o.SweepSamplers != "" {
+			if sw.Samplers, perr = eval.ParseSweepSamplers(o.SweepSamplers); perr != nil {
+				return usageError{perr}
+			}
+		}
 		plot := o.SweepPlot
 		if plot == "" {
 			plot = strings.TrimSuffix(o.Checkpoint, ".safetensors") + "-sweep.png"
 		}
-		err = eval.RunSweep(ctx, eo, steps, plot, judge)
+		err = eval.RunSweep(ctx, eo, sw, plot, judge)
 	} else {
 		var rec *eval.Record
 		if rec, err = eval.Run(ctx, eo); err == nil {

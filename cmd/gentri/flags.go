@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -44,26 +45,34 @@ type samplerFlags struct {
 
 func addSamplerFlags(f *pflag.FlagSet) *samplerFlags {
 	s := &samplerFlags{fs: f}
-	f.StringVar(&s.opts.Sampler, "sampler", "", "diffusion: ddpm (ancestral) or ddim (default: the config's sample.sampler)")
-	f.IntVar(&s.opts.Steps, "steps", 0, "diffusion: denoising steps (default: the config's sample.steps; T for ddpm)")
+	f.StringVar(&s.opts.Sampler, "sampler", "", "diffusion: ddpm (ancestral), ddim, dpmpp2m (DPM-Solver++(2M)) or heun (Karras et al.'s Heun) (default: the config's sample.sampler)")
+	f.IntVar(&s.opts.Steps, "steps", 0, "diffusion: denoising steps (default: the config's sample.steps; T for ddpm); heun makes 2 network evaluations a step but the last")
+	f.StringVar(&s.opts.Spacing, "spacing", "", "diffusion: which training steps the sampler visits: leading (the default: DDIM's t = i*T/S), trailing (starts at t = T), logsnr (uniform in log-SNR) or karras (rho = 7)")
 	f.Float64Var(&s.opts.Eta, "eta", 0, "diffusion: DDIM eta, 0 deterministic, 1 stochastic")
+	f.Float64Var(&s.opts.Churn, "churn", 0, "diffusion, heun: S_churn, the stochastic churn of Karras et al. (2022), 0 = deterministic")
+	f.Float64Var(&s.opts.SNoise, "s-noise", 1, "diffusion, heun with --churn: S_noise, the scale of the churn's noise")
+	f.Float64Var(&s.opts.STmin, "s-tmin", 0, "diffusion, heun with --churn: churn only at sigma >= S_tmin (sigma = sqrt((1-abar)/abar))")
+	f.Float64Var(&s.opts.STmax, "s-tmax", 0, "diffusion, heun with --churn: churn only at sigma <= S_tmax (0 = no bound)")
 	f.StringVar(&s.opts.Variance, "variance", "", "diffusion: ancestral variance, beta_tilde (default) or beta")
 	f.Float64Var(&s.opts.Guidance, "guidance", 0, "diffusion: classifier-free guidance scale (0 = plain conditional)")
 	f.BoolVar(&s.opts.Clip, "clip", false, "diffusion: clamp the predicted x_0 to [-1, 1] at each step (default: the config's sample.clip)")
 	return s
 }
 
+// samplerFlagNames are the flags of addSamplerFlags.
+var samplerFlagNames = []string{"sampler", "steps", "spacing", "eta", "churn", "s-noise", "s-tmin", "s-tmax", "variance", "guidance", "clip"}
+
 // apply sets the sampler of a diffusion model: the flags given override
 // its configured defaults; on another model any of them is a usage error.
 func (s *samplerFlags) apply(m models.Model) error {
 	changed := false
-	for _, n := range []string{"sampler", "steps", "eta", "variance", "guidance", "clip"} {
+	for _, n := range samplerFlagNames {
 		changed = changed || s.fs.Changed(n)
 	}
 	smp, ok := m.(models.Sampler)
 	if !ok {
 		if changed {
-			return usagef("--sampler, --steps, --eta, --variance, --guidance and --clip apply to diffusion models, not to a %s", m.Kind())
+			return usagef("--%s apply to diffusion models, not to a %s", strings.Join(samplerFlagNames, ", --"), m.Kind())
 		}
 		return nil
 	}
@@ -80,8 +89,21 @@ func (s *samplerFlags) apply(m models.Model) error {
 	if s.fs.Changed("steps") {
 		opts.Steps = s.opts.Steps
 	}
+	if s.fs.Changed("spacing") {
+		opts.Spacing = s.opts.Spacing
+	}
 	if s.fs.Changed("eta") {
 		opts.Eta = s.opts.Eta
+	}
+	churnFlags := false
+	for _, n := range []string{"churn", "s-noise", "s-tmin", "s-tmax"} {
+		churnFlags = churnFlags || s.fs.Changed(n)
+	}
+	if churnFlags {
+		if opts.Sampler != models.SamplerHeun {
+			return usagef("--churn, --s-noise, --s-tmin and --s-tmax are options of --sampler heun, not of %s", opts.Sampler)
+		}
+		opts.Churn, opts.SNoise, opts.STmin, opts.STmax = s.opts.Churn, s.opts.SNoise, s.opts.STmin, s.opts.STmax
 	}
 	if s.fs.Changed("variance") {
 		opts.Variance = s.opts.Variance

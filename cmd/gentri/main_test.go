@@ -383,6 +383,30 @@ func TestEvalSweepWritesOneRecordPerStepCountAndAPlot(t *testing.T) {
 		t.Fatalf("bad --sweep-steps: exit %d, want %d", code, exitUsage)
 	}
 
+	// Several samplers at an equal NFE budget: Heun affords 2 steps in 3 evaluations.
+	code, stdout, stderr = run(t, "eval", "--checkpoint", filepath.Join(ddpm, "ckpt-00000003.safetensors"), "--extractor",
+		filepath.Join(cls, "ckpt-00000005.safetensors"), "--n", "100", "--no-floor", "--sweep-steps", "3", "--sweep-nfe",
+		"--sweep-samplers", "ddim,heun:karras", "--sweep-plot", plotPath, "--json", "--quiet")
+	if code != 0 {
+		t.Fatalf("sampler sweep: exit %d: %s", code, stderr)
+	}
+	lines = strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"name":"ddim","steps":3`) ||
+		!strings.Contains(lines[1], `"name":"heun","steps":2`) || !strings.Contains(lines[1], `"spacing":"karras","nfe":3`) {
+		t.Fatalf("want ddim at 3 steps, then heun at 2 karras steps (3 NFE):\n%s", stdout)
+	}
+	for _, bad := range [][]string{
+		{"eval", "--sweep-samplers", "ddim"},
+		{"eval", "--sweep-steps", "3", "--sweep-samplers", "euler"},
+		{"sample", "--churn", "5", "--out", plotPath},
+		{"sample", "--spacing", "cosine", "--out", plotPath},
+	} {
+		args := append(bad, "--checkpoint", filepath.Join(ddpm, "ckpt-00000003.safetensors"), "--quiet")
+		if code, _, stderr := run(t, args...); code != exitUsage {
+			t.Errorf("%v: exit %d (%s), want a usage error", bad, code, stderr)
+		}
+	}
+
 	// --unconditional: the "no class" label, so no class accuracy; it excludes --class and --guidance.
 	ckpt := filepath.Join(ddpm, "ckpt-00000003.safetensors")
 	code, stdout, stderr = run(t, "eval", "--checkpoint", ckpt, "--extractor", filepath.Join(cls, "ckpt-00000005.safetensors"),

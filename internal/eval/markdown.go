@@ -7,6 +7,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/gentri/gentri/internal/models"
 )
 
 // ReadRecords reads evaluation records from JSON files (one record per
@@ -121,6 +123,12 @@ func samplerName(s *Sampler) string {
 		return "one pass"
 	}
 	name := fmt.Sprintf("%s %d", s.Name, s.Steps)
+	if s.Spacing != "" && s.Spacing != models.SpacingLeading {
+		name += " " + s.Spacing
+	}
+	if s.Churn != 0 {
+		name += fmt.Sprintf(", churn %g", s.Churn)
+	}
 	if s.Guidance != 0 {
 		name += fmt.Sprintf(", guidance %g", s.Guidance)
 	}

@@ -76,13 +76,38 @@ type Record struct {
 	Source string `json:"-"`
 }
 
-// Sampler records the sampling settings of a diffusion model.
+// Sampler records the sampling settings of a diffusion model. Records
+// written before spacings and the solvers existed have no spacing (it was
+// leading), no churn and no nfe (speed.nfe has it).
 type Sampler struct {
 	Name     string  `json:"name"`
 	Steps    int     `json:"steps"`
 	Eta      float64 `json:"eta"`
 	Variance string  `json:"variance,omitempty"`
 	Guidance float64 `json:"guidance"`
+	Spacing  string  `json:"spacing,omitempty"` // "" = leading
+	// NFE is the network evaluations per sample (Heun: 2·steps − 1, twice
+	// under guidance); 0 in older records.
+	NFE int `json:"nfe,omitempty"`
+	// Heun's stochastic churn: S_churn, S_noise, S_tmin, S_tmax (0 = no bound).
+	Churn  float64 `json:"churn,omitempty"`
+	SNoise float64 `json:"s_noise,omitempty"`
+	STmin  float64 `json:"s_tmin,omitempty"`
+	STmax  float64 `json:"s_tmax,omitempty"`
+}
+
+// Extras names the settings beyond the sampler, its steps and η that a
+// record of the leading spacing without churn lacks: ", spacing karras",
+// ", churn 40 (S_noise 1.003, S_tmin 0.05, S_tmax 50)"; "" when none.
+func (s *Sampler) Extras() string {
+	var out string
+	if s.Spacing != "" && s.Spacing != models.SpacingLeading {
+		out += ", spacing " + s.Spacing
+	}
+	if s.Churn != 0 {
+		out += fmt.Sprintf(", churn %g (S_noise %g, S_tmin %g, S_tmax %g)", s.Churn, s.SNoise, s.STmin, s.STmax)
+	}
+	return out
 }
 
 // Hardware names what the speed figures depend on.

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/gentri/gentri/internal/config"
@@ -114,10 +116,55 @@ func Run(ctx context.Context, o Options) (*Record, error) {
 	return runImages(ctx, o)
 }
 
-// RunSweep evaluates a diffusion model at each step count, handing each
-// record to each as it is made, and draws FID against seconds per 100
-// samples into plot. The real-data floor is computed once, with the first count.
-func RunSweep(ctx context.Context, o Options, steps []int, plot string, each func(*Record) error) error {
+// Sweep is what `eval --sweep-steps` evaluates: each sampler at each
+// count.
+type Sweep struct {
+	// Counts are step counts, or with ByNFE budgets of network evaluations
+	// per sample: each sampler then takes the most steps whose NFE fits
+	// (Heun at 10 NFE: 5 steps, 9 NFE), so the curves compare at equal cost.
+	Counts []int
+	ByNFE  bool
+	// Samplers are "name" or "name:spacing" (ddim:trailing); none means
+	// the model's current sampler. Each starts from the model's current
+	// options (guidance, clipping, η, churn where they apply).
+	Samplers []string
+}
+
+// ParseSweepSamplers reads a --sweep-samplers list such as
+// "ddim,dpmpp2m:karras,heun:karras"; the names are checked when used.
+func ParseSweepSamplers(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		name, spacing, _ := strings.Cut(f, ":")
+		if !slices.Contains(models.Samplers, name) || (spacing != "" && !slices.Contains(models.Spacings, spacing)) {
+			return nil, fmt.Errorf("--sweep-samplers %q: %q is not a sampler (%s), optionally :spacing (%s)", s, f,
+				strings.Join(models.Samplers, ", "), strings.Join(models.Spacings, ", "))
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// stepsForNFE is the most steps, at most maxSteps, whose NFE under o fits
+// budget; 0 when even one step does not.
+func stepsForNFE(o models.SamplerOptions, budget, maxSteps int) int {
+	best := 0
+	for S := 1; S <= maxSteps; S++ {
+		o.Steps = S
+		if models.SamplerNFE(o) > budget {
+			break
+		}
+		best = S
+	}
+	return best
+}
+
+// RunSweep evaluates a diffusion model with each sampler at each count,
+// handing each record to each as it is made, and draws FID against
+// seconds per 100 samples into plot, one curve per sampler. The real-data
+// floor is computed once, with the first evaluation.
+func RunSweep(ctx context.Context, o Options, sw Sweep, plot string, each func(*Record) error) error {
 	smp, ok := o.Model.(models.Sampler)
 	if !ok {
 		return usagef("--sweep-steps: %s has no step count to sweep", o.describe())
@@ -125,26 +172,46 @@ func RunSweep(ctx context.Context, o Options, steps []int, plot string, each fun
 	if _, mixture := o.mixture(); mixture {
 		return usagef("--sweep-steps plots FID, which 2-D models do not have")
 	}
+	base := smp.Options()
+	samplers := sw.Samplers
+	if len(samplers) == 0 {
+		samplers = []string{base.Sampler + ":" + base.Spacing}
+	}
+	T := math.MaxInt // every step costs at least one evaluation: a budget bounds the steps too
+	if c, ok := o.Model.(models.Chain); ok {
+		T = c.DiffusionSteps()
+	}
 	var recs []*Record
 	noFloor := o.NoFloor
-	for i, n := range steps {
-		opts := smp.Options()
-		opts.Steps = n
-		if err := smp.SetSampler(opts); err != nil {
-			return UsageError{fmt.Errorf("--sweep-steps %d: %w", n, err)}
+	for _, spec := range samplers {
+		name, spacing, _ := strings.Cut(spec, ":")
+		for _, n := range sw.Counts {
+			opts := base
+			opts.Sampler, opts.Steps = name, n
+			if spacing != "" {
+				opts.Spacing = spacing
+			}
+			if sw.ByNFE {
+				if opts.Steps = stepsForNFE(opts, n, min(n, T)); opts.Steps == 0 {
+					return UsageError{fmt.Errorf("--sweep-steps %d NFE: %s cannot take one step within it", n, spec)}
+				}
+			}
+			if err := smp.SetSampler(opts); err != nil {
+				return UsageError{fmt.Errorf("--sweep-steps %d, sampler %s: %w", n, spec, err)}
+			}
+			fmt.Fprintf(o.log(), "sweep: %s sampler, %s spacing, %d steps, %d NFE\n", name, smp.Options().Spacing, opts.Steps, smp.NFE())
+			o.NoFloor = noFloor || len(recs) > 0
+			rec, err := runImages(ctx, o)
+			if err != nil {
+				return err
+			}
+			if err := each(rec); err != nil {
+				return err
+			}
+			recs = append(recs, rec)
 		}
-		fmt.Fprintf(o.log(), "sweep: %s sampler, %d steps\n", opts.Sampler, n)
-		o.NoFloor = noFloor || i > 0
-		rec, err := runImages(ctx, o)
-		if err != nil {
-			return err
-		}
-		if err := each(rec); err != nil {
-			return err
-		}
-		recs = append(recs, rec)
 	}
-	title := fmt.Sprintf("%s %s, N=%d", o.Config.Model.Kind, smp.Options().Sampler, o.N)
+	title := fmt.Sprintf("%s, N=%d", o.Config.Model.Kind, o.N)
 	if err := SweepPlot(recs, title, plot); err != nil {
 		return err
 	}
@@ -250,7 +317,8 @@ func SamplerOf(m models.Model) *Sampler {
 		return nil
 	}
 	so := smp.Options()
-	return &Sampler{Name: so.Sampler, Steps: so.Steps, Eta: so.Eta, Variance: so.Variance, Guidance: so.Guidance}
+	return &Sampler{Name: so.Sampler, Steps: so.Steps, Eta: so.Eta, Variance: so.Variance, Guidance: so.Guidance,
+		Spacing: so.Spacing, NFE: smp.NFE(), Churn: so.Churn, SNoise: so.SNoise, STmin: so.STmin, STmax: so.STmax}
 }
 
 // runMixture measures a 2-D model on its mixture (docs/metrics.md §6.2):

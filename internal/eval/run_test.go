@@ -47,10 +47,10 @@ func TestRunRefusesOptionsThatDoNotFitTheModel(t *testing.T) {
 			return err
 		}, "--plot draws the samples of a 2-D model (" + strings.Join(models.Schema.PointKinds(), ", ") + "); --samples pngs/ is not one"},
 		{"sweep of a GAN", func() error {
-			return RunSweep(context.Background(), tiny2D(t, "gan2d"), []int{10}, "p.png", nil)
+			return RunSweep(context.Background(), tiny2D(t, "gan2d"), Sweep{Counts: []int{10}}, "p.png", nil)
 		}, "--sweep-steps: "},
 		{"sweep of a 2-D DDPM", func() error {
-			return RunSweep(context.Background(), tiny2D(t, "ddpm2d", "train.timesteps=10"), []int{5}, "p.png", nil)
+			return RunSweep(context.Background(), tiny2D(t, "ddpm2d", "train.timesteps=10"), Sweep{Counts: []int{5}}, "p.png", nil)
 		}, "--sweep-steps plots FID, which 2-D models do not have"},
 	}
 	for _, tt := range tests {

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"fmt"
+	"image/color"
 	"sort"
 	"strconv"
 	"strings"
@@ -9,6 +10,9 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/gentri/gentri/internal/models"
 )
 
 // ParseSteps reads a --sweep-steps list such as "10,20,50,100,1000".
@@ -25,9 +29,21 @@ func ParseSteps(s string) ([]int, error) {
 	return out, nil
 }
 
-// SweepPlot draws the quality–speed curve of a diffusion model: FID
-// against seconds per 100 samples (log scale), one labelled point per step
-// count (§8.2, Xiao et al. 2022, Fig. 4 style), and writes it as a PNG.
+// sweepColors are the trilemma figure's colour-map controls (viridis),
+// one per sampler curve, cycling after five.
+var sweepColors = []color.Color{
+	color.NRGBA{R: 68, G: 1, B: 84, A: 255},
+	color.NRGBA{R: 33, G: 145, B: 140, A: 255},
+	color.NRGBA{R: 253, G: 180, B: 37, A: 255},
+	color.NRGBA{R: 59, G: 82, B: 139, A: 255},
+	color.NRGBA{R: 94, G: 201, B: 98, A: 255},
+}
+
+// SweepPlot draws the quality–speed curves of a diffusion model: FID
+// against seconds per 100 samples (log scale), one line per sampler (its
+// name, spacing, η, churn and guidance; the step count varies along it),
+// each point labelled with its network evaluations per sample (Xiao et al.
+// 2022, Fig. 4 style), and writes it as a PNG.
 func SweepPlot(recs []*Record, title, path string) error {
 	p := plot.New()
 	p.Title.Text = title
@@ -35,29 +51,78 @@ func SweepPlot(recs []*Record, title, path string) error {
 	p.Y.Label.Text = "FID (feature network)"
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = plot.LogTicks{}
-	xys := make(plotter.XYs, 0, len(recs))
-	var labels []string
+	p.Legend.Top = true
+	type curve struct {
+		name   string
+		xys    plotter.XYs
+		labels []string
+	}
+	var curves []*curve
+	byName := map[string]*curve{}
 	for _, r := range recs {
 		if r.Speed == nil || r.Metrics == nil || r.Sampler == nil {
 			continue
 		}
-		xys = append(xys, plotter.XY{X: r.Speed.SecondsPer100, Y: r.FID})
-		labels = append(labels, fmt.Sprintf("%d steps", r.Sampler.Steps))
+		name := sweepCurveName(r.Sampler)
+		c := byName[name]
+		if c == nil {
+			c = &curve{name: name}
+			byName[name] = c
+			curves = append(curves, c)
+		}
+		c.xys = append(c.xys, plotter.XY{X: r.Speed.SecondsPer100, Y: r.FID})
+		c.labels = append(c.labels, fmt.Sprintf("%d", r.Speed.NFE))
 	}
-	if len(xys) == 0 {
+	if len(curves) == 0 {
 		return fmt.Errorf("sweep plot: no record with speed and FID")
 	}
-	line, points, err := plotter.NewLinePoints(xys)
-	if err != nil {
-		return fmt.Errorf("sweep plot: %w", err)
+	for i, c := range curves {
+		line, points, err := plotter.NewLinePoints(c.xys)
+		if err != nil {
+			return fmt.Errorf("sweep plot: %w", err)
+		}
+		col := sweepColors[i%len(sweepColors)]
+		line.Color, points.Color = col, col
+		points.Shape = draw.CircleGlyph{}
+		lab, err := plotter.NewLabels(plotter.XYLabels{XYs: c.xys, Labels: c.labels})
+		if err != nil {
+			return fmt.Errorf("sweep plot: %w", err)
+		}
+		for j := range lab.TextStyle {
+			lab.TextStyle[j].Color = col
+			lab.Offset = vg.Point{X: vg.Points(4), Y: vg.Points(2)}
+		}
+		p.Add(line, points, lab)
+		p.Legend.Add(c.name, line, points)
 	}
-	lab, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: labels})
-	if err != nil {
-		return fmt.Errorf("sweep plot: %w", err)
-	}
-	p.Add(line, points, lab, plotter.NewGrid())
-	if err := p.Save(6*vg.Inch, 4*vg.Inch, path); err != nil {
+	p.Add(plotter.NewGrid())
+	p.Legend.Add("(labels: network evaluations per sample)")
+	if err := p.Save(7*vg.Inch, 4.5*vg.Inch, path); err != nil {
 		return fmt.Errorf("sweep plot %s: %w", path, err)
 	}
 	return nil
+}
+
+// sweepCurveName names a sweep's curve by what stays fixed along it:
+// "DDIM", "DPM++2M karras", "Heun churn 40", with η and guidance.
+func sweepCurveName(s *Sampler) string {
+	names := map[string]string{models.SamplerDDIM: "DDIM", models.SamplerAncestral: "ancestral",
+		models.SamplerDPMSolver: "DPM-Solver++(2M)", models.SamplerHeun: "Heun"}
+	name, ok := names[s.Name]
+	if !ok {
+		name = s.Name
+	}
+	if s.Spacing != "" && s.Spacing != models.SpacingLeading {
+		name += " " + s.Spacing
+	}
+	if s.Eta != 0 {
+		name += fmt.Sprintf(" η=%g", s.Eta)
+	}
+	if s.Churn != 0 {
+		name += fmt.Sprintf(" churn %g", s.Churn)
+	}
+	if s.Guidance != 0 {
+		name += fmt.Sprintf(", guidance %g", s.Guidance)
+	}
+	return name
 }

@@ -41,7 +41,7 @@ func printRecord(w io.Writer, r *Record) {
 	}
 	fmt.Fprintf(w, "%s  %s  (N=%d, seed %d, feature network %s)\n", r.Model, src, r.N, r.Seed, r.ExtractorHash[:12])
 	if r.Sampler != nil {
-		fmt.Fprintf(w, "sampler %s, %d steps, eta %g, guidance %g\n", r.Sampler.Name, r.Sampler.Steps, r.Sampler.Eta, r.Sampler.Guidance)
+		fmt.Fprintf(w, "sampler %s, %d steps, eta %g, guidance %g%s\n", r.Sampler.Name, r.Sampler.Steps, r.Sampler.Eta, r.Sampler.Guidance, r.Sampler.Extras())
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "\tmetric\tmodel\treal floor")
@@ -93,7 +93,7 @@ func printModes(w io.Writer, r *Record) {
 	md := r.Modes
 	fmt.Fprintf(w, "%s  %s  (%s, N=%d, seed %d)\n", r.Model, r.Checkpoint, md.Dataset, md.N, r.Seed)
 	if r.Sampler != nil {
-		fmt.Fprintf(w, "sampler %s, %d steps, eta %g\n", r.Sampler.Name, r.Sampler.Steps, r.Sampler.Eta)
+		fmt.Fprintf(w, "sampler %s, %d steps, eta %g%s\n", r.Sampler.Name, r.Sampler.Steps, r.Sampler.Eta, r.Sampler.Extras())
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "diversity\tmodes captured\t%d / %d\n", md.Captured, md.Components)

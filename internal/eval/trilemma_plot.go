@@ -19,6 +19,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/gentri/gentri/internal/models"
 )
 
 // The trilemma figure (`gentri report --plot`) puts every image model and
@@ -94,6 +96,9 @@ func TrilemmaPoints(recs []*Record) (pts []TrilemmaPoint, skipped []string) {
 			if s := r.Sampler; s != nil {
 				p.Sweep = fmt.Sprintf("%s|%s|%d|%s|%g|%s|%g|%t|%d", r.Model, r.Checkpoint, r.Step, s.Name, s.Eta,
 					s.Variance, s.Guidance, r.Unconditional, r.N)
+				if x := s.Extras(); x != "" { // older records' keys stay as they were
+					p.Sweep += "|" + x
+				}
 			}
 			if hw := r.Hardware; hw.CPU != "" {
 				p.Machine = fmt.Sprintf("%s, %d threads", hw.CPU, hw.GOMAXPROCS)
@@ -122,17 +127,27 @@ func trilemmaLabel(r *Record) (label, sampler string) {
 	}
 	if s := r.Sampler; s != nil {
 		switch s.Name {
-		case "ddim":
+		case models.SamplerDDIM:
 			sampler = fmt.Sprintf("DDIM-%d", s.Steps)
 			if s.Eta != 0 {
 				sampler += fmt.Sprintf(" η=%g", s.Eta)
 			}
-		case "ddpm":
+		case models.SamplerAncestral:
 			sampler = fmt.Sprintf("%d steps", s.Steps)
+		case models.SamplerDPMSolver:
+			sampler = fmt.Sprintf("DPM++2M-%d", s.Steps)
+		case models.SamplerHeun:
+			sampler = fmt.Sprintf("Heun-%d", s.Steps)
+			if s.Churn != 0 {
+				sampler += fmt.Sprintf(" churn %g", s.Churn)
+			}
 		case r.Model:
 			sampler = fmt.Sprintf("T=%d", s.Steps)
 		default:
 			sampler = fmt.Sprintf("%s-%d", s.Name, s.Steps)
+		}
+		if s.Spacing != "" && s.Spacing != models.SpacingLeading {
+			sampler += " " + s.Spacing
 		}
 		if s.Guidance != 0 {
 			sampler += fmt.Sprintf(", guidance %g", s.Guidance)
