@@ -116,6 +116,7 @@ func TestSolverErrorFallsAtItsOrderAsStepsDouble(t *testing.T) {
 					errs = append(errs, e)
 					report = append(report, fmt.Sprintf("%d steps: %.3g", S, e))
 				}
+				t.Log(strings.Join(report, ", "))
 				for i := 1; i < len(errs); i++ {
 					rate := math.Log2(errs[i-1] / errs[i])
 					if math.Abs(rate-tt.order) > 0.3 {
