@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"image/color"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,7 +51,7 @@ func SweepPlot(recs []*Record, title, path string) error {
 	p.X.Label.Text = "seconds per 100 samples (log scale)"
 	p.Y.Label.Text = "FID (feature network)"
 	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = plot.LogTicks{}
+	p.X.Tick.Marker = logTicks{} // the trilemma figure's plain-decimal labels
 	p.Legend.Top = true
 	type curve struct {
 		name   string
@@ -97,6 +98,14 @@ func SweepPlot(recs []*Record, title, path string) error {
 	}
 	p.Add(plotter.NewGrid())
 	p.Legend.Add("(labels: network evaluations per sample)")
+	// Headroom above the highest point for the legend, which sits top right.
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, c := range curves {
+		for _, xy := range c.xys {
+			lo, hi = math.Min(lo, xy.Y), math.Max(hi, xy.Y)
+		}
+	}
+	p.Y.Min, p.Y.Max = math.Max(0, lo-0.05*(hi-lo+1)), hi+(0.12+0.07*float64(len(curves)))*(hi-lo+1)
 	if err := p.Save(7*vg.Inch, 4.5*vg.Inch, path); err != nil {
 		return fmt.Errorf("sweep plot %s: %w", path, err)
 	}
