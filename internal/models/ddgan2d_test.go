@@ -2,6 +2,7 @@ package models
 
 import (
 	"bytes"
+	"math"
 	"slices"
 	"testing"
 
@@ -72,5 +73,199 @@ func TestDDGAN2DTrainsOnTheRing(t *testing.T) {
 	}
 	if m.NFE() != 4 {
 		t.Errorf("NFE %d", m.NFE())
+	}
+}
+
+// R1's weight gradient, taken as the difference of two first-order passes
+// of D with its slopes frozen and, with Fourier features, the perturbation
+// carried into feature space by their Jacobian (dGradients), against
+// central differences of R1 itself in float64, along random directions of
+// D's weights. The float64 R1 is computed here from its definition: the
+// features of x_t from sin and cos, ∂D/∂x_t by the chain rule through the
+// MLP and the features. h is R1's step ε; being exact, the estimate agrees
+// whatever h, to float32 rounding (5e-3, as the image model's test).
+func TestDDGAN2DR1GradMatchesExact(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		features int
+		h        float64
+	}{
+		{"RawPoint", 0, 1},
+		{"Features", 6, 1},
+		{"FeaturesStep3", 6, 3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m, err := NewDDGAN2DModel(DDGAN2DOptions{Mixture: data.Grid25(), Hidden: 16, Latent: 2, T: 4, R1: 0.1, LazyReg: 1,
+				Seed: 3, LRG: 1e-3, LRD: 1e-3, Beta1: 0.5, Beta2: 0.9, Eps: 1e-8, DFeatures: c.features, FeatureScale: 25, R1Step: c.h})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const B = 5
+			if m.dStep, err = m.newDStep(B, false); err != nil {
+				t.Fatal(err)
+			}
+			if m.r1Stp, err = m.newDStep(B, true); err != nil {
+				t.Fatal(err)
+			}
+			// Random pairs (real and fake rows alike) at random steps.
+			r := rng.New(4, 0)
+			P, W := m.dPoint(), m.dIn()
+			x := m.dStep.x.Data().([]float32)
+			pt := make([]float32, 4)
+			for i := range 2 * B {
+				rng.Normal(r, pt)
+				row := x[i*W : (i+1)*W]
+				pointBlock(row[:P], pt[:2], m.dFreqs)
+				pointBlock(row[P:2*P], pt[2:], m.dFreqs)
+				TimestepEmbedding(row[2*P:], r.IntN(4))
+			}
+			plain, err := m.dGradients(false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			est := make([][]float64, len(plain))
+			for i, v := range plain {
+				for _, w := range v.Data().([]float32) {
+					est[i] = append(est[i], float64(w))
+				}
+			}
+			with, err := m.dGradients(true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range with {
+				for j, w := range v.Data().([]float32) {
+					est[i][j] = float64(w) - est[i][j]
+				}
+			}
+			exact := newR1Exact2D(m, x[:B*W], B)
+			r1 := exact.value()
+			if !near(m.lastR1, r1, 1e-4*r1) {
+				t.Errorf("R1 = %g, float64 gives %g", m.lastR1, r1)
+			}
+			for k := range 4 {
+				u := make([][]float64, len(exact.params))
+				dot := 0.0
+				for i := range exact.params {
+					u[i] = make([]float64, len(exact.params[i]))
+					rng.Normal(rng.New(uint64(100+k), uint64(i)), u[i])
+					for j, v := range est[i] {
+						dot += v * u[i][j]
+					}
+				}
+				const dh = 1e-7
+				exact.shift(u, dh)
+				up := exact.value()
+				exact.shift(u, -2*dh)
+				down := exact.value()
+				exact.shift(u, dh)
+				num := (up - down) / (2 * dh)
+				t.Logf("direction %d: relative error %.2g", k, math.Abs(dot-num)/math.Abs(num))
+				if math.Abs(dot-num) > 5e-3*math.Abs(num) {
+					t.Errorf("direction %d: R1 gradient %.6g, exact %.6g", k, dot, num)
+				}
+			}
+		})
+	}
+}
+
+// r1Exact2D is R1 = γ/2 · mean ‖∂D/∂x_t‖² over B real rows, with a float64
+// copy of D's weights (W1, b1, W2, b2, W3, b3, as in m.DP.List) and x_t's
+// features recomputed in float64 from the row's x_t.
+type r1Exact2D struct {
+	m      *DDGAN2DModel
+	params [][]float64
+	rows   [][]float64
+	gamma  float64
+}
+
+func newR1Exact2D(m *DDGAN2DModel, x []float32, B int) *r1Exact2D {
+	e := &r1Exact2D{m: m, gamma: m.R1}
+	for _, p := range m.DP.List {
+		var w []float64
+		for _, v := range p.Value.Data().([]float32) {
+			w = append(w, float64(v))
+		}
+		e.params = append(e.params, w)
+	}
+	W := m.dIn()
+	for i := range B {
+		row := make([]float64, W)
+		for j, v := range x[i*W : (i+1)*W] {
+			row[j] = float64(v)
+		}
+		e.rows = append(e.rows, row)
+	}
+	return e
+}
+
+func (e *r1Exact2D) value() float64 {
+	ls := e.m.D.layers
+	F := len(e.m.dFreqs)
+	ss := 0.0
+	for _, in := range e.rows {
+		row := slices.Clone(in)
+		for c := range 2 { // x_t's features from x_t itself, in float64
+			for i, f := range e.m.dFreqs {
+				row[2+c*2*F+i], row[2+c*2*F+F+i] = math.Sin(f*row[c]), math.Cos(f*row[c])
+			}
+		}
+		// Forward, keeping each hidden layer's LReLU slopes.
+		h := row
+		var slopes [][]float64
+		for k, l := range ls {
+			w, b := e.params[2*k], e.params[2*k+1]
+			out := make([]float64, l.Out)
+			for o := range out {
+				out[o] = b[o]
+				for j := range l.In {
+					out[o] += w[o*l.In+j] * h[j]
+				}
+			}
+			if k+1 < len(ls) {
+				s := make([]float64, l.Out)
+				for o, v := range out {
+					s[o] = 1
+					if v <= 0 {
+						s[o], out[o] = 0.2, 0.2*v
+					}
+				}
+				slopes = append(slopes, s)
+			}
+			h = out
+		}
+		// Backward from the logit to the row.
+		d := []float64{1}
+		for k := len(ls) - 1; k >= 0; k-- {
+			l, w := ls[k], e.params[2*k]
+			prev := make([]float64, l.In)
+			for o := range l.Out {
+				for j := range l.In {
+					prev[j] += w[o*l.In+j] * d[o]
+				}
+			}
+			if k > 0 {
+				for j := range prev {
+					prev[j] *= slopes[k-1][j]
+				}
+			}
+			d = prev
+		}
+		for c := range 2 {
+			g := d[c]
+			for i, f := range e.m.dFreqs {
+				g += d[2+c*2*F+i]*f*math.Cos(f*row[c]) - d[2+c*2*F+F+i]*f*math.Sin(f*row[c])
+			}
+			ss += g * g
+		}
+	}
+	return e.gamma / 2 * ss / float64(len(e.rows))
+}
+
+func (e *r1Exact2D) shift(u [][]float64, h float64) {
+	for i, p := range e.params {
+		for j := range p {
+			p[j] += h * u[i][j]
+		}
 	}
 }
