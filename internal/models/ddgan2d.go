@@ -229,8 +229,14 @@ func (m *DDGAN2DModel) newDStep(batch int, r1 bool) (*toy2DDStep, error) {
 		loss = weighted(logits)
 		outs = append(outs, G.Read(loss, &s.loss))
 	} else {
-		real := G.Must(G.Slice(logits, G.S(0, batch)))
-		loss = ganLoss{kind: "ns"}.discriminator(g, real, G.Must(G.Slice(logits, G.S(batch, rows))))
+		// The halves are rows 0 and 1 of logits as (2, B), not the slices
+		// [0, B) and [B, 2B): Gorgonia v0.9.18 hashes a slice's bounds as
+		// single bytes, so for B a multiple of 256 those two slices hash
+		// alike and the graph merges them into one, the real half, and
+		// D's loss never sees the fakes.
+		halves := G.Must(G.Reshape(logits, tensor.Shape{2, batch}))
+		real := G.Must(G.Slice(halves, G.S(0)))
+		loss = ganLoss{kind: "ns"}.discriminator(g, real, G.Must(G.Slice(halves, G.S(1))))
 		outs = append(outs, G.Read(loss, &s.loss))
 		if m.R1 > 0 {
 			s.w = f32(batch)
@@ -256,7 +262,7 @@ type toy2DGStep struct {
 
 func (m *DDGAN2DModel) newGStep(batch int) (*toy2DGStep, error) {
 	g := G.NewGraph()
-	s := &toy2DGStep{in: f32(batch, m.gIn()), c1: f32(batch, 2), k: f32(batch, 2), cond: f32(batch, m.dIn()-2-4*len(m.dFreqs))}
+	s := &toy2DGStep{in: f32(batch, m.gIn()), c1: f32(batch, 2), k: f32(batch, 2), cond: f32(batch, m.dPoint()+ddgan2dTEmb)}
 	x0, err := m.G.apply(g, G.NodeFromAny(g, s.in, G.WithName("in")))
 	if err != nil {
 		return nil, fmt.Errorf("ddgan2d generator: %w", err)

@@ -2,6 +2,7 @@ package models
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -10,10 +11,10 @@ import (
 	"github.com/gentri/gentri/internal/rng"
 )
 
-func tinyDDGAN2D(t *testing.T, seed uint64) *DDGAN2DModel {
+func tinyDDGAN2D(t *testing.T, seed uint64, features int) *DDGAN2DModel {
 	t.Helper()
 	m, err := NewDDGAN2DModel(DDGAN2DOptions{Mixture: data.Ring8(), Hidden: 64, Latent: 2, T: 4, R1: 0.1, LazyReg: 1, Seed: seed,
-		LRG: 1e-3, LRD: 1e-3, Beta1: 0.5, Beta2: 0.9, Eps: 1e-8, EMA: 0.9})
+		LRG: 1e-3, LRD: 1e-3, Beta1: 0.5, Beta2: 0.9, Eps: 1e-8, EMA: 0.9, GFeatures: features, DFeatures: features, FeatureScale: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,9 +22,16 @@ func tinyDDGAN2D(t *testing.T, seed uint64) *DDGAN2DModel {
 }
 
 // A few hundred steps on ring8 move the samples towards the ring; training
-// is reproducible and resumes exactly; a point depends on its seed only.
+// is reproducible and resumes exactly; a point depends on its seed only;
+// with and without Fourier features of the points.
 func TestDDGAN2DTrainsOnTheRing(t *testing.T) {
-	m := tinyDDGAN2D(t, 1)
+	for _, features := range []int{0, 4} {
+		t.Run(fmt.Sprintf("features%d", features), func(t *testing.T) { testDDGAN2DTrainsOnTheRing(t, features) })
+	}
+}
+
+func testDDGAN2DTrainsOnTheRing(t *testing.T, features int) {
+	m := tinyDDGAN2D(t, 1, features)
 	next, r := toyBatches(64, 3), rng.New(1, StreamTrain)
 	before := ringDistance(t, m)
 	var last []Metric
@@ -41,7 +49,7 @@ func TestDDGAN2DTrainsOnTheRing(t *testing.T) {
 	}
 	// Resume: the same next step from a checkpoint, and the same points.
 	f := checkpointOf(t, m)
-	c := tinyDDGAN2D(t, 9)
+	c := tinyDDGAN2D(t, 9, features)
 	if err := c.Load(f, true); err != nil {
 		t.Fatal(err)
 	}
@@ -266,6 +274,44 @@ func (e *r1Exact2D) shift(u [][]float64, h float64) {
 	for i, p := range e.params {
 		for j := range p {
 			p[j] += h * u[i][j]
+		}
+	}
+}
+
+// D's loss sees both halves of its batch, real and fake, at any batch size:
+// the gradient of its last bias is mean −σ(−D(real)) + mean σ(D(fake)).
+// At 256 (any multiple of 256) Gorgonia's slices [0, B) and [B, 2B) of
+// the logits hash alike and are merged into one, the real half.
+func TestDDGAN2DDiscriminatorLossSeesBothHalves(t *testing.T) {
+	for _, B := range []int{3, 256} {
+		m := tinyDDGAN2D(t, 2, 0)
+		var err error
+		if m.dStep, err = m.newDStep(B, false); err != nil {
+			t.Fatal(err)
+		}
+		W := m.dIn()
+		x := m.dStep.x.Data().([]float32)
+		rng.Normal(rng.New(5, 0), x)
+		for i := range B { // fakes far from the reals
+			for j := range 4 {
+				x[(B+i)*W+j] += 3
+			}
+		}
+		grads, err := m.dGradients(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logits := m.dStep.logits.Data().([]float32)
+		want := 0.0
+		for i, l := range logits {
+			if i < B {
+				want -= 1 / (1 + math.Exp(float64(l))) / float64(B)
+			} else {
+				want += 1 / (1 + math.Exp(-float64(l))) / float64(B)
+			}
+		}
+		if got := float64(grads[len(grads)-1].Data().([]float32)[0]); !near(got, want, 1e-6+1e-4*math.Abs(want)) {
+			t.Errorf("batch %d: ∂L_D/∂b = %.6g, want %.6g", B, got, want)
 		}
 	}
 }
