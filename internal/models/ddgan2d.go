@@ -22,12 +22,16 @@ import (
 //	G: [x_{t+1} (2) ++ φ_G(x_{t+1}) ++ sinusoid(t, 16) ++ z (nz)] → H → SiLU → H → SiLU → H → SiLU → 2   (x̂_0)
 //	D: [x_t (2) ++ φ_D(x_t) ++ x_{t+1} (2) ++ φ_D(x_{t+1}) ++ sinusoid(t, 16)] → H → LReLU(0.2) → H → LReLU(0.2) → 1
 //
-// φ are Fourier features of the point (nn.SinusoidFeatures): the sines and
-// cosines of each coordinate at F octaves s, s/2, …, s/2^{F−1}
-// (model.g_features and model.d_features give F, 0 = none, and
-// model.feature_scale s). Without them an MLP on the raw point resolves a
-// grid of tight modes only slowly (Tancik et al. 2020): on grid25, D could
-// not tell real pairs from fake ones at all.
+// φ are Fourier features of the point (nn.FourierFeatures): the sines and
+// cosines of a_j·x for m frequency vectors a_j (model.g_features and
+// model.d_features give m, 0 = none). model.features chooses them:
+// "gaussian", a_j ~ N(0, s² I) (Tancik et al. 2020's Gaussian mapping, drawn
+// from a fixed stream, so that they are part of the architecture and not
+// of the run: the same for every seed, and a checkpoint needs no copy), or
+// "octaves", s, s/2, … along each axis (m/2 per axis); s is
+// model.feature_scale. Without them an MLP on
+// the raw point resolves a grid of tight modes only slowly: on grid25 D
+// could not tell real pairs from fake ones at all.
 //
 // D's features make it nonlinear in x_t, but only through φ, which has no
 // weights: D is a piecewise-linear MLP M of the row [x_t, φ(x_t), …], and
@@ -51,8 +55,8 @@ type DDGAN2DModel struct {
 
 	lastR1       float64
 	scale        float64
-	gFreqs       []float64 // φ_G's angular frequencies (none: raw x_{t+1})
-	dFreqs       []float64 // φ_D's
+	gFreqs       [][]float64 // φ_G's frequency vectors (none: raw x_{t+1})
+	dFreqs       [][]float64 // φ_D's
 	dStep, r1Stp *toy2DDStep
 	gStep        *toy2DGStep
 	gInfer       *toyForward // raw G at the training batch
@@ -73,40 +77,55 @@ type DDGAN2DOptions struct {
 	Beta1, Beta2 float64
 	Eps, EMA     float64
 	R1Step       float64 // 0 = 1
-	// Fourier features of the point: octaves per coordinate for G's
-	// x_{t+1} and D's x_t and x_{t+1} (0 = the raw point only), and the
-	// highest angular frequency, on the scaled points.
+	// Fourier features of the point: the number of frequency vectors for
+	// G's x_{t+1} and for D's x_t and x_{t+1} (0 = the raw point only),
+	// their kind ("gaussian" or "octaves") and scale s, on the scaled points.
 	GFeatures, DFeatures int
+	Features             string
 	FeatureScale         float64
 }
 
 // ddgan2dTEmb is the width of the step's sinusoidal features.
 const ddgan2dTEmb = 16
 
-// octaves returns n angular frequencies s, s/2, …, s/2^{n−1}.
-func octaves(n int, s float64) []float64 {
-	f := make([]float64, n)
-	for i := range f {
-		f[i] = math.Ldexp(s, -i)
+// fourierFreqs returns n frequency vectors of the plane: kind "gaussian",
+// draws of N(0, s² I) from r; "octaves", s, s/2, …, s/2^{n/2−1} along x,
+// then the same along y.
+func fourierFreqs(kind string, n int, s float64, r *rng.RNG) ([][]float64, error) {
+	if n == 0 {
+		return nil, nil
 	}
-	return f
+	f := make([][]float64, n)
+	switch kind {
+	case "gaussian":
+		for j := range f {
+			f[j] = []float64{s * r.NormFloat64(), s * r.NormFloat64()}
+		}
+	case "octaves":
+		if n%2 != 0 {
+			return nil, fmt.Errorf("ddgan2d: %d octave features, want an even number (half per axis)", n)
+		}
+		for j := range n / 2 {
+			f[j], f[n/2+j] = []float64{math.Ldexp(s, -j), 0}, []float64{0, math.Ldexp(s, -j)}
+		}
+	default:
+		return nil, fmt.Errorf("ddgan2d: features %q, want gaussian or octaves", kind)
+	}
+	return f, nil
 }
 
-// G's input row: [x_{t+1} (2) ++ φ_G (4F_G) ++ sinusoid(t) ++ z].
-func (m *DDGAN2DModel) gIn() int { return 2 + 4*len(m.gFreqs) + ddgan2dTEmb + m.Latent }
+// G's input row: [x_{t+1} (2) ++ φ_G (2m_G) ++ sinusoid(t) ++ z].
+func (m *DDGAN2DModel) gIn() int { return 2 + 2*len(m.gFreqs) + ddgan2dTEmb + m.Latent }
 
 // dPoint is the width of one point's block of D's row, [x (2) ++ φ_D(x)];
 // the row is [x_t block ++ x_{t+1} block ++ sinusoid(t)].
-func (m *DDGAN2DModel) dPoint() int { return 2 + 4*len(m.dFreqs) }
+func (m *DDGAN2DModel) dPoint() int { return 2 + 2*len(m.dFreqs) }
 func (m *DDGAN2DModel) dIn() int    { return 2*m.dPoint() + ddgan2dTEmb }
 
 // pointBlock writes [p ++ φ(p)] at the frequencies freqs into dst.
-func pointBlock(dst, p []float32, freqs []float64) {
+func pointBlock(dst, p []float32, freqs [][]float64) {
 	copy(dst, p[:2])
-	w := 2 * len(freqs)
-	for c := range 2 {
-		nn.SinusoidRow(dst[2+c*w:2+(c+1)*w], float64(p[c]), freqs)
-	}
+	nn.FourierRow(dst[2:2+2*len(freqs)], p[:2], freqs)
 }
 
 // NewDDGAN2DModel returns an untrained 2-D DDGAN; its EMA starts as G.
@@ -123,6 +142,15 @@ func NewDDGAN2DModel(o DDGAN2DOptions) (*DDGAN2DModel, error) {
 		return nil, fmt.Errorf("ddgan2d: g_features %d, d_features %d, feature_scale %g: want features >= 0 and, with any, a scale > 0",
 			o.GFeatures, o.DFeatures, o.FeatureScale)
 	}
+	fr := rng.New(0, StreamFeatures)
+	dFreqs, err := fourierFreqs(o.Features, o.DFeatures, o.FeatureScale, fr)
+	if err != nil {
+		return nil, err
+	}
+	gFreqs, err := fourierFreqs(o.Features, o.GFeatures, o.FeatureScale, fr)
+	if err != nil {
+		return nil, err
+	}
 	if o.R1Step == 0 {
 		o.R1Step = 1
 	}
@@ -131,7 +159,7 @@ func NewDDGAN2DModel(o DDGAN2DOptions) (*DDGAN2DModel, error) {
 	H := o.Hidden
 	m := &DDGAN2DModel{Sched: sched, Latent: o.Latent, GP: gp, DP: dp, EP: ep, EMADecay: o.EMA, R1: o.R1, LazyReg: o.LazyReg,
 		R1Step: o.R1Step, scale: o.Mixture.Scale(), inferRows: toyBatch,
-		gFreqs: octaves(o.GFeatures, o.FeatureScale), dFreqs: octaves(o.DFeatures, o.FeatureScale)}
+		gFreqs: gFreqs, dFreqs: dFreqs}
 	gin := m.gIn()
 	m.G = newToyMLP(gp, "G.net", nn.SiLU, gin, H, H, H, 2)
 	m.D = newToyMLP(dp, "D.net", leakyReLU02, m.dIn(), H, H, 1)
@@ -270,7 +298,7 @@ func (m *DDGAN2DModel) newGStep(batch int) (*toy2DGStep, error) {
 	xt := G.Must(G.Add(G.Must(G.HadamardProd(x0, G.NodeFromAny(g, s.c1, G.WithName("c1")))), G.NodeFromAny(g, s.k, G.WithName("k"))))
 	parts := G.Nodes{xt}
 	if len(m.dFreqs) > 0 {
-		phi, err := nn.SinusoidFeatures(xt, m.dFreqs)
+		phi, err := nn.FourierFeatures(xt, m.dFreqs)
 		if err != nil {
 			return nil, fmt.Errorf("ddgan2d generator step: %w", err)
 		}
@@ -292,7 +320,7 @@ func (m *DDGAN2DModel) newGStep(batch int) (*toy2DGStep, error) {
 
 // gInput writes G's input row [x_{t+1} ++ φ_G(x_{t+1}) ++ sinusoid(t) ++ z].
 func (m *DDGAN2DModel) gInput(row, xt1, z []float32, t int) {
-	p := 2 + 4*len(m.gFreqs)
+	p := 2 + 2*len(m.gFreqs)
 	pointBlock(row[:p], xt1, m.gFreqs)
 	TimestepEmbedding(row[p:p+ddgan2dTEmb], t)
 	copy(row[p+ddgan2dTEmb:], z)
@@ -394,6 +422,8 @@ func (m *DDGAN2DModel) discriminatorStep(x0 []float32, d ddganDraw) (float64, fl
 // takes the features' share through J_φᵀ).
 func (m *DDGAN2DModel) dGradients(due bool) ([]G.Value, error) {
 	s, W, F := m.dStep, m.dIn(), 2*len(m.dFreqs)
+	var xt [2]float32
+	var dir [2]float64 // ∂D/∂x_t, then the move ε·g of x_t
 	B := s.rows / 2
 	c := 0.0
 	if due {
@@ -421,19 +451,20 @@ func (m *DDGAN2DModel) dGradients(due bool) ([]G.Value, error) {
 	penalty := 0.0
 	for i := range B {
 		scale := -float64(B) / (1/(1+math.Exp(float64(logits[i]))) + c*float64(B))
-		row := rx[i*W : (i+1)*W]
+		row, d := rx[i*W:(i+1)*W], dx[i*W:(i+1)*W]
+		copy(xt[:], row[:2])
+		dir = [2]float64{float64(d[0]), float64(d[1])}
+		if F > 0 {
+			nn.FourierVJP(dir[:], d[2:2+F], xt[:], m.dFreqs)
+		}
 		for j := range 2 {
-			v := float64(row[j])
-			d := float64(dx[i*W+j])
-			if F > 0 {
-				d += nn.SinusoidVJP(dx[i*W+2+j*F:i*W+2+(j+1)*F], v, m.dFreqs)
-			}
-			g := d * scale
+			g := dir[j] * scale
 			penalty += g * g
-			row[j] += float32(m.R1Step * g)
-			if F > 0 {
-				nn.SinusoidJVP(row[2+j*F:2+(j+1)*F], v, m.R1Step*g, m.dFreqs)
-			}
+			dir[j] = m.R1Step * g
+			row[j] += float32(dir[j])
+		}
+		if F > 0 {
+			nn.FourierJVP(row[2:2+F], xt[:], dir[:], m.dFreqs)
 		}
 	}
 	m.lastR1 = m.R1 / 2 * penalty / float64(B)

@@ -14,7 +14,7 @@ import (
 func tinyDDGAN2D(t *testing.T, seed uint64, features int) *DDGAN2DModel {
 	t.Helper()
 	m, err := NewDDGAN2DModel(DDGAN2DOptions{Mixture: data.Ring8(), Hidden: 64, Latent: 2, T: 4, R1: 0.1, LazyReg: 1, Seed: seed,
-		LRG: 1e-3, LRD: 1e-3, Beta1: 0.5, Beta2: 0.9, Eps: 1e-8, EMA: 0.9, GFeatures: features, DFeatures: features, FeatureScale: 8})
+		LRG: 1e-3, LRD: 1e-3, Beta1: 0.5, Beta2: 0.9, Eps: 1e-8, EMA: 0.9, GFeatures: features, DFeatures: features, Features: "gaussian", FeatureScale: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,15 +96,17 @@ func TestDDGAN2DR1GradMatchesExact(t *testing.T) {
 	for _, c := range []struct {
 		name     string
 		features int
+		kind     string
 		h        float64
 	}{
-		{"RawPoint", 0, 1},
-		{"Features", 6, 1},
-		{"FeaturesStep3", 6, 3},
+		{"RawPoint", 0, "gaussian", 1},
+		{"Gaussian", 6, "gaussian", 1},
+		{"GaussianStep3", 6, "gaussian", 3},
+		{"Octaves", 6, "octaves", 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			m, err := NewDDGAN2DModel(DDGAN2DOptions{Mixture: data.Grid25(), Hidden: 16, Latent: 2, T: 4, R1: 0.1, LazyReg: 1,
-				Seed: 3, LRG: 1e-3, LRD: 1e-3, Beta1: 0.5, Beta2: 0.9, Eps: 1e-8, DFeatures: c.features, FeatureScale: 25, R1Step: c.h})
+				Seed: 3, LRG: 1e-3, LRD: 1e-3, Beta1: 0.5, Beta2: 0.9, Eps: 1e-8, DFeatures: c.features, Features: c.kind, FeatureScale: 25, R1Step: c.h})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -213,10 +215,8 @@ func (e *r1Exact2D) value() float64 {
 	ss := 0.0
 	for _, in := range e.rows {
 		row := slices.Clone(in)
-		for c := range 2 { // x_t's features from x_t itself, in float64
-			for i, f := range e.m.dFreqs {
-				row[2+c*2*F+i], row[2+c*2*F+F+i] = math.Sin(f*row[c]), math.Cos(f*row[c])
-			}
+		for j, a := range e.m.dFreqs { // x_t's features from x_t itself, in float64
+			row[2+j], row[2+F+j] = math.Sin(a[0]*row[0]+a[1]*row[1]), math.Cos(a[0]*row[0]+a[1]*row[1])
 		}
 		// Forward, keeping each hidden layer's LReLU slopes.
 		h := row
@@ -261,8 +261,9 @@ func (e *r1Exact2D) value() float64 {
 		}
 		for c := range 2 {
 			g := d[c]
-			for i, f := range e.m.dFreqs {
-				g += d[2+c*2*F+i]*f*math.Cos(f*row[c]) - d[2+c*2*F+F+i]*f*math.Sin(f*row[c])
+			for j, a := range e.m.dFreqs {
+				arg := a[0]*row[0] + a[1]*row[1]
+				g += a[c] * (d[2+j]*math.Cos(arg) - d[2+F+j]*math.Sin(arg))
 			}
 			ss += g * g
 		}

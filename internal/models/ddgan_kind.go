@@ -64,9 +64,10 @@ var ddganKind = &Kind{
 type DDGAN2DConfig struct {
 	Hidden       int     `key:"model.hidden"`        // width of the MLPs' hidden layers
 	Latent       int     `key:"model.latent"`        // dimension of z
-	GFeatures    int     `key:"model.g_features"`    // Fourier-feature octaves of G's x_{t+1} (0 = raw point)
+	GFeatures    int     `key:"model.g_features"`    // Fourier frequency vectors of G's x_{t+1} (0 = the raw point)
 	DFeatures    int     `key:"model.d_features"`    // of D's x_t and x_{t+1}
-	FeatureScale float64 `key:"model.feature_scale"` // the highest angular frequency, on the scaled point
+	Features     string  `key:"model.features"`      // gaussian | octaves
+	FeatureScale float64 `key:"model.feature_scale"` // their scale s, on the scaled point
 	DDGANTrainConfig
 }
 
@@ -74,8 +75,10 @@ type DDGAN2DConfig struct {
 func (s *DDGAN2DConfig) Validate(c *config.Config, v *config.Checker) {
 	v.Check("model.hidden", s.Hidden >= 1, ">= 1", s.Hidden)
 	v.Check("model.latent", s.Latent >= 1, ">= 1", s.Latent)
-	v.Check("model.g_features", config.In(s.GFeatures, 0, 32), "in [0, 32]", s.GFeatures)
-	v.Check("model.d_features", config.In(s.DFeatures, 0, 32), "in [0, 32]", s.DFeatures)
+	v.Check("model.g_features", config.In(s.GFeatures, 0, 256), "in [0, 256]", s.GFeatures)
+	v.Check("model.d_features", config.In(s.DFeatures, 0, 256), "in [0, 256]", s.DFeatures)
+	v.Check("model.features", s.Features == "gaussian" || (s.Features == "octaves" && s.GFeatures%2 == 0 && s.DFeatures%2 == 0),
+		"gaussian, or octaves with even g_features and d_features (half per axis)", s.Features)
 	v.Check("model.feature_scale", s.FeatureScale > 0, "> 0", s.FeatureScale)
 	s.DDGANTrainConfig.Validate(c, v)
 }
@@ -92,7 +95,7 @@ var ddgan2dKind = &Kind{
 		s, t := cfg.Own.(*DDGAN2DConfig), cfg.Train
 		return NewDDGAN2DModel(DDGAN2DOptions{
 			Mixture: mix, Hidden: s.Hidden, Latent: s.Latent, GFeatures: s.GFeatures, DFeatures: s.DFeatures,
-			FeatureScale: s.FeatureScale, T: s.Timesteps, R1: s.R1, LazyReg: s.LazyReg, Seed: t.Seed,
+			Features: s.Features, FeatureScale: s.FeatureScale, T: s.Timesteps, R1: s.R1, LazyReg: s.LazyReg, Seed: t.Seed,
 			LRG: t.LR, LRD: s.LRD, Beta1: t.Beta1, Beta2: t.Beta2, Eps: t.Eps, EMA: s.EMA,
 		})
 	},
