@@ -20,7 +20,7 @@ import (
 // mixture's coordinate RMS, as every 2-D model here):
 //
 //	G: [x_{t+1} (2) ++ φ_G(x_{t+1}) ++ sinusoid(t, 16) ++ z (nz)] → H → SiLU → H → SiLU → H → SiLU → 2   (x̂_0)
-//	D: [x_t (2) ++ φ_D(x_t) ++ x_{t+1} (2) ++ φ_D(x_{t+1}) ++ sinusoid(t, 16)] → H → LReLU(0.2) → H → LReLU(0.2) → 1
+//	D: [x_t (2) ++ φ_D(x_t) ++ x_{t+1} (2) ++ sinusoid(t, 16)] → H → LReLU(0.2) → H → LReLU(0.2) → 1
 //
 // φ are Fourier features of the point (nn.FourierFeatures): the sines and
 // cosines of a_j·x for m frequency vectors a_j (model.g_features and
@@ -31,7 +31,16 @@ import (
 // "octaves", s, s/2, … along each axis (m/2 per axis); s is
 // model.feature_scale. Without them an MLP on
 // the raw point resolves a grid of tight modes only slowly: on grid25 D
-// could not tell real pairs from fake ones at all.
+// could not tell real pairs from fake ones at all, and G could not snap a
+// slightly noisy x_1 to its mode. D sees x_{t+1} raw: features of the
+// noisy point only diluted its inputs (docs/models.md has the
+// measurements).
+//
+// The schedule is the image model's (NewDDGANSchedule) or, with
+// train.schedule geometric, NewDDGANGeometricSchedule: at T = 4 the
+// former's last step starts from x_1 = 0.72 x_0 + 0.69 ε, so noisy that
+// p(x_0 | x_1) still spans most of grid25, and the last step is as hard
+// as a plain GAN (which dropped modes just as this one did).
 //
 // D's features make it nonlinear in x_t, but only through φ, which has no
 // weights: D is a piecewise-linear MLP M of the row [x_t, φ(x_t), …], and
@@ -77,6 +86,10 @@ type DDGAN2DOptions struct {
 	Beta1, Beta2 float64
 	Eps, EMA     float64
 	R1Step       float64 // 0 = 1
+	// Schedule "vp" (the image model's, the default) or "geometric" with
+	// noise-to-signal ratios from SigmaMin to SigmaMax.
+	Schedule           string
+	SigmaMin, SigmaMax float64
 	// Fourier features of the point: the number of frequency vectors for
 	// G's x_{t+1} and for D's x_t and x_{t+1} (0 = the raw point only),
 	// their kind ("gaussian" or "octaves") and scale s, on the scaled points.
@@ -117,10 +130,10 @@ func fourierFreqs(kind string, n int, s float64, r *rng.RNG) ([][]float64, error
 // G's input row: [x_{t+1} (2) ++ φ_G (2m_G) ++ sinusoid(t) ++ z].
 func (m *DDGAN2DModel) gIn() int { return 2 + 2*len(m.gFreqs) + ddgan2dTEmb + m.Latent }
 
-// dPoint is the width of one point's block of D's row, [x (2) ++ φ_D(x)];
-// the row is [x_t block ++ x_{t+1} block ++ sinusoid(t)].
+// dPoint is the width of x_t's block of D's row, [x_t (2) ++ φ_D(x_t)];
+// the row is [x_t block ++ x_{t+1} (2) ++ sinusoid(t)].
 func (m *DDGAN2DModel) dPoint() int { return 2 + 2*len(m.dFreqs) }
-func (m *DDGAN2DModel) dIn() int    { return 2*m.dPoint() + ddgan2dTEmb }
+func (m *DDGAN2DModel) dIn() int    { return m.dPoint() + 2 + ddgan2dTEmb }
 
 // pointBlock writes [p ++ φ(p)] at the frequencies freqs into dst.
 func pointBlock(dst, p []float32, freqs [][]float64) {
@@ -130,7 +143,16 @@ func pointBlock(dst, p []float32, freqs [][]float64) {
 
 // NewDDGAN2DModel returns an untrained 2-D DDGAN; its EMA starts as G.
 func NewDDGAN2DModel(o DDGAN2DOptions) (*DDGAN2DModel, error) {
-	sched, err := NewDDGANSchedule(o.T)
+	var sched *DDGANSchedule
+	var err error
+	switch o.Schedule {
+	case "", "vp":
+		sched, err = NewDDGANSchedule(o.T)
+	case "geometric":
+		sched, err = NewDDGANGeometricSchedule(o.T, o.SigmaMin, o.SigmaMax)
+	default:
+		err = fmt.Errorf("ddgan2d: schedule %q, want vp or geometric", o.Schedule)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +302,7 @@ func (m *DDGAN2DModel) newDStep(batch int, r1 bool) (*toy2DDStep, error) {
 }
 
 // toy2DGStep: x̂_0 = G(in), x'_t = C1·x̂_0 + k, L_G = mean softplus(−D([x'_t ++ φ_D(x'_t) ++ cond])),
-// cond = [x_{t+1} ++ φ_D(x_{t+1}) ++ sinusoid(t)].
+// cond = [x_{t+1} ++ sinusoid(t)].
 type toy2DGStep struct {
 	in, c1, k, cond *tensor.Dense
 	loss            G.Value
@@ -290,7 +312,7 @@ type toy2DGStep struct {
 
 func (m *DDGAN2DModel) newGStep(batch int) (*toy2DGStep, error) {
 	g := G.NewGraph()
-	s := &toy2DGStep{in: f32(batch, m.gIn()), c1: f32(batch, 2), k: f32(batch, 2), cond: f32(batch, m.dPoint()+ddgan2dTEmb)}
+	s := &toy2DGStep{in: f32(batch, m.gIn()), c1: f32(batch, 2), k: f32(batch, 2), cond: f32(batch, 2+ddgan2dTEmb)}
 	x0, err := m.G.apply(g, G.NodeFromAny(g, s.in, G.WithName("in")))
 	if err != nil {
 		return nil, fmt.Errorf("ddgan2d generator: %w", err)
@@ -390,8 +412,8 @@ func (m *DDGAN2DModel) discriminatorStep(x0 []float32, d ddganDraw) (float64, fl
 		real, fake := x[i*W:(i+1)*W], x[(B+i)*W:(B+i+1)*W]
 		sc.Pair(xt, xt1, x0[2*i:2*i+2], d.e1[2*i:2*i+2], d.e2[2*i:2*i+2], t)
 		pointBlock(real[:P], xt, m.dFreqs)
-		pointBlock(real[P:2*P], xt1, m.dFreqs)
-		TimestepEmbedding(real[2*P:], t)
+		copy(real[P:P+2], xt1)
+		TimestepEmbedding(real[P+2:], t)
 		copy(fake[P:], real[P:])
 		m.gInput(gin[i*m.gIn():(i+1)*m.gIn()], xt1, d.z[i*m.Latent:(i+1)*m.Latent], t)
 	}
@@ -487,13 +509,11 @@ func (m *DDGAN2DModel) generatorStep(x0 []float32, d ddganDraw) error {
 	s, sc := m.gStep, m.Sched
 	in, c1, k, cond := s.in.Data().([]float32), s.c1.Data().([]float32), s.k.Data().([]float32), s.cond.Data().([]float32)
 	xt, zero := make([]float32, 2), make([]float32, 2)
-	P := m.dPoint()
-	C := P + ddgan2dTEmb
+	C := 2 + ddgan2dTEmb
 	for i, t := range d.ts {
 		xt1 := cond[i*C : i*C+2]
 		sc.Pair(xt, xt1, x0[2*i:2*i+2], d.e1[2*i:2*i+2], d.e2[2*i:2*i+2], t)
-		pointBlock(cond[i*C:i*C+P], xt1, m.dFreqs)
-		TimestepEmbedding(cond[i*C+P:(i+1)*C], t)
+		TimestepEmbedding(cond[i*C+2:(i+1)*C], t)
 		m.gInput(in[i*m.gIn():(i+1)*m.gIn()], xt1, d.z[i*m.Latent:(i+1)*m.Latent], t)
 		sc.Posterior(k[2*i:2*i+2], zero, xt1, d.noise[2*i:2*i+2], t)
 		c1[2*i], c1[2*i+1] = sc.C1[t], sc.C1[t]

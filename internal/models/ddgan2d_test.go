@@ -126,8 +126,8 @@ func TestDDGAN2DR1GradMatchesExact(t *testing.T) {
 				rng.Normal(r, pt)
 				row := x[i*W : (i+1)*W]
 				pointBlock(row[:P], pt[:2], m.dFreqs)
-				pointBlock(row[P:2*P], pt[2:], m.dFreqs)
-				TimestepEmbedding(row[2*P:], r.IntN(4))
+				copy(row[P:P+2], pt[2:])
+				TimestepEmbedding(row[P+2:], r.IntN(4))
 			}
 			plain, err := m.dGradients(false)
 			if err != nil {
@@ -314,5 +314,47 @@ func TestDDGAN2DDiscriminatorLossSeesBothHalves(t *testing.T) {
 		if got := float64(grads[len(grads)-1].Data().([]float32)[0]); !near(got, want, 1e-6+1e-4*math.Abs(want)) {
 			t.Errorf("batch %d: ∂L_D/∂b = %.6g, want %.6g", B, got, want)
 		}
+	}
+}
+
+// The geometric schedule's noise-to-signal ratios √((1−A_k)/A_k) are
+// σ_min·(σ_max/σ_min)^((k−1)/(T−1)); its β and posterior follow from the A_k
+// as the image schedule's do; bad ranges are errors.
+func TestDDGANGeometricSchedule(t *testing.T) {
+	for _, c := range []struct {
+		T          int
+		lo, hi     float64
+		wantSigmas []float64
+	}{
+		{4, 0.1, 10, []float64{0.1, 0.1 * math.Pow(100, 1.0/3), 0.1 * math.Pow(100, 2.0/3), 10}},
+		{2, 0.5, 0.5, []float64{0.5, 0.5}},
+		{1, 0.1, 10, []float64{10}},
+	} {
+		sc, err := NewDDGANGeometricSchedule(c.T, c.lo, c.hi)
+		if err != nil {
+			t.Fatal(err)
+		}
+		A := 1.0
+		for k, want := range c.wantSigmas {
+			A *= 1 - sc.Beta[k]
+			if got := math.Sqrt((1 - A) / A); !near(got, want, 1e-9*want) {
+				t.Errorf("T %d: σ_%d = %g, want %g", c.T, k+1, got, want)
+			}
+			if a := float64(sc.SqrtA[k+1]); !near(a*a, A, 1e-6) {
+				t.Errorf("T %d: A_%d = %g, want %g", c.T, k+1, a*a, A)
+			}
+		}
+		// The last step's posterior returns x̂_0 itself.
+		if sc.C1[0] != 1 || sc.C2[0] != 0 {
+			t.Errorf("T %d: last step C1 %g, C2 %g, want 1, 0", c.T, sc.C1[0], sc.C2[0])
+		}
+	}
+	for _, bad := range [][2]float64{{0, 10}, {-1, 10}, {2, 1}, {0.1, math.Inf(1)}, {math.NaN(), 1}} {
+		if _, err := NewDDGANGeometricSchedule(4, bad[0], bad[1]); err == nil {
+			t.Errorf("σ from %g to %g accepted", bad[0], bad[1])
+		}
+	}
+	if _, err := NewDDGANGeometricSchedule(0, 0.1, 10); err == nil {
+		t.Error("T = 0 accepted")
 	}
 }
