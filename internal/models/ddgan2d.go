@@ -22,19 +22,16 @@ import (
 //	G: [x_{t+1} (2) ++ φ_G(x_{t+1}) ++ sinusoid(t, 16) ++ z (nz)] → H → SiLU → H → SiLU → H → SiLU → 2   (x̂_0)
 //	D: [x_t (2) ++ φ_D(x_t) ++ x_{t+1} (2) ++ sinusoid(t, 16)] → H → LReLU(0.2) → H → LReLU(0.2) → 1
 //
-// φ are Fourier features of the point (nn.FourierFeatures): the sines and
-// cosines of a_j·x for m frequency vectors a_j (model.g_features and
-// model.d_features give m, 0 = none). model.features chooses them:
-// "gaussian", a_j ~ N(0, s² I) (Tancik et al. 2020's Gaussian mapping, drawn
-// from a fixed stream, so that they are part of the architecture and not
-// of the run: the same for every seed, and a checkpoint needs no copy), or
-// "octaves", s, s/2, … along each axis (m/2 per axis); s is
-// model.feature_scale. Without them an MLP on
-// the raw point resolves a grid of tight modes only slowly: on grid25 D
-// could not tell real pairs from fake ones at all, and G could not snap a
-// slightly noisy x_1 to its mode. D sees x_{t+1} raw: features of the
-// noisy point only diluted its inputs (docs/models.md has the
-// measurements).
+// φ are Fourier features of the point (Tancik et al. 2020;
+// nn.FourierFeatures): the sines and cosines of each coordinate at F
+// octaves s, s/2, …, s/2^{F−1} (model.g_features and model.d_features give
+// F, 0 = none; model.feature_scale s, on the scaled point). Without them an
+// MLP on the raw point resolves a grid of tight modes only slowly: on
+// grid25 D could not tell real pairs from fake ones at all, and G could
+// not snap a slightly noisy x_1 to its mode. D sees x_{t+1} raw: features
+// of the noisy point only diluted its inputs, and Gaussian random
+// frequencies (Tancik's other mapping) did worse than octaves
+// (docs/models.md has the measurements).
 //
 // The schedule is the image model's (NewDDGANSchedule) or, with
 // train.schedule geometric, NewDDGANGeometricSchedule: at T = 4 the
@@ -90,41 +87,24 @@ type DDGAN2DOptions struct {
 	// noise-to-signal ratios from SigmaMin to SigmaMax.
 	Schedule           string
 	SigmaMin, SigmaMax float64
-	// Fourier features of the point: the number of frequency vectors for
-	// G's x_{t+1} and for D's x_t and x_{t+1} (0 = the raw point only),
-	// their kind ("gaussian" or "octaves") and scale s, on the scaled points.
+	// Fourier features of the point: octaves per axis for G's x_{t+1}
+	// and for D's x_t (0 = the raw point only), and the highest frequency
+	// s, on the scaled points.
 	GFeatures, DFeatures int
-	Features             string
 	FeatureScale         float64
 }
 
 // ddgan2dTEmb is the width of the step's sinusoidal features.
 const ddgan2dTEmb = 16
 
-// fourierFreqs returns n frequency vectors of the plane: kind "gaussian",
-// draws of N(0, s² I) from r; "octaves", s, s/2, …, s/2^{n/2−1} along x,
-// then the same along y.
-func fourierFreqs(kind string, n int, s float64, r *rng.RNG) ([][]float64, error) {
-	if n == 0 {
-		return nil, nil
+// octaves returns the 2F frequency vectors of F octaves s, s/2, …,
+// s/2^{F−1} along x, then the same along y.
+func octaves(F int, s float64) [][]float64 {
+	f := make([][]float64, 2*F)
+	for j := range F {
+		f[j], f[F+j] = []float64{math.Ldexp(s, -j), 0}, []float64{0, math.Ldexp(s, -j)}
 	}
-	f := make([][]float64, n)
-	switch kind {
-	case "gaussian":
-		for j := range f {
-			f[j] = []float64{s * r.NormFloat64(), s * r.NormFloat64()}
-		}
-	case "octaves":
-		if n%2 != 0 {
-			return nil, fmt.Errorf("ddgan2d: %d octave features, want an even number (half per axis)", n)
-		}
-		for j := range n / 2 {
-			f[j], f[n/2+j] = []float64{math.Ldexp(s, -j), 0}, []float64{0, math.Ldexp(s, -j)}
-		}
-	default:
-		return nil, fmt.Errorf("ddgan2d: features %q, want gaussian or octaves", kind)
-	}
-	return f, nil
+	return f
 }
 
 // G's input row: [x_{t+1} (2) ++ φ_G (2m_G) ++ sinusoid(t) ++ z].
@@ -164,15 +144,6 @@ func NewDDGAN2DModel(o DDGAN2DOptions) (*DDGAN2DModel, error) {
 		return nil, fmt.Errorf("ddgan2d: g_features %d, d_features %d, feature_scale %g: want features >= 0 and, with any, a scale > 0",
 			o.GFeatures, o.DFeatures, o.FeatureScale)
 	}
-	fr := rng.New(0, StreamFeatures)
-	dFreqs, err := fourierFreqs(o.Features, o.DFeatures, o.FeatureScale, fr)
-	if err != nil {
-		return nil, err
-	}
-	gFreqs, err := fourierFreqs(o.Features, o.GFeatures, o.FeatureScale, fr)
-	if err != nil {
-		return nil, err
-	}
 	if o.R1Step == 0 {
 		o.R1Step = 1
 	}
@@ -181,7 +152,7 @@ func NewDDGAN2DModel(o DDGAN2DOptions) (*DDGAN2DModel, error) {
 	H := o.Hidden
 	m := &DDGAN2DModel{Sched: sched, Latent: o.Latent, GP: gp, DP: dp, EP: ep, EMADecay: o.EMA, R1: o.R1, LazyReg: o.LazyReg,
 		R1Step: o.R1Step, scale: o.Mixture.Scale(), inferRows: toyBatch,
-		gFreqs: gFreqs, dFreqs: dFreqs}
+		gFreqs: octaves(o.GFeatures, o.FeatureScale), dFreqs: octaves(o.DFeatures, o.FeatureScale)}
 	gin := m.gIn()
 	m.G = newToyMLP(gp, "G.net", nn.SiLU, gin, H, H, H, 2)
 	m.D = newToyMLP(dp, "D.net", leakyReLU02, m.dIn(), H, H, 1)

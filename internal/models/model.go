@@ -59,9 +59,6 @@ const (
 	// seed, test points from seed 0, the same for every run.
 	StreamData     uint64 = 5
 	StreamDataTest uint64 = 6
-	// The Gaussian frequency vectors of ddgan2d's Fourier features, from
-	// seed 0: part of the architecture, the same for every run.
-	StreamFeatures uint64 = 7
 )
 
 // Conditional is implemented by models that generate a requested class.
