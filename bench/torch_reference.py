@@ -16,18 +16,29 @@ this file and the Go models describe one set of networks:
                            middle; GroupNorm(8) + SiLU; stride-2 conv down, nearest x2 + conv up;
                            sinusoidal embedding of t (C) -> Linear -> SiLU -> Linear (4C) plus an
                            Embedding(K + 1, 4C) of the class, row K meaning "no class".
+  ddgan configs/ddgan.yaml G(x_{t+1}, t, z, y) -> x0_hat: that U-Net with AdaGN in every residual block
+                           (GroupNorm without affine, times 1 + a plus b, [a; b] = Linear(w),
+                           w = MLP(PixelNorm(z)), z 100), K class rows, tanh. D(x_t, x_{t+1}, t, y):
+                           1x1 conv 2 -> 64, two Down blocks (64 at 14x14, 128 at 7x7), 3x3 conv,
+                           LReLU, spatial sum, Linear + projection head. The diffusion has T = 4 steps
+                           (the paper's VP schedule), sampling one G evaluation a step; a training
+                           step is a D step (softplus losses, R1 on the real pairs every lazy_reg
+                           steps), a G step (softplus), an EMA update. docs/models.md has the maths.
 
 Module and parameter names are gentri's tensor names (enc.0.weight, g.bn0.running_mean,
-net.down.2.c1.weight, ...), so a checkpoint loads with load_state_dict(strict=True): see `check`.
+net.down.2.c1.weight, G.down.0.s1.weight, ...), so a checkpoint loads with
+load_state_dict(strict=True): see `check` (and scripts/ddgan_torch_check.py, which compares the
+ddgan's outputs with gentri's).
 
 Commands (JSON lines on stdout, one object per measurement; bench.sh reads "what" and "ms"):
   vae | cgan | ddpm   median ms of a training step (forward, backward, Adam, EMA where the config
-                      has one) and of sampling, after 3 untimed runs
+  | ddgan             has one) and of sampling, after 3 untimed runs (the ddgan, whose runs take
+                      seconds: after one training step, and one network batch of samples)
   gemm | conv         the matrix products and convolutions of those models alone
   all                 all of the above
-  check CKPT          load a gentri checkpoint (vae, cgan or ddpm) into these modules, strictly
+  check CKPT          load a gentri checkpoint (vae, cgan, ddpm or ddgan) into these modules, strictly
 
-Usage: torch_reference.py [vae|cgan|ddpm|gemm|conv|all] [--threads 2] [--steps 20] [--configs DIR]
+Usage: torch_reference.py [vae|cgan|ddpm|ddgan|gemm|conv|all] [--threads 2] [--steps 20] [--configs DIR]
        torch_reference.py check CKPT.safetensors
 Needs Debian's PyTorch (apt-get install -y python3-torch); run it with /usr/bin/python3.
 """
@@ -47,6 +58,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CONFIGS = os.path.join(HERE, "..", "configs")
 SIDE = 28  # MNIST images are SIDE x SIDE
 PIXELS = SIDE * SIDE
+KINDS = ("vae", "cgan", "ddpm", "ddgan")  # the models written here, each with a configs/<kind>.yaml
 
 
 # ---------------------------------------------------------------------------------------------
@@ -86,7 +98,7 @@ def parse_scalar(v):
 
 
 def load_configs(folder):
-    return {kind: read_config(os.path.join(folder, kind + ".yaml")) for kind in ("vae", "cgan", "ddpm")}
+    return {kind: read_config(os.path.join(folder, kind + ".yaml")) for kind in KINDS}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,29 +193,49 @@ def timestep_embedding(t, dim):
 
 
 class Res(nn.Module):
-    """Pre-activation residual block; the time/class embedding is added after the first conv."""
+    """Pre-activation residual block; the time/class embedding is added after the first conv.
 
-    def __init__(self, cin, cout, emb_dim, groups):
+    With a style width (the ddgan's generator) both GroupNorms are adaptive (AdaGN): they have no
+    affine parameters of their own; GN(h)(1 + a) + b scales and shifts them per sample, with
+    [a; b] = s1(w) before c1 and s2(w) before c2, w the style vector."""
+
+    def __init__(self, cin, cout, emb_dim, groups, style=0):
         super().__init__()
-        self.n1 = nn.GroupNorm(groups, cin)
+        self.n1 = nn.GroupNorm(groups, cin, affine=not style)
         self.c1 = nn.Conv2d(cin, cout, 3, padding=1)
         self.t = nn.Linear(emb_dim, cout)
-        self.n2 = nn.GroupNorm(groups, cout)
+        self.n2 = nn.GroupNorm(groups, cout, affine=not style)
         self.c2 = nn.Conv2d(cout, cout, 3, padding=1)
         self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
+        if style:
+            self.s1, self.s2 = nn.Linear(style, 2 * cin), nn.Linear(style, 2 * cout)
 
-    def forward(self, x, emb):
-        h = self.c1(F.silu(self.n1(x))) + self.t(emb)[:, :, None, None]
-        return self.skip(x) + self.c2(F.silu(self.n2(h)))
+    @staticmethod
+    def modulate(h, scale_shift):
+        a, b = scale_shift[:, :, None, None].chunk(2, dim=1)
+        return h * (1 + a) + b
+
+    def forward(self, x, emb, w=None):
+        h = self.n1(x)
+        if w is not None:
+            h = self.modulate(h, self.s1(w))
+        h = self.c1(F.silu(h)) + self.t(emb)[:, :, None, None]
+        h = self.n2(h)
+        if w is not None:
+            h = self.modulate(h, self.s2(w))
+        return self.skip(x) + self.c2(F.silu(h))
 
 
 class UNet(nn.Module):
-    def __init__(self, channels=16, mult=(1, 2, 4), res_blocks=1, classes=10, groups=8):
+    """The DDPM's noise predictor; with style > 0 (the ddgan's generator) every residual block is
+    modulated by a style vector (Res), and null_class=False drops the "no class" embedding row."""
+
+    def __init__(self, channels=16, mult=(1, 2, 4), res_blocks=1, classes=10, groups=8, style=0, null_class=True):
         super().__init__()
         C, E = channels, 4 * channels
         self.channels = C
         self.temb = nn.Sequential(nn.Linear(C, E), nn.SiLU(), nn.Linear(E, E))
-        self.cemb = nn.Embedding(classes + 1, E)  # row `classes` is "no class"
+        self.cemb = nn.Embedding(classes + 1 if null_class else classes, E)  # row `classes`: "no class"
         self.inc = nn.Conv2d(1, C, 3, padding=1)
 
         # Going down, every layer's output is kept for the way up (the stem's too).
@@ -211,36 +243,36 @@ class UNet(nn.Module):
         kept, width = [C], C
         for level, m in enumerate(mult):
             for _ in range(res_blocks):
-                self.down.append(Res(width, C * m, E, groups))
+                self.down.append(Res(width, C * m, E, groups, style))
                 width = C * m
                 kept.append(width)
             if level + 1 < len(mult):
                 self.down.append(nn.Conv2d(width, width, 3, stride=2, padding=1))
                 kept.append(width)
-        self.mid = nn.ModuleList([Res(width, width, E, groups) for _ in range(2)])
+        self.mid = nn.ModuleList([Res(width, width, E, groups, style) for _ in range(2)])
 
         # Coming up, each residual block takes one kept output, deepest first.
         self.up = nn.ModuleList()
         for level in reversed(range(len(mult))):
             for _ in range(res_blocks + 1):
-                self.up.append(Res(width + kept.pop(), C * mult[level], E, groups))
+                self.up.append(Res(width + kept.pop(), C * mult[level], E, groups, style))
                 width = C * mult[level]
             if level > 0:
                 self.up.append(nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
                                              nn.Conv2d(width, width, 3, padding=1)))
         self.out = nn.Sequential(nn.GroupNorm(groups, width), nn.SiLU(), nn.Conv2d(width, 1, 3, padding=1))
 
-    def forward(self, x, t, y):
+    def forward(self, x, t, y, w=None):
         emb = self.temb(timestep_embedding(t, self.channels)) + self.cemb(y)
         h = self.inc(x)
         kept = [h]
         for layer in self.down:
-            h = layer(h, emb) if isinstance(layer, Res) else layer(h)
+            h = layer(h, emb, w) if isinstance(layer, Res) else layer(h)
             kept.append(h)
         for layer in self.mid:
-            h = layer(h, emb)
+            h = layer(h, emb, w)
         for layer in self.up:
-            h = layer(torch.cat((h, kept.pop()), dim=1), emb) if isinstance(layer, Res) else layer(h)
+            h = layer(torch.cat((h, kept.pop()), dim=1), emb, w) if isinstance(layer, Res) else layer(h)
         return self.out(h)
 
 
@@ -261,6 +293,132 @@ def linear_alpha_bar(T, beta_start, beta_end):
 
 
 # ---------------------------------------------------------------------------------------------
+# The denoising diffusion GAN (Xiao, Kreis & Vahdat, ICLR 2022; docs/models.md): a diffusion of T
+# large steps whose reverse step is a class-conditional GAN.
+
+class DDGANSchedule:
+    """The discretised variance-preserving SDE of the paper's code, computed in float64, kept in
+    float32: s_k = k/T (1 - 1e-3) + 1e-3, abar(s) = exp(-s^2 (b_max - b_min)/2 - s b_min),
+    beta_k = 1 - abar(s_k)/abar(s_{k-1}), A_k = prod_{j<=k} (1 - beta_j), A_0 = 1, b_min 0.1,
+    b_max 20. Index t = 0..T-1 names the step from x_{t+1} to x_t. Not a Module: it holds no
+    weights, so a checkpoint has none of it."""
+
+    def __init__(self, T, beta_min=0.1, beta_max=20.0, eps=1e-3):
+        if T < 1:
+            raise ValueError("ddgan: %d diffusion steps, want at least 1" % T)
+        self.T = T
+        s = [k / T * (1 - eps) + eps for k in range(T + 1)]
+        abar = [math.exp(-0.5 * v * v * (beta_max - beta_min) - v * beta_min) for v in s]
+        beta = [1 - abar[k] / abar[k - 1] for k in range(1, T + 1)]
+        A = [1.0]
+        for b in beta:
+            A.append(A[-1] * (1 - b))
+        f32 = lambda xs: torch.tensor(xs, dtype=torch.float32)
+        self.sqrt_a, self.sqrt_1ma = f32([math.sqrt(a) for a in A]), f32([math.sqrt(1 - a) for a in A])
+        self.sqrt_alpha, self.sqrt_beta = f32([math.sqrt(1 - b) for b in beta]), f32([math.sqrt(b) for b in beta])
+        # q(x_t | x_{t+1}, x_0) = N(c1 x_0 + c2 x_{t+1}, sd^2)
+        self.c1 = f32([b * math.sqrt(A[t]) / (1 - A[t + 1]) for t, b in enumerate(beta)])
+        self.c2 = f32([(1 - A[t]) * math.sqrt(1 - b) / (1 - A[t + 1]) for t, b in enumerate(beta)])
+        self.sd = f32([math.sqrt(max(b * (1 - A[t]) / (1 - A[t + 1]), 1e-20)) for t, b in enumerate(beta)])
+
+    @staticmethod
+    def per_row(coef, t):
+        return coef[t].reshape(-1, 1, 1, 1)
+
+    def pair(self, x0, t):
+        """A training pair of steps t (one per row): x_t = sqrt(A_t) x0 + sqrt(1 - A_t) e1,
+        x_{t+1} = sqrt(alpha_{t+1}) x_t + sqrt(beta_{t+1}) e2."""
+        xt = self.per_row(self.sqrt_a, t) * x0 + self.per_row(self.sqrt_1ma, t) * torch.randn_like(x0)
+        return xt, self.per_row(self.sqrt_alpha, t) * xt + self.per_row(self.sqrt_beta, t) * torch.randn_like(x0)
+
+    def posterior(self, x0, xt1, t):
+        """A draw of q(x_t | x_{t+1}, x0); rows at t = 0 get the mean."""
+        sd = self.per_row(self.sd, t) * (t > 0).reshape(-1, 1, 1, 1)
+        return self.per_row(self.c1, t) * x0 + self.per_row(self.c2, t) * xt1 + sd * torch.randn_like(x0)
+
+
+class DDGANGenerator(UNet):
+    """G(x_{t+1}, t, z, y) -> x0_hat: the DDPM's U-Net with AdaGN in every residual block, driven by
+    w = zmap(PixelNorm(z)) (nz -> 4C -> 4C, SiLU after each), K class rows, tanh out."""
+
+    def __init__(self, channels=16, latent=100, classes=10):
+        E = 4 * channels
+        super().__init__(channels, classes=classes, style=E, null_class=False)
+        self.latent = latent
+        self.zmap = nn.Sequential(nn.Linear(latent, E), nn.SiLU(), nn.Linear(E, E), nn.SiLU())
+
+    def forward(self, x, t, z, y):
+        w = self.zmap(z * torch.rsqrt(z.square().mean(dim=1, keepdim=True) + 1e-8))
+        return torch.tanh(super().forward(x, t, y, w))
+
+
+class DDGANDown(nn.Module):
+    """(c2(avgpool(LReLU(c1(LReLU(x)) + t(temb)))) + skip(avgpool(x))) / sqrt(2), halving the size."""
+
+    def __init__(self, cin, cout, tdim):
+        super().__init__()
+        self.c1, self.t = nn.Conv2d(cin, cout, 3, padding=1), nn.Linear(tdim, cout)
+        self.c2, self.skip = nn.Conv2d(cout, cout, 3, padding=1), nn.Conv2d(cin, cout, 1, bias=False)
+
+    def forward(self, x, temb):
+        h = self.c1(F.leaky_relu(x, 0.2)) + self.t(temb)[:, :, None, None]
+        h = self.c2(F.avg_pool2d(F.leaky_relu(h, 0.2), 2))
+        return (h + self.skip(F.avg_pool2d(x, 2))) / math.sqrt(2)
+
+
+class DDGANDiscriminator(nn.Module):
+    """D(x_t, x_{t+1}, t, y) -> logit: a 1x1 conv on the pair as two channels, Down blocks to dch at
+    14x14 and 2 dch at 7x7 (each adding a projection of the time embedding), a 3x3 conv, LReLU, the
+    sum over the plane, then fc(f) + <proj(y), f> (projection head). LReLU slopes 0.2 throughout."""
+
+    def __init__(self, channels=64, classes=10):
+        super().__init__()
+        ch = self.channels = channels
+        self.temb = nn.Sequential(nn.Linear(ch, ch), nn.LeakyReLU(0.2), nn.Linear(ch, ch), nn.LeakyReLU(0.2))
+        self.inc = nn.Conv2d(2, ch, 1)
+        self.b1, self.b2 = DDGANDown(ch, ch, ch), DDGANDown(ch, 2 * ch, ch)
+        self.final = nn.Conv2d(2 * ch, 2 * ch, 3, padding=1)
+        self.fc, self.proj = nn.Linear(2 * ch, 1), nn.Embedding(classes, 2 * ch)
+        with torch.no_grad():  # as the paper's code (init_scale 0) and gentri: every logit starts equal
+            for conv in (self.b1.c2, self.b2.c2, self.final):
+                conv.weight.zero_()
+                conv.bias.zero_()
+
+    def forward(self, pair, t, y):
+        temb = self.temb(timestep_embedding(t, self.channels))
+        h = self.b2(self.b1(self.inc(pair), temb), temb)
+        f = F.leaky_relu(self.final(h), 0.2).sum(dim=(2, 3))
+        return self.fc(f)[:, 0] + (self.proj(y) * f).sum(dim=1)
+
+
+class DDGAN(nn.Module):
+    """G, D and the weight average of G that samples (G, D, ema in a checkpoint), and the schedule."""
+
+    def __init__(self, channels=16, d_channels=64, latent=100, classes=10, timesteps=4):
+        super().__init__()
+        self.latent, self.classes = latent, classes
+        self.schedule = DDGANSchedule(timesteps)
+        self.G = DDGANGenerator(channels, latent, classes)
+        self.D = DDGANDiscriminator(d_channels, classes)
+        self.ema = DDGANGenerator(channels, latent, classes)
+        self.ema.load_state_dict(self.G.state_dict())
+        self.ema.requires_grad_(False)
+
+    @torch.no_grad()
+    def sample(self, labels, batch=100):
+        """One image in [0, 1] per label: x_T ~ N(0, I), then for t = T-1..0 a fresh z and
+        x_t ~ q(x_t | x_{t+1}, ema(x_{t+1}, t, z, y)); `batch` rows go through the network at a time."""
+        out = []
+        for y in labels.split(batch):
+            x = torch.randn(len(y), 1, SIDE, SIDE)
+            for step in reversed(range(self.schedule.T)):
+                t = torch.full((len(y),), step)
+                x = self.schedule.posterior(self.ema(x, t, torch.randn(len(y), self.latent), y), x, t)
+            out.append((x.clamp(-1, 1) + 1) / 2)
+        return torch.cat(out)
+
+
+# ---------------------------------------------------------------------------------------------
 # Building the default models from the configs.
 
 def build(kind, cfgs):
@@ -271,6 +429,8 @@ def build(kind, cfgs):
         return CGAN(m["latent"], m["channels"], m["classes"])
     if kind == "ddpm":
         return DDPM(m["channels"], m["classes"])
+    if kind == "ddgan":
+        return DDGAN(m["channels"], m["d_channels"], m["latent"], m["classes"], cfgs[kind]["train"]["timesteps"])
     raise ValueError("no PyTorch reference for a %s model" % kind)
 
 
@@ -295,6 +455,7 @@ def n_params(module):
 # Timing: three untimed runs, then the median of `steps` timed ones (what the Go benchmarks do).
 
 def median_seconds(fn, steps, warmup=3):
+    """The median seconds of `steps` timed runs of fn after `warmup` untimed ones."""
     for _ in range(warmup):
         fn()
     times = []
@@ -393,6 +554,73 @@ def bench_ddpm(cfgs, steps):
     emit(what="ddpm_nfe_batch64", ms=s * 1e3, nfe_per_s=1 / s, est_1000step_sample_s=1000 * s)
 
 
+# The ddgan's runs take seconds each, so its measurements warm up with less (one training step; one
+# network batch of samples) than the others' three runs; the Go benchmarks do the same
+# (internal/models/ddgan_bench_test.go).
+DDGAN_SAMPLE_BATCH = 100  # rows per generator evaluation in sampling, gentri's sampling graph's batch
+
+
+def bench_ddgan(cfgs, steps):
+    train = cfgs["ddgan"]["train"]
+    gan = build("ddgan", cfgs)
+    G, D, sched = gan.G, gan.D, gan.schedule
+    opt_g, opt_d = adam(G.parameters(), train), adam(D.parameters(), train, "lr_d")
+    batch, decay, r1, lazy_reg = train["batch_size"], train["ema"], train["r1"], train["lazy_reg"]
+    x0 = torch.rand(batch, 1, SIDE, SIDE) * 2 - 1
+    y = torch.arange(batch) % gan.classes
+    steps_taken = [0]
+
+    def d_step():
+        """Softplus losses on B real pairs and B fake ones in one pass of D (2B rows), the fakes
+        x'_t ~ q(x_t | x_{t+1}, G(x_{t+1}, t, z, y)) from G without gradients; R1 = r1/2
+        E|dD(x_t, x_{t+1})/dx_t|^2 on the real pairs every lazy_reg steps, by double backpropagation
+        (the paper's code's way; gentri gets the same gradient from one more pass of D over the B
+        real pairs, see docs/models.md)."""
+        t = torch.randint(0, sched.T, (batch,))
+        xt, xt1 = sched.pair(x0, t)
+        with torch.no_grad():
+            fake = sched.posterior(G(xt1, t, torch.randn(batch, gan.latent), y), xt1, t)
+        r1_due = r1 > 0 and steps_taken[0] % lazy_reg == 0
+        xt = xt.detach().requires_grad_(r1_due)
+        pairs = torch.cat((torch.cat((xt, xt1), dim=1), torch.cat((fake, xt1), dim=1)))
+        logits = D(pairs, torch.cat((t, t)), torch.cat((y, y)))
+        real_logits, fake_logits = logits[:batch], logits[batch:]
+        loss = F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+        if r1_due:
+            (grad,) = torch.autograd.grad(real_logits.sum(), xt, create_graph=True)
+            loss = loss + r1 / 2 * grad.square().flatten(1).sum(dim=1).mean()
+        opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_d.step()
+
+    def g_step():
+        """A fresh t, pair and z; L_G = E softplus(-D(x'_t, x_{t+1})) with D's weights frozen, so its
+        backward pass computes D's input gradient only, as gentri's does."""
+        t = torch.randint(0, sched.T, (batch,))
+        _, xt1 = sched.pair(x0, t)
+        fake = sched.posterior(G(xt1, t, torch.randn(batch, gan.latent), y), xt1, t)
+        D.requires_grad_(False)
+        opt_g.zero_grad(set_to_none=True)
+        F.softplus(-D(torch.cat((fake, xt1), dim=1), t, y)).mean().backward()
+        D.requires_grad_(True)
+        opt_g.step()
+
+    def step():  # D step, G step, then G's average with gentri's warm-up min(d, (1+n)/(10+n))
+        d_step()
+        g_step()
+        steps_taken[0] += 1
+        n = steps_taken[0]
+        ema_update(gan.ema, G, min(decay, (1 + n) / (10 + n)))
+
+    s = median_seconds(step, steps, warmup=1)
+    emit(what="ddgan_train_step", batch=batch, params_g=n_params(G), params_d=n_params(D), r1=r1,
+         lazy_reg=lazy_reg, ms=s * 1e3, samples_per_s=batch / s)
+    labels = torch.arange(1000) % gan.classes
+    gan.sample(labels[:DDGAN_SAMPLE_BATCH], DDGAN_SAMPLE_BATCH)  # the warm-up: one network batch
+    s = median_seconds(lambda: gan.sample(labels, DDGAN_SAMPLE_BATCH), steps, warmup=0)
+    emit(what="ddgan_sample", batch=1000, nfe=sched.T, ms=s * 1e3, samples_per_s=1000 / s)
+
+
 def bench_gemm(steps):
     n = 1024
     a, b = torch.randn(n, n), torch.randn(n, n)
@@ -461,8 +689,8 @@ def load_checkpoint(path, configs=DEFAULT_CONFIGS):
     checkpoint's own config (its model: section), falling back to the default config's."""
     meta, tensors = read_safetensors(path)
     kind = meta.get("gentri.kind")
-    if kind not in ("vae", "cgan", "ddpm"):
-        raise ValueError("%s: a %r checkpoint; the PyTorch reference has vae, cgan and ddpm" % (path, kind))
+    if kind not in KINDS:
+        raise ValueError("%s: a %r checkpoint; the PyTorch reference has %s" % (path, kind, ", ".join(KINDS)))
     cfgs = load_configs(configs)
     if meta.get("gentri.config"):  # the checkpoint's own config, over the default one
         for section, values in parse_config(meta["gentri.config"], path + " config").items():
@@ -481,7 +709,7 @@ def check(path, configs):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("what", nargs="?", default="all", choices=["vae", "cgan", "ddpm", "gemm", "conv", "all", "check"])
+    ap.add_argument("what", nargs="?", default="all", choices=list(KINDS) + ["gemm", "conv", "all", "check"])
     ap.add_argument("checkpoint", nargs="?", help="with check: the gentri checkpoint to load")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     ap.add_argument("--steps", type=int, default=20, help="timed runs per measurement (default 20)")
@@ -501,7 +729,7 @@ def main(argv=None):
         bench_gemm(a.steps)
     if a.what in ("conv", "all"):
         bench_conv(a.steps)
-    for kind, run in (("vae", bench_vae), ("cgan", bench_cgan), ("ddpm", bench_ddpm)):
+    for kind, run in (("vae", bench_vae), ("cgan", bench_cgan), ("ddpm", bench_ddpm), ("ddgan", bench_ddgan)):
         if a.what in (kind, "all"):
             run(cfgs, a.steps)
 

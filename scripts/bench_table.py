@@ -8,7 +8,8 @@ RAW_DIR holds what scripts/bench.sh wrote each round:
   time-go-<i>-<model>.txt   /usr/bin/time -v of that model's Go benchmark process (optional)
   time-peer-<i>-<model>.txt /usr/bin/time -v of that model's PyTorch process (optional)
 The key=value pairs (date, cpu, blas, models, ...) are copied into the JSON as they are; models
-(space-separated) names the peak-RSS rows, one per model.
+(space-separated) names the peak-RSS rows, one per model; go_benchtime and peer_steps, given per
+model as "model:value ...", become {model: value} objects.
 Standard library only, any Python 3.
 """
 import glob, json, os, re, statistics, sys
@@ -22,6 +23,8 @@ ROWS = [
     ("cgan sample 1000", "CGANSample1000", "ms/1000samples", "cgan_sample"),
     ("ddpm train step (batch 64)", "DDPMTrainStep", "ms/step", "ddpm_train_step"),
     ("ddpm network evaluation (batch 64)", "DDPMNFE64", "ms/nfe", "ddpm_nfe_batch64"),
+    ("ddgan train step (batch 64)", "DDGANTrainStep", "ms/step", "ddgan_train_step"),
+    ("ddgan sample 1000", "DDGANSample1000", "ms/1000samples", "ddgan_sample"),
 ]
 
 
@@ -100,7 +103,7 @@ def main():
                      "ratio_gentri_over_peer": None})
 
     # Peak RSS of each model's process (its training step and sampling batch), both sides.
-    models = meta.get("models", "vae cgan ddpm").split()
+    models = meta.get("models", "vae cgan ddpm ddgan").split()
     rss = {m: {"gentri_kb": peak_rss_kb(raw, "go", m), "peer_kb": peak_rss_kb(raw, "peer", m)} for m in models}
     mb = lambda kb: None if kb is None else kb / 1024
 
@@ -123,9 +126,13 @@ def main():
     doc.update({"rows": rows, "go_benchmarks": go_all, "peer": {k: {"median": median(v), "runs": v}
                                                                  for k, v in peer.items()},
                 "peak_rss": rss})
-    for k in ("gomaxprocs", "num_cpu", "peer_threads", "peer_steps", "rounds", "go_count"):
-        if k in doc and str(doc[k]).isdigit():
-            doc[k] = int(doc[k])
+    number = lambda v: int(v) if str(v).isdigit() else v
+    for k in ("gomaxprocs", "num_cpu", "peer_threads", "peer_steps", "rounds", "go_count", "elapsed_s"):
+        if k in doc:
+            doc[k] = number(doc[k])
+    for k in ("go_benchtime", "peer_steps"):
+        if ":" in str(doc.get(k, "")):
+            doc[k] = {m: number(v) for m, _, v in (pair.partition(":") for pair in doc[k].split())}
     with open(out_json, "w") as f:
         json.dump(doc, f, indent=2)
         f.write("\n")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 
@@ -158,20 +157,9 @@ func output(o evalOptions, s streams, rec *eval.Record) error {
 // openForEval opens --checkpoint (default: the newest under runs/, of
 // --model's kind), checks --model and applies the sampler flags.
 func openForEval(o *evalOptions, eo *eval.Options, logw io.Writer) error {
-	if o.Checkpoint == "" {
-		p, err := train.LatestCheckpoint(o.RunsRoot, o.Model)
-		if err != nil {
-			return usageError{err}
-		}
-		o.Checkpoint = p
-		fmt.Fprintf(logw, "using the newest checkpoint: %s\n", p)
-	}
-	m, cfg, f, err := models.Open(o.Checkpoint, false)
+	m, cfg, f, err := openCheckpoint(&o.Checkpoint, o.Model, o.RunsRoot, logw)
 	if err != nil {
 		return err
-	}
-	if o.Model != "" && o.Model != cfg.Model.Kind {
-		return usagef("--model %s, but %s is a %s checkpoint", o.Model, o.Checkpoint, cfg.Model.Kind)
 	}
 	if err := o.sampler.apply(m); err != nil {
 		return err

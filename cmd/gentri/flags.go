@@ -1,10 +1,39 @@
 package main
 
 import (
+	"fmt"
+	"io"
+
 	"github.com/spf13/pflag"
 
+	"github.com/gentri/gentri/internal/checkpoint"
+	"github.com/gentri/gentri/internal/config"
 	"github.com/gentri/gentri/internal/models"
+	"github.com/gentri/gentri/internal/train"
 )
+
+// openCheckpoint opens --checkpoint for sample, eval and latent: *path, or
+// when it is empty the newest checkpoint under runsRoot of --model's kind
+// (named on logw, and stored in *path), and refuses a checkpoint of another
+// kind than a given --model.
+func openCheckpoint(path *string, kind, runsRoot string, logw io.Writer) (models.Model, *config.Config, *checkpoint.File, error) {
+	if *path == "" {
+		p, err := train.LatestCheckpoint(runsRoot, kind)
+		if err != nil {
+			return nil, nil, nil, usageError{err}
+		}
+		*path = p
+		fmt.Fprintf(logw, "using the newest checkpoint: %s\n", p)
+	}
+	m, cfg, f, err := models.Open(*path, false)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if kind != "" && kind != cfg.Model.Kind {
+		return nil, nil, nil, usagef("--model %s, but %s is a %s checkpoint", kind, *path, cfg.Model.Kind)
+	}
+	return m, cfg, f, nil
+}
 
 // samplerFlags are the diffusion sampling flags `sample` and `eval` share.
 type samplerFlags struct {

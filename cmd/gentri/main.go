@@ -102,7 +102,7 @@ func newRoot(s streams) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newTrainCmd(s), newSampleCmd(s), newEvalCmd(s), newReportCmd(s), newVersionCmd(s), newEnvCmd(s))
+	root.AddCommand(newTrainCmd(s), newSampleCmd(s), newEvalCmd(s), newLatentCmd(s), newReportCmd(s), newVersionCmd(s), newEnvCmd(s))
 	// Unknown subcommands and stray arguments are usage errors too.
 	for _, c := range root.Commands() {
 		if c.Args == nil {

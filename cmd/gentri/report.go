@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -11,45 +12,104 @@ import (
 	"github.com/gentri/gentri/internal/train"
 )
 
+// reportOptions are the flags of `gentri report`.
+type reportOptions struct {
+	Records   []string
+	Out       string // the tables' file; "" is stdout (without --plot)
+	Targets   bool
+	Plot      string // the trilemma figure's PNG
+	PlotTitle string
+}
+
 func newReportCmd(s streams) *cobra.Command {
-	var (
-		out     string
-		targets bool
-	)
+	var o reportOptions
 	c := &cobra.Command{
-		Use:   "report RECORD.json...",
-		Short: "Turn `gentri eval --json` records into the trilemma's Markdown tables",
+		Use:   "report [--plot OUT.png] RECORD.json...",
+		Short: "Turn `gentri eval --json` records into the trilemma's Markdown tables or its figure",
+		Long: `Turn ` + "`gentri eval --json`" + ` records into the trilemma's Markdown tables (one row per model and
+sampler, the real-data floor of each N, the 2-D mode figures) or, with --plot, its figure.
+
+--plot draws every image record as one labelled point: sampling time (seconds per 100 samples,
+log axis) across, FID (log axis, lower is better) up, recall as the marker's colour (colour bar
+beside the plot). The points of one model and sampler that differ only in their step count (a
+--sweep-steps run) are joined by a line. Records without FID, recall and speed (2-D models, likelihood-only records) are
+left out, each with a note on stderr; if none is left the command fails. All points must come from
+the same feature network (extractor_sha256): FIDs of different networks do not compare.
+
+FID depends on N, the number of samples. The figure's N is the N of most records (the larger on a
+tie): its points are circles. Records of another N are drawn with another marker and ", N=..." in
+their label, and each N's real-data floor (the FID of N real images, from the records) is a dashed
+line: read each point against the floor of its own N.
+
+With --plot the tables are written only when --out names a file for them.`,
 		Example: `  gentri report runs/trilemma/eval/*.json
   gentri report --out table.md a.json b.json
-  gentri report --targets runs/trilemma/eval/*.json   # and whether the trilemma targets are met`,
-		Args: cobra.MinimumNArgs(1),
+  gentri report --targets runs/trilemma/eval/*.json   # and whether the trilemma targets are met
+  gentri report --plot trilemma.png runs/trilemma/eval/{vae,cgan,ddpm-ddim50,ddpm-1000}.json`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("%s: no record files given (see '%s --help')", c.CommandPath(), c.CommandPath())
+			}
+			return nil
+		},
 	}
 	c.RunE = func(_ *cobra.Command, args []string) error {
-		recs, err := eval.ReadRecords(args)
+		o.Records = args
+		return runReport(o, s)
+	}
+	f := c.Flags()
+	f.StringVar(&o.Out, "out", "", "write the tables to this file instead of stdout")
+	f.BoolVar(&o.Targets, "targets", false, "add a table of the trilemma's targets for the default models and whether the records meet them")
+	f.StringVar(&o.Plot, "plot", "", "draw the trilemma figure (FID against seconds per 100 samples, recall as colour) to this PNG")
+	f.StringVar(&o.PlotTitle, "plot-title", "", "the figure's title (default \""+eval.DefaultTrilemmaTitle+"\")")
+	return c
+}
+
+// runReport writes the tables, the figure, or both.
+func runReport(o reportOptions, s streams) error {
+	if o.PlotTitle != "" && o.Plot == "" {
+		return usagef("--plot-title needs --plot")
+	}
+	if o.Plot != "" && o.Targets && o.Out == "" {
+		return usagef("--targets adds to the tables, which --plot writes only with --out: give --out too")
+	}
+	if o.Plot != "" {
+		pts, skipped, err := eval.TrilemmaFigure(o.Records)
+		for _, line := range skipped {
+			fmt.Fprintf(s.Err, "report --plot: left out %s\n", line)
+		}
 		if err != nil {
 			return usageError{err}
 		}
-		w := s.Out
-		if out != "" {
-			f, err := os.Create(out)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			w = f
+		if err := eval.WriteTrilemmaPNG(o.Plot, pts, eval.TrilemmaPlotOptions{Title: o.PlotTitle}); err != nil {
+			return err
 		}
-		eval.MarkdownTables(w, recs, func(ckpt string, step int) float64 {
-			return train.ElapsedAt(filepath.Dir(ckpt), step)
-		})
-		if targets {
-			eval.MarkdownTargets(w, eval.TrilemmaTargets(recs))
+		fmt.Fprintf(s.Err, "wrote %s\n", o.Plot)
+		if o.Out == "" {
+			return nil
 		}
-		if out != "" {
-			fmt.Fprintf(s.Err, "wrote %s (%d records)\n", out, len(recs))
-		}
-		return nil
 	}
-	c.Flags().StringVar(&out, "out", "", "write the tables to this file instead of stdout")
-	c.Flags().BoolVar(&targets, "targets", false, "add a table of the trilemma's targets for the default models and whether the records meet them")
-	return c
+	recs, err := eval.ReadRecords(o.Records)
+	if err != nil {
+		return usageError{err}
+	}
+	var w io.Writer = s.Out
+	if o.Out != "" {
+		f, err := os.Create(o.Out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	eval.MarkdownTables(w, recs, func(ckpt string, step int) float64 {
+		return train.ElapsedAt(filepath.Dir(ckpt), step)
+	})
+	if o.Targets {
+		eval.MarkdownTargets(w, eval.TrilemmaTargets(recs))
+	}
+	if o.Out != "" {
+		fmt.Fprintf(s.Err, "wrote %s (%d records)\n", o.Out, len(recs))
+	}
+	return nil
 }

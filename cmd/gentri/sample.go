@@ -4,16 +4,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"io"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/gentri/gentri/internal/config"
 	"github.com/gentri/gentri/internal/data"
 	"github.com/gentri/gentri/internal/eval"
 	"github.com/gentri/gentri/internal/models"
 	"github.com/gentri/gentri/internal/rng"
 	"github.com/gentri/gentri/internal/sample"
-	"github.com/gentri/gentri/internal/train"
 )
 
 // sampleOptions are the flags of `gentri sample`.
@@ -23,8 +27,13 @@ type sampleOptions struct {
 	Seed                                   uint64
 	SeedSet, NSet, Recon, Quiet, JSON      bool
 	Unconditional                          bool
+	Trajectory, Forward                    string // diffusion: the steps of the chain pictures ("" = none)
 	sampler                                *samplerFlags
 }
+
+// chainSamples is the default --n of --trajectory and --forward: a picture
+// of a few rows.
+const chainSamples = 4
 
 func newSampleCmd(s streams) *cobra.Command {
 	o := sampleOptions{RunsRoot: "runs"}
@@ -36,7 +45,10 @@ func newSampleCmd(s streams) *cobra.Command {
   gentri sample --model vae --each samples/ --seed 100
   gentri sample --model vae --recon --out recon.png
   gentri sample --model cgan                  # 10x10 grid, one row per class
-  gentri sample --model cgan --class 7 --n 64`,
+  gentri sample --model cgan --class 7 --n 64
+  gentri sample --model ddpm --trajectory 980,800,600,400,200,0 --out chain.png   # x_t and x0_hat along the reverse chain
+  gentri sample --model ddpm --forward 0,100,250,500,999 --out forward.png        # test images under q(x_t | x_0)
+  gentri sample --model ddgan --trajectory all --out chain.png`,
 		RunE: func(c *cobra.Command, _ []string) error {
 			o.SeedSet, o.NSet = c.Flags().Changed("seed"), c.Flags().Changed("n")
 			if !c.Flags().Changed("class") {
@@ -55,7 +67,11 @@ func newSampleCmd(s streams) *cobra.Command {
 	f.Uint64Var(&o.Seed, "seed", 0, "first sample seed; sample i uses seed+i (default: the config's sample.seed)")
 	f.IntVar(&o.Class, "class", 0, "conditional models: sample this class only (default: a grid with one row per class)")
 	f.BoolVar(&o.Unconditional, "unconditional", false, "conditional models: sample without a class (the DDPM's \"no class\" label; a uniformly drawn class for the cGAN)")
-	f.BoolVar(&o.Recon, "recon", false, "VAE: write test images beside their reconstructions instead of samples")
+	f.BoolVar(&o.Recon, "recon", false, "VAE, AE: write test images beside their reconstructions instead of samples")
+	f.StringVar(&o.Trajectory, "trajectory", "", "diffusion: draw each sample's reverse chain at these steps t (comma-separated, or all: every step the sampler visits):\n"+
+		"a row of the inputs x_t ending with the sample, and below it the x0_hat each step predicts (default --n 4)")
+	f.StringVar(&o.Forward, "forward", "", "diffusion: draw the first --n test images (default 4) under the forward process q(x_t | x_0)\n"+
+		"at these steps t (comma-separated, or all: the sampler's steps), each row starting with the clean image")
 	f.BoolVar(&o.Quiet, "quiet", false, "no messages on stderr")
 	f.BoolVar(&o.JSON, "json", false, "print the result as one JSON object on stdout")
 	o.sampler = addSamplerFlags(f)
@@ -63,22 +79,13 @@ func newSampleCmd(s streams) *cobra.Command {
 }
 
 func runSample(o sampleOptions, s streams) error {
-	if o.Checkpoint == "" {
-		p, err := train.LatestCheckpoint(o.RunsRoot, o.Model)
-		if err != nil {
-			return usageError{err}
-		}
-		o.Checkpoint = p
-		if !o.Quiet {
-			fmt.Fprintf(s.Err, "using the newest checkpoint: %s\n", p)
-		}
+	logw := s.Err
+	if o.Quiet {
+		logw = io.Discard
 	}
-	m, cfg, _, err := models.Open(o.Checkpoint, false)
+	m, cfg, _, err := openCheckpoint(&o.Checkpoint, o.Model, o.RunsRoot, logw)
 	if err != nil {
 		return err
-	}
-	if o.Model != "" && o.Model != cfg.Model.Kind {
-		return usagef("--model %s, but %s is a %s checkpoint", o.Model, o.Checkpoint, cfg.Model.Kind)
 	}
 	if err := o.sampler.apply(m); err != nil {
 		return err
@@ -97,7 +104,11 @@ func runSample(o sampleOptions, s streams) error {
 		}
 		defer bar.Finish()
 	}
-	if !o.NSet {
+	chain := o.Trajectory != "" || o.Forward != ""
+	switch {
+	case !o.NSet && chain:
+		o.N = chainSamples
+	case !o.NSet:
 		o.N = cfg.Sample.N
 	}
 	if !o.SeedSet {
@@ -110,8 +121,11 @@ func runSample(o sampleOptions, s streams) error {
 		return usagef("--cols must be >= 0, got %d", o.Cols)
 	}
 	mix, points := data.MixtureByName(cfg.Data.Dataset)
-	if points && (o.Each != "" || o.Cols != 0) {
-		return usagef("--each and --cols lay out images; a %s model's samples are points, drawn in one scatter plot", cfg.Model.Kind)
+	if points && (o.Each != "" || o.Cols != 0 || chain) {
+		return usagef("--each, --cols, --trajectory and --forward lay out images; a %s model's samples are points, drawn in one scatter plot", cfg.Model.Kind)
+	}
+	if chain {
+		return runChain(o, s, m, cfg)
 	}
 	var imgs [][]float32
 	cols := o.Cols
@@ -218,13 +232,31 @@ func guidanceOf(m models.Model) float64 {
 }
 
 // reconstructions returns the first n test images, each followed by its
-// reconstruction; a model trained on binarised data sees (and shows) the
-// same fixed binarisation its held-out ELBO is measured on.
+// reconstruction.
 func reconstructions(m models.Model, dir string, binarized bool, n int) ([][]float32, error) {
 	rc, ok := m.(models.Reconstructor)
 	if !ok {
 		return nil, usagef("--recon: a %s cannot reconstruct images", m.Kind())
 	}
+	xs, err := testImages(dir, binarized, n)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := rc.Reconstruct(xs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]float32, 0, 2*n)
+	for i := range xs {
+		out = append(out, xs[i], rs[i])
+	}
+	return out, nil
+}
+
+// testImages returns the first n MNIST test images (fewer if the test set
+// is smaller); a model trained on binarised data sees (and shows) the same
+// fixed binarisation its held-out figures are measured on.
+func testImages(dir string, binarized bool, n int) ([][]float32, error) {
 	dir, err := data.MNISTDir(dir)
 	if err != nil {
 		return nil, err
@@ -236,18 +268,157 @@ func reconstructions(m models.Model, dir string, binarized bool, n int) ([][]flo
 	if binarized {
 		test = test.Binarized(rng.New(0, models.StreamEval))
 	}
-	n = min(n, test.N)
-	xs := make([][]float32, n)
+	xs := make([][]float32, min(n, test.N))
 	for i := range xs {
 		xs[i] = test.Image(i)
 	}
-	rs, err := rc.Reconstruct(xs)
+	return xs, nil
+}
+
+// runChain draws the pictures of a diffusion model's chains: with
+// --trajectory, for each sample a row of the reverse chain's inputs x_t
+// (then the sample) above a row of the x0_hat each step predicts; with
+// --forward, for each of the first test images a row of it under
+// q(x_t | x_0), starting with the clean image.
+func runChain(o sampleOptions, s streams, m models.Model, cfg *config.Config) error {
+	flag, spec := "--trajectory", o.Trajectory
+	if o.Trajectory == "" {
+		flag, spec = "--forward", o.Forward
+	}
+	ch, ok := m.(models.Chain)
+	switch {
+	case o.Trajectory != "" && o.Forward != "":
+		return usagef("--trajectory and --forward draw one picture each: give one of them")
+	case o.Recon:
+		return usagef("--recon and %s exclude each other", flag)
+	case o.Cols != 0:
+		return usagef("--cols: %s draws one column per step", flag)
+	case !ok:
+		return usagef("%s: a %s model has no diffusion chain to draw (the diffusion models of images have one)", flag, m.Kind())
+	}
+	steps, err := parseChainSteps(flag, spec, ch)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out := make([][]float32, 0, 2*n)
-	for i := range xs {
-		out = append(out, xs[i], rs[i])
+	seeds := make([]uint64, o.N)
+	for i := range seeds {
+		seeds[i] = o.Seed + uint64(i)
 	}
-	return out, nil
+	var cells, finals [][]float32
+	if o.Forward != "" {
+		if o.Class >= 0 || o.Unconditional || o.Each != "" {
+			return usagef("--class, --unconditional and --each choose or write samples; --forward draws test images")
+		}
+		xs, err := testImages(cfg.Data.Dir, cfg.Data.Binarize == "dynamic", o.N)
+		if err != nil {
+			return err
+		}
+		strips, err := ch.Forward(xs, seeds[:len(xs)], steps)
+		if err != nil {
+			return err
+		}
+		for i, x := range xs {
+			cells = append(append(cells, x), strips[i]...)
+		}
+	} else {
+		var ignoredCols int
+		labels, err := sampleLabels(m, o.N, o.Class, o.Unconditional, &ignoredCols)
+		if err != nil {
+			return err
+		}
+		frames, final, err := ch.Trajectory(seeds, labels, steps)
+		if err != nil {
+			return err
+		}
+		for i := range seeds {
+			for _, f := range frames {
+				cells = append(cells, f.X[i])
+			}
+			cells = append(cells, final[i])
+			for _, f := range frames {
+				cells = append(cells, f.X0[i])
+			}
+			cells = append(cells, nil) // no prediction beside the sample
+		}
+		finals = final
+	}
+	for i, img := range finals {
+		if o.Each != "" {
+			p := filepath.Join(o.Each, fmt.Sprintf("seed%08d.png", seeds[i]))
+			if err := sample.WritePNG(p, sample.Gray(img, models.Height, models.Width)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := sample.WritePNG(o.Out, sample.Grid(cells, models.Height, models.Width, len(steps)+1)); err != nil {
+		return err
+	}
+	if !o.Quiet {
+		what := fmt.Sprintf("%d samples: rows of x_t at t = %s then the sample, each above its x0_hat", o.N, joinInts(steps))
+		if o.Forward != "" {
+			what = fmt.Sprintf("%d test images: the clean image, then x_t ~ q(x_t | x_0) at t = %s", len(cells)/(len(steps)+1), joinInts(steps))
+		}
+		fmt.Fprintf(s.Err, "wrote %s (%s; %s)\n", o.Out, what, o.Checkpoint)
+	}
+	if o.JSON {
+		rec := map[string]any{"checkpoint": o.Checkpoint, "model": cfg.Model.Kind, "out": o.Out, "n": o.N, "seed": o.Seed}
+		if o.Forward != "" {
+			rec["forward"] = steps
+		} else {
+			rec["trajectory"], rec["each"], rec["class"], rec["unconditional"] = steps, o.Each, o.Class, o.Unconditional
+		}
+		return json.NewEncoder(s.Out).Encode(rec)
+	}
+	return nil
+}
+
+// parseChainSteps reads the steps of --trajectory or --forward: "all"
+// (every step the sampler visits) or a comma-separated list of t, each
+// once. The reverse chain's steps must be ones its sampler visits, in any
+// order (drawn noisiest first); the forward process takes any t in [0, T)
+// (drawn from the cleanest).
+func parseChainSteps(flag, spec string, ch models.Chain) ([]int, error) {
+	visited := ch.ChainSteps()
+	if strings.TrimSpace(spec) == "all" {
+		steps := slices.Clone(visited)
+		if flag == "--forward" {
+			slices.Reverse(steps)
+		}
+		return steps, nil
+	}
+	T := ch.DiffusionSteps()
+	var steps []int
+	for _, f := range strings.Split(spec, ",") {
+		t, err := strconv.Atoi(strings.TrimSpace(f))
+		switch {
+		case err != nil:
+			return nil, usagef("%s %q: %q is not a step (want steps t in [0, %d], comma-separated, or all)", flag, spec, f, T-1)
+		case slices.Contains(steps, t):
+			return nil, usagef("%s %q: step %d given twice", flag, spec, t)
+		case t < 0 || t >= T:
+			return nil, usagef("%s %q: step %d is outside [0, %d] (the model has T = %d steps)", flag, spec, t, T-1, T)
+		case flag == "--trajectory" && !slices.Contains(visited, t):
+			return nil, usagef("%s %q: the sampler does not visit step %d; its %d steps are %s (--sampler and --steps choose others)",
+				flag, spec, t, len(visited), joinInts(visited))
+		}
+		steps = append(steps, t)
+	}
+	slices.Sort(steps)
+	if flag == "--trajectory" {
+		slices.Reverse(steps)
+	}
+	return steps, nil
+}
+
+// joinInts writes a list of steps as "980, 960, …", eliding the middle of a
+// long one.
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.Itoa(x)
+	}
+	if len(s) > 12 {
+		s = append(append(s[:6:6], "…"), s[len(s)-3:]...)
+	}
+	return strings.Join(s, ", ")
 }

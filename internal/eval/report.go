@@ -70,6 +70,10 @@ type Record struct {
 	Hardware   Hardware `json:"hardware"`
 	Version    string   `json:"gentri_version"`
 	Warnings   []string `json:"warnings,omitempty"`
+
+	// Source is where ReadRecords found the record ("file:line"), for
+	// messages about it; never written.
+	Source string `json:"-"`
 }
 
 // Sampler records the sampling settings of a diffusion model.

@@ -49,8 +49,12 @@ func benchBatch(n int) Batch {
 // (building graphs, touching buffers), then b.N timed ones, and the median
 // seconds of one. A single slow run (a GC cycle, a busy host) moves the
 // median less than the mean that ns/op shows.
-func medianRun(b *testing.B, fn func() error) float64 {
-	for range 3 {
+func medianRun(b *testing.B, fn func() error) float64 { return medianRunAfter(b, 3, fn) }
+
+// medianRunAfter is medianRun with warmup untimed runs, for models whose
+// runs take seconds (the reference's bench() takes the same count).
+func medianRunAfter(b *testing.B, warmup int, fn func() error) float64 {
+	for range warmup {
 		if err := fn(); err != nil {
 			b.Fatal(err)
 		}

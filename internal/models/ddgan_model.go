@@ -552,6 +552,13 @@ func (m *DDGANModel) generatorStep(x0 []float32, labels []int, d ddganDraw) erro
 // then for t = T−1..0 a latent z and (t > 0) the posterior's noise, so it
 // depends on its seed and label only. Pixels are (clamp(x_0, −1, 1) + 1)/2.
 func (m *DDGANModel) Generate(seeds []uint64, labels []int) ([][]float32, error) {
+	return m.generate(seeds, labels, nil)
+}
+
+// generate is Generate's sampler. observe, if set, sees each step t's input
+// x_{t+1} and the generator's x̂_0 for the n samples of the batch that starts
+// at sample start (Trajectory records them); it must not change them.
+func (m *DDGANModel) generate(seeds []uint64, labels []int, observe func(t, start, n int, x, xhat []float32)) ([][]float32, error) {
 	if labels != nil && len(labels) != len(seeds) {
 		return nil, fmt.Errorf("ddgan: %d labels for %d seeds", len(labels), len(seeds))
 	}
@@ -600,6 +607,9 @@ func (m *DDGANModel) Generate(seeds []uint64, labels []int) ([][]float32, error)
 				return nil, fmt.Errorf("ddgan sampler: %w", err)
 			}
 			xhat := s.out.Data().([]float32)
+			if observe != nil {
+				observe(t, start, n, x, xhat)
+			}
 			for i, r := range rs {
 				if t > 0 {
 					rng.Normal(r, noise)
@@ -609,11 +619,7 @@ func (m *DDGANModel) Generate(seeds []uint64, labels []int) ([][]float32, error)
 			}
 		}
 		for i := range n {
-			img := make([]float32, P)
-			for j, v := range x[i*P : (i+1)*P] {
-				img[j] = (min(max(v, -1), 1) + 1) / 2
-			}
-			out = append(out, img)
+			out = append(out, toPixels(x[i*P:(i+1)*P]))
 		}
 	}
 	return out, nil

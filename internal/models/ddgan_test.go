@@ -561,8 +561,15 @@ func TestDDGANCheckpointLoadsIntoPyTorch(t *testing.T) {
 			}
 		}
 	}
+	// The checkpoint carries the config of these shapes, as a trained one
+	// does: the PyTorch side builds its networks from it, not from the
+	// default configs/ddgan.yaml.
+	cfg, err := LoadConfig("ddgan", "", []string{"model.d_channels=64", "train.lazy_reg=1", "train.seed=21"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(t.TempDir(), "ddgan.safetensors")
-	f := &checkpoint.File{Metadata: map[string]string{MetaKind: "ddgan", "T": "4"}, Tensors: m.State(false)}
+	f := &checkpoint.File{Metadata: map[string]string{MetaKind: "ddgan", MetaConfig: string(cfg.YAML())}, Tensors: m.State(false)}
 	if err := checkpoint.WriteAtomic(path, f); err != nil {
 		t.Fatal(err)
 	}

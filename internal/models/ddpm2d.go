@@ -286,7 +286,7 @@ func (m *DDPM2DModel) Generate(seeds []uint64, _ []int) ([][]float32, error) {
 				o.Progress(c*len(ts)+k+1, chunks*len(ts))
 			}
 		}
-		if err := reverseDiffusion(m.Sched, o, ts, x, 2, n, rs, predict, done); err != nil {
+		if err := reverseDiffusion(m.Sched, o, ts, x, 2, n, rs, predict, nil, done); err != nil {
 			return nil, fmt.Errorf("ddpm2d sampler: %w", err)
 		}
 		out = append(out, pointsFrom(x, n, m.scale)...)

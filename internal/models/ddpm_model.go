@@ -282,6 +282,17 @@ func (m *DDPMModel) epsilon(s *unetGraph, dst, cond []float32, t int, labels []i
 // an unconditional sample; the last step adds no noise (DDPM's z = 0 at
 // t = 1). Pixels are (clamp(x_0, −1, 1) + 1)/2.
 func (m *DDPMModel) Generate(seeds []uint64, labels []int) ([][]float32, error) {
+	return m.generate(seeds, labels, nil)
+}
+
+// stepObserver sees step k (timestep t) of the chunk of samples
+// start..start+n−1: their rows of the step's input x_t and of the ε it
+// steps with, before the step. It must not change them.
+type stepObserver func(start, n, k, t int, x, eps []float32)
+
+// generate is Generate, showing each step to observe when it is set
+// (Trajectory); observing changes no sample.
+func (m *DDPMModel) generate(seeds []uint64, labels []int, observe stepObserver) ([][]float32, error) {
 	if labels != nil && len(labels) != len(seeds) {
 		return nil, fmt.Errorf("ddpm: %d labels for %d seeds", len(labels), len(seeds))
 	}
@@ -328,18 +339,28 @@ func (m *DDPMModel) Generate(seeds []uint64, labels []int) ([][]float32, error) 
 				o.Progress(c*len(ts)+k+1, chunks*len(ts))
 			}
 		}
-		if err := reverseDiffusion(m.Sched, o, ts, x, P, n, rs, predict, done); err != nil {
+		var obs func(k, t int, x, eps []float32)
+		if observe != nil {
+			obs = func(k, t int, x, eps []float32) { observe(start, n, k, t, x[:n*P], eps[:n*P]) }
+		}
+		if err := reverseDiffusion(m.Sched, o, ts, x, P, n, rs, predict, obs, done); err != nil {
 			return nil, fmt.Errorf("ddpm sampler: %w", err)
 		}
 		for i := 0; i < n; i++ {
-			img := make([]float32, P)
-			for j, v := range x[i*P : (i+1)*P] {
-				img[j] = (min(max(v, -1), 1) + 1) / 2
-			}
-			out = append(out, img)
+			out = append(out, toPixels(x[i*P:(i+1)*P]))
 		}
 	}
 	return out, nil
+}
+
+// toPixels maps an image in the model's range [−1, 1] to pixels in [0, 1],
+// (clamp(v, −1, 1) + 1)/2, in a new slice.
+func toPixels(x []float32) []float32 {
+	img := make([]float32, len(x))
+	for j, v := range x {
+		img[j] = (min(max(v, -1), 1) + 1) / 2
+	}
+	return img
 }
 
 // Evaluate returns the held-out ε-MSE of the EMA network ("test_mse", the

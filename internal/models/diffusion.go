@@ -307,9 +307,11 @@ func normalizeSampler(kind string, o SamplerOptions, T int, images bool) (Sample
 // with its own noise stream rs[i]; the rest is padding), and predict fills
 // eps (same layout) with ε_θ(x, t). Each real sample's noise comes from its
 // own stream, so a sample does not depend on the chunk it is drawn in. The
-// last step adds no noise. done(k) is called after step k.
+// last step adds no noise. observe, if set, sees step k's input x_t and
+// the ε it steps with, before the step (it must not change them); done(k)
+// is called after step k.
 func reverseDiffusion(s *Schedule, o SamplerOptions, ts []int, x []float32, dim, n int, rs []*rng.RNG,
-	predict func(eps []float32, t int) error, done func(k int)) error {
+	predict func(eps []float32, t int) error, observe func(k, t int, x, eps []float32), done func(k int)) error {
 	eps, z := make([]float32, len(x)), make([]float32, dim)
 	for k, t := range ts {
 		prev := -1
@@ -318,6 +320,9 @@ func reverseDiffusion(s *Schedule, o SamplerOptions, ts []int, x []float32, dim,
 		}
 		if err := predict(eps, t); err != nil {
 			return err
+		}
+		if observe != nil {
+			observe(k, t, x, eps)
 		}
 		at, ap := s.Abar(t), s.Abar(prev)
 		sigma := DDIMSigma(at, ap, o.Eta)

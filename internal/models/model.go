@@ -48,6 +48,19 @@ type Reconstructor interface {
 	Reconstruct(x [][]float32) ([][]float32, error)
 }
 
+// Autoencoder is implemented by models that map an image to a point of a
+// latent space and a point back to an image: the VAE (the code of an image
+// is its posterior mean μ) and the plain autoencoder (its deterministic
+// code). `gentri latent` compares their latent spaces on the test set.
+type Autoencoder interface {
+	// LatentDim is the dimension of the codes.
+	LatentDim() int
+	// Encode returns the code of each image (pixels in [0,1]).
+	Encode(x [][]float32) ([][]float32, error)
+	// Decode returns the image of each code: the decoder's pixel means in [0,1].
+	Decode(z [][]float32) ([][]float32, error)
+}
+
 // RNG streams: each purpose draws from its own stream of the run's seed, so
 // adding a draw in one place never shifts the numbers of another.
 const (
@@ -59,6 +72,9 @@ const (
 	// seed, test points from seed 0, the same for every run.
 	StreamData     uint64 = 5
 	StreamDataTest uint64 = 6
+	// The choices of an analysis of a trained model (the test images whose
+	// codes `gentri latent` interpolates between), from its --seed.
+	StreamAnalysis uint64 = 7
 )
 
 // Conditional is implemented by models that generate a requested class.

@@ -39,7 +39,7 @@ import (
 
 // kinds is the registry, in the order help texts list them.
 var kinds = []*Kind{
-	vaeKind, cganKind, ddpmKind,
+	vaeKind, aeKind, cganKind, ddpmKind,
 	gan2dKind, vae2dKind, ddpm2dKind,
 	ddganKind, ddgan2dKind,
 	classifierKind,
@@ -67,6 +67,7 @@ const (
 	CapSampler                            // Sampler: sampling has options (diffusion)
 	CapLikelihood                         // Likelihood: bounds the test log-likelihood
 	CapReconstruct                        // Reconstructor: encodes and decodes an image
+	CapLatent                             // Autoencoder: codes of images, images of codes
 )
 
 // Has reports whether every capability of o is in c.
@@ -78,7 +79,7 @@ func (c Capability) String() string {
 	for _, x := range []struct {
 		c    Capability
 		name string
-	}{{CapConditional, "conditional"}, {CapSampler, "sampler options"}, {CapLikelihood, "likelihood"}, {CapReconstruct, "reconstruction"}} {
+	}{{CapConditional, "conditional"}, {CapSampler, "sampler options"}, {CapLikelihood, "likelihood"}, {CapReconstruct, "reconstruction"}, {CapLatent, "latent codes"}} {
 		if c.Has(x.c) {
 			out = append(out, x.name)
 		}

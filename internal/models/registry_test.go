@@ -52,10 +52,11 @@ func TestRegistryEntriesBuildWhatTheyDeclare(t *testing.T) {
 			_, smp := m.(Sampler)
 			_, lik := m.(Likelihood)
 			_, rec := m.(Reconstructor)
+			_, lat := m.(Autoencoder)
 			for _, c := range []struct {
 				cap Capability
 				has bool
-			}{{CapConditional, cond}, {CapSampler, smp}, {CapLikelihood, lik}, {CapReconstruct, rec}} {
+			}{{CapConditional, cond}, {CapSampler, smp}, {CapLikelihood, lik}, {CapReconstruct, rec}, {CapLatent, lat}} {
 				if k.Caps.Has(c.cap) != c.has {
 					t.Errorf("Caps %q: declares %q %v, the model implements it %v", k.Caps, c.cap, k.Caps.Has(c.cap), c.has)
 				}

@@ -30,12 +30,19 @@ type VAE struct {
 
 // NewVAE builds the VAE's parameters, initialised from r.
 func NewVAE(pixels, hidden, latent int, dt tensor.Dtype, r *rng.RNG) *VAE {
+	return newMLPCoder(pixels, hidden, latent, 2*latent, dt, r)
+}
+
+// newMLPCoder builds the encoder and decoder MLPs with an encoder head of
+// out values: 2·latent (μ and log σ²) for the VAE, latent (the code) for
+// the autoencoder.
+func newMLPCoder(pixels, hidden, latent, out int, dt tensor.Dtype, r *rng.RNG) *VAE {
 	ps := nn.NewParams(dt, r)
 	m := &VAE{Pixels: pixels, Hidden: hidden, Latent: latent, Params: ps}
 	m.enc = [3]*nn.Linear{
 		nn.NewLinear(ps, "enc.0", pixels, hidden),
 		nn.NewLinear(ps, "enc.2", hidden, hidden),
-		nn.NewLinear(ps, "enc.4", hidden, 2*latent),
+		nn.NewLinear(ps, "enc.4", hidden, out),
 	}
 	m.dec = [3]*nn.Linear{
 		nn.NewLinear(ps, "dec.0", latent, hidden),

@@ -106,21 +106,70 @@ func (m *VAEModel) Generate(seeds []uint64, _ []int) ([][]float32, error) {
 			return nil, err
 		}
 	}
-	d := m.decoder
-	out := make([][]float32, 0, len(seeds))
+	return m.decodePrior(m.decoder, seeds)
+}
+
+// decodePrior decodes one z ~ N(0, I) per seed, drawn from stream
+// StreamSample of the seed, in d's fixed batches.
+func (m *VAE) decodePrior(d *vaeDecoder, seeds []uint64) ([][]float32, error) {
+	return m.decodeRows(d, len(seeds), func(i int, z []float32) error {
+		rng.Normal(rng.New(seeds[i], StreamSample), z)
+		return nil
+	})
+}
+
+// decodeRows runs the decoder d on n codes, fill(i, z) writing code i, in
+// d's fixed batch (the last one padded with zeros), so an image never
+// depends on how many were asked for.
+func (m *VAE) decodeRows(d *vaeDecoder, n int, fill func(i int, z []float32) error) ([][]float32, error) {
+	out := make([][]float32, 0, n)
 	z := d.z.Data().([]float32)
-	for start := 0; start < len(seeds); start += d.batch {
+	for start := 0; start < n; start += d.batch {
 		clear(z)
-		end := min(start+d.batch, len(seeds))
-		for i, s := range seeds[start:end] {
-			rng.Normal(rng.New(s, StreamSample), z[i*m.Latent:(i+1)*m.Latent])
+		end := min(start+d.batch, n)
+		for i := start; i < end; i++ {
+			if err := fill(i, z[(i-start)*m.Latent:(i-start+1)*m.Latent]); err != nil {
+				return nil, err
+			}
 		}
 		if err := runVM(d.vm); err != nil {
-			return nil, fmt.Errorf("vae decoder: %w", err)
+			return nil, fmt.Errorf("decoder: %w", err)
 		}
 		out = appendRows(out, d.out, end-start, m.Pixels)
 	}
 	return out, nil
+}
+
+// decodeCodes decodes the given codes with d.
+func (m *VAE) decodeCodes(d *vaeDecoder, zs [][]float32) ([][]float32, error) {
+	return m.decodeRows(d, len(zs), func(i int, z []float32) error {
+		if len(zs[i]) != m.Latent {
+			return fmt.Errorf("decode: code %d has %d values, want %d (the latent size)", i, len(zs[i]), m.Latent)
+		}
+		copy(z, zs[i])
+		return nil
+	})
+}
+
+// LatentDim is the dimension of z.
+func (m *VAEModel) LatentDim() int { return m.Latent }
+
+// Encode returns the posterior mean μ(x) of each image: the point of the
+// latent space the VAE puts an image at (its reconstruction decodes it).
+func (m *VAEModel) Encode(xs [][]float32) ([][]float32, error) {
+	mus, _, err := m.encodeAll(xs)
+	return mus, err
+}
+
+// Decode returns sigmoid(decoder(z)) for each code.
+func (m *VAEModel) Decode(zs [][]float32) ([][]float32, error) {
+	if m.decoder == nil {
+		var err error
+		if m.decoder, err = m.newDecoder(vaeSampleBatch); err != nil {
+			return nil, err
+		}
+	}
+	return m.decodeCodes(m.decoder, zs)
 }
 
 // Reconstruct returns sigmoid(decoder(μ(x))) for each image.
@@ -264,6 +313,9 @@ func (m *VAEModel) encodeAll(images [][]float32) (mus, logvars [][]float32, err 
 		end := min(start+vaeEvalBatch, len(images))
 		clear(x)
 		for i, img := range images[start:end] {
+			if len(img) != m.Pixels {
+				return nil, nil, fmt.Errorf("vae encoder: image %d has %d pixels, want %d", start+i, len(img), m.Pixels)
+			}
 			copy(x[i*m.Pixels:], img)
 		}
 		if err := runVM(vm); err != nil {
@@ -303,10 +355,10 @@ func (m *VAEModel) NELBO(test *data.Dataset) (float64, error) {
 }
 
 // LatentConfig is the section of the MLP kinds with a latent space (vae,
-// gan2d, vae2d): model.hidden and model.latent.
+// ae, gan2d, vae2d): model.hidden and model.latent.
 type LatentConfig struct {
 	Hidden int `key:"model.hidden"` // hidden width
-	Latent int `key:"model.latent"` // latent (vae, vae2d) or noise (gan2d) dimension
+	Latent int `key:"model.latent"` // latent (vae, ae, vae2d) or noise (gan2d) dimension
 }
 
 // Validate checks the widths.
@@ -318,7 +370,7 @@ func (s *LatentConfig) Validate(_ *config.Config, v *config.Checker) {
 var vaeKind = &Kind{
 	Kind:    config.Kind{Name: "vae", Section: func() config.Section { return &LatentConfig{} }},
 	Summary: "variational autoencoder, MLP (Kingma & Welling 2014)",
-	Caps:    CapLikelihood | CapReconstruct,
+	Caps:    CapLikelihood | CapReconstruct | CapLatent,
 	New: func(cfg *config.Config) (Model, error) {
 		s, t := cfg.Own.(*LatentConfig), cfg.Train
 		return NewVAEModel(Height*Width, s.Hidden, s.Latent, t.Seed, t.LR, t.Beta1, t.Beta2, t.Eps), nil

@@ -37,7 +37,9 @@ func level(v float32) uint8 {
 	return uint8(f)
 }
 
-// Grid lays images out in rows of cols cells, left to right, top to bottom.
+// Grid lays images out in rows of cols cells, left to right, top to bottom;
+// a nil image leaves its cell grey, so rows of different lengths can share
+// a grid.
 func Grid(imgs [][]float32, h, w, cols int) *image.Gray {
 	if cols < 1 {
 		cols = 1
@@ -48,6 +50,9 @@ func Grid(imgs [][]float32, h, w, cols int) *image.Gray {
 		g.Pix[i] = 128
 	}
 	for k, px := range imgs {
+		if px == nil {
+			continue
+		}
 		x0, y0 := pad+(k%cols)*(w+pad), pad+(k/cols)*(h+pad)
 		for y := 0; y < h; y++ {
 			for x := 0; x < w; x++ {
@@ -106,4 +111,35 @@ func ClassRows(n, classes int) (labels []int, cols int) {
 		labels[i] = i / cols
 	}
 	return labels, cols
+}
+
+// besideGap is the white gap between the pictures Beside joins, in pixels.
+const besideGap = 12
+
+// Beside joins pictures left to right, top-aligned, with a white gap
+// between them (and white below the shorter ones): two grids in one figure.
+func Beside(imgs ...*image.Gray) *image.Gray {
+	w, h := 0, 0
+	for i, im := range imgs {
+		if i > 0 {
+			w += besideGap
+		}
+		w += im.Bounds().Dx()
+		h = max(h, im.Bounds().Dy())
+	}
+	out := image.NewGray(image.Rect(0, 0, w, h))
+	for i := range out.Pix {
+		out.Pix[i] = 255
+	}
+	x := 0
+	for _, im := range imgs {
+		b := im.Bounds()
+		for y := 0; y < b.Dy(); y++ {
+			for dx := 0; dx < b.Dx(); dx++ {
+				out.SetGray(x+dx, y, im.GrayAt(b.Min.X+dx, b.Min.Y+y))
+			}
+		}
+		x += b.Dx() + besideGap
+	}
+	return out
 }

@@ -45,3 +45,31 @@ func TestGridLayoutAndLevels(t *testing.T) {
 		t.Fatalf("written PNG does not decode: %v", err)
 	}
 }
+
+// A nil image leaves its cell the grey of the padding.
+func TestGridLeavesNilCellsGrey(t *testing.T) {
+	g := Grid([][]float32{{1, 1}, nil, {0, 0}}, 1, 2, 2)
+	if b := g.Bounds(); b.Dy() != 2*(1+pad)+pad {
+		t.Fatalf("grid is %v, want two rows", b)
+	}
+	for xy, v := range map[[2]int]uint8{{pad, pad}: 255, {2*pad + 2, pad}: 128, {2*pad + 3, pad}: 128, {pad, 2*pad + 1}: 0} {
+		if got := g.GrayAt(xy[0], xy[1]).Y; got != v {
+			t.Errorf("pixel %v = %d, want %d", xy, got, v)
+		}
+	}
+}
+
+// Beside puts pictures side by side, top-aligned, white between and below.
+func TestBesideJoinsPicturesWithAWhiteGap(t *testing.T) {
+	a, b := Grid([][]float32{{0}}, 1, 1, 1), Grid([][]float32{{0}, {0}}, 1, 1, 1)
+	j := Beside(a, b)
+	aw, bh := a.Bounds().Dx(), b.Bounds().Dy()
+	if got := j.Bounds(); got.Dx() != aw+besideGap+b.Bounds().Dx() || got.Dy() != bh {
+		t.Fatalf("joined picture is %v", got)
+	}
+	for xy, v := range map[[2]int]uint8{{pad, pad}: 0, {aw, 0}: 255, {pad, bh - 1}: 255, {aw + besideGap + pad, 1 + 2*pad}: 0, {aw + besideGap, 0}: 128} {
+		if got := j.GrayAt(xy[0], xy[1]).Y; got != v {
+			t.Errorf("pixel %v = %d, want %d", xy, got, v)
+		}
+	}
+}
