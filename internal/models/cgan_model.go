@@ -99,8 +99,11 @@ func (m *CGANModel) newDStep(batch int) (*ganDStep, error) {
 	if err != nil {
 		return nil, err
 	}
-	dReal := G.Must(G.Slice(logits, G.S(0, batch)))
-	dFake := G.Must(G.Slice(logits, G.S(batch, 2*batch)))
+	halves, err := nn.Split(logits, 0, 2) // not G.Slice: see nn.Split
+	if err != nil {
+		return nil, fmt.Errorf("cgan: discriminator logits: %w", err)
+	}
+	dReal, dFake := halves[0], halves[1]
 	loss := m.loss.discriminator(g, dReal, dFake)
 	G.Read(loss, &s.loss)
 	G.Read(dReal, &s.dReal)

@@ -250,14 +250,12 @@ func (m *DDGAN2DModel) newDStep(batch int, r1 bool) (*toy2DDStep, error) {
 		loss = weighted(logits)
 		outs = append(outs, G.Read(loss, &s.loss))
 	} else {
-		// The halves are rows 0 and 1 of logits as (2, B), not the slices
-		// [0, B) and [B, 2B): Gorgonia v0.9.18 hashes a slice's bounds as
-		// single bytes, so for B a multiple of 256 those two slices hash
-		// alike and the graph merges them into one, the real half, and
-		// D's loss never sees the fakes.
-		halves := G.Must(G.Reshape(logits, tensor.Shape{2, batch}))
-		real := G.Must(G.Slice(halves, G.S(0)))
-		loss = ganLoss{kind: "ns"}.discriminator(g, real, G.Must(G.Slice(halves, G.S(1))))
+		halves, err := nn.Split(logits, 0, 2) // not G.Slice: see nn.Split
+		if err != nil {
+			return nil, fmt.Errorf("ddgan2d: discriminator logits: %w", err)
+		}
+		real := halves[0]
+		loss = ganLoss{kind: "ns"}.discriminator(g, real, halves[1])
 		outs = append(outs, G.Read(loss, &s.loss))
 		if m.R1 > 0 {
 			s.w = f32(batch)
