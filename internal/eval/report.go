@@ -147,6 +147,18 @@ func (r *Reference) prdcSubset(n int) [][]float64 {
 // Score computes the metrics of images (pixels in [0,1]); wantLabels, if not
 // nil, are the classes the images were asked to show (conditional models).
 func Score(e *Extractor, ref *Reference, imgs [][]float32, wantLabels []int, seed uint64) (Metrics, []string, error) {
+	feats, probs, err := e.Model.Features(imgs)
+	if err != nil {
+		return Metrics{}, nil, err
+	}
+	return scoreFeatures(ref, e.Model.Classes, feats, probs, wantLabels, seed)
+}
+
+// scoreFeatures computes the metrics of a set of images from their
+// features and class probabilities: the one implementation behind Score
+// and the merge of partial evaluations (partial.go), which hands it the
+// rows of all shards in sample order.
+func scoreFeatures(ref *Reference, classes int, feats, probs [][]float64, wantLabels []int, seed uint64) (Metrics, []string, error) {
 	var warns []string
 	warn := func(err error) error {
 		if err != nil && IsWarning(err) {
@@ -155,11 +167,7 @@ func Score(e *Extractor, ref *Reference, imgs [][]float32, wantLabels []int, see
 		}
 		return err
 	}
-	feats, probs, err := e.Model.Features(imgs)
-	if err != nil {
-		return Metrics{}, nil, err
-	}
-	n := len(imgs)
+	n := len(feats)
 	m := Metrics{N: n}
 	g, err := FitGaussian(feats)
 	if err = warn(err); err != nil {
@@ -182,7 +190,7 @@ func Score(e *Extractor, ref *Reference, imgs [][]float32, wantLabels []int, see
 	m.Precision, m.Recall, m.Density, m.Coverage = p.Precision, p.Recall, p.Density, p.Coverage
 	m.IS = InceptionScore(probs)
 	pred := Argmax(probs)
-	hist := ClassHistogram(pred, e.Model.Classes)
+	hist := ClassHistogram(pred, classes)
 	m.ClassKL, m.ClassesCovered = KLToUniform(hist), ClassesCovered(hist, ClassCoverageThreshold)
 	if wantLabels != nil {
 		acc := ClassAccuracy(pred, wantLabels)
@@ -221,6 +229,10 @@ type GenerateOptions struct {
 	// Unconditional draws a conditional model's samples without a class
 	// (label −1), so no class accuracy can be scored.
 	Unconditional bool
+	// Offset is the index of the first sample in the whole evaluation, for
+	// a shard of it (partial.go): sample i is the evaluation's sample
+	// Offset+i, with its seed and class.
+	Offset int
 }
 
 // Generate draws N samples in batches of 100 (§8.2's batch): sample i uses
@@ -229,32 +241,55 @@ type GenerateOptions struct {
 // their median is the speed figure (extra batches are drawn when N gives
 // fewer than three).
 func Generate(m models.Model, o GenerateOptions) (imgs [][]float32, labels []int, speed *Speed, err error) {
+	imgs, labels, nfe, runs, err := generate(m, o)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if speed, err = summarizeRuns(nfe, runs, PeakRSSMB()); err != nil {
+		return nil, nil, nil, err
+	}
+	return imgs, labels, speed, nil
+}
+
+// summarizeRuns turns the timed batches of Generate (of one run, or of
+// every shard in order) into the record's speed figures.
+func summarizeRuns(nfe int, runs []time.Duration, peakRSSMB float64) (*Speed, error) {
+	sr, err := SummarizeSpeed(nfe, SpeedBatchSize, runs)
+	if err != nil {
+		return nil, err
+	}
+	return &Speed{NFE: nfe, SecondsPer100: sr.MedianSeconds, SamplesPerSecond: sr.SamplesPerSecond,
+		MsPerNFE: sr.MsPerNFEPerSample, PeakRSSMB: peakRSSMB}, nil
+}
+
+// generate is Generate without the summary: the samples, the NFE per
+// sample and the duration of each timed batch.
+func generate(m models.Model, o GenerateOptions) (imgs [][]float32, labels []int, nfe int, runs []time.Duration, err error) {
 	classes := 0
 	if c, ok := m.(models.Conditional); ok && !o.Unconditional {
 		classes = c.NumClasses()
 	}
-	nfe := 1
+	nfe = 1
 	if s, ok := m.(models.Sampler); ok {
 		nfe = s.NFE()
 	}
 	batch := func(start int) ([][]float32, []int, time.Duration, error) {
 		seeds, ls := make([]uint64, SpeedBatchSize), make([]int, SpeedBatchSize)
 		for i := range seeds {
-			seeds[i], ls[i] = o.Seed+uint64(start+i), -1
+			seeds[i], ls[i] = o.Seed+uint64(o.Offset+start+i), -1
 			if classes > 0 {
-				ls[i] = (start + i) % classes
+				ls[i] = (o.Offset + start + i) % classes
 			}
 		}
 		t0 := time.Now()
 		out, err := m.Generate(seeds, ls)
 		return out, ls, time.Since(t0), err
 	}
-	var runs []time.Duration
 	total := (o.N + SpeedBatchSize - 1) / SpeedBatchSize
 	for b := 0; b < total || len(runs) < SpeedMinRuns; b++ {
 		out, ls, d, err := batch(b * SpeedBatchSize)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, 0, nil, err
 		}
 		if b == 0 && o.Log != nil {
 			est := time.Duration(float64(d) * float64(max(total, SpeedMinRuns+1)))
@@ -275,12 +310,7 @@ func Generate(m models.Model, o GenerateOptions) (imgs [][]float32, labels []int
 			}
 		}
 	}
-	sr, err := SummarizeSpeed(nfe, SpeedBatchSize, runs)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return imgs, labels, &Speed{NFE: nfe, SecondsPer100: sr.MedianSeconds, SamplesPerSecond: sr.SamplesPerSecond,
-		MsPerNFE: sr.MsPerNFEPerSample, PeakRSSMB: PeakRSSMB()}, nil
+	return imgs, labels, nfe, runs, nil
 }
 
 // Floor scores N training images: the real-data floor no model can beat

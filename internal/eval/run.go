@@ -13,6 +13,7 @@ import (
 	"github.com/gentri/gentri/internal/models"
 	"github.com/gentri/gentri/internal/rng"
 	"github.com/gentri/gentri/internal/sample"
+	"github.com/gentri/gentri/internal/shard"
 )
 
 // Options say what Run evaluates and how: a checkpoint's model (Model,
@@ -176,22 +177,37 @@ func runImages(ctx context.Context, o Options) (*Record, error) {
 		if rec, err = runSamples(o, ext, ref); err != nil {
 			return nil, err
 		}
-	} else if rec, err = runModel(o, ext, ref, test); err != nil {
-		return nil, err
-	}
-	if !o.NoFloor {
-		trainSet, err := data.LoadIDXDir(dir, "train")
+	} else {
+		// One partial of all the samples, merged: the path of a sharded
+		// evaluation (partial.go) with a single shard.
+		p, err := samplePartial(o, ext, test, shard.Whole)
 		if err != nil {
 			return nil, err
 		}
-		fl, warns, err := Floor(ext, ref, trainSet, rec.N, o.Seed)
-		if err != nil {
-			return nil, fmt.Errorf("real-data floor: %w", err)
+		if rec, err = mergePartials(ext, ref, []*Partial{p}); err != nil {
+			return nil, err
 		}
-		rec.Floor = &fl
-		rec.Warnings = append(rec.Warnings, prefixAll("real floor: ", warns)...)
 	}
-	return rec, nil
+	return rec, addFloor(o, ext, ref, dir, rec)
+}
+
+// addFloor adds the real-data floor to rec unless o.NoFloor: rec.N
+// training images scored the same way.
+func addFloor(o Options, ext *Extractor, ref *Reference, dir string, rec *Record) error {
+	if o.NoFloor {
+		return nil
+	}
+	trainSet, err := data.LoadIDXDir(dir, "train")
+	if err != nil {
+		return err
+	}
+	fl, warns, err := Floor(ext, ref, trainSet, rec.N, rec.Seed)
+	if err != nil {
+		return fmt.Errorf("real-data floor: %w", err)
+	}
+	rec.Floor = &fl
+	rec.Warnings = append(rec.Warnings, prefixAll("real floor: ", warns)...)
+	return nil
 }
 
 func runSamples(o Options, ext *Extractor, ref *Reference) (*Record, error) {
@@ -206,40 +222,6 @@ func runSamples(o Options, ext *Extractor, ref *Reference) (*Record, error) {
 		return nil, err
 	}
 	rec.Metrics, rec.Warnings = &m, warns
-	return rec, nil
-}
-
-func runModel(o Options, ext *Extractor, ref *Reference, test *data.Dataset) (*Record, error) {
-	m, cfg := o.Model, o.Config
-	rec := NewRecord(cfg.Model.Kind, ext, o.Seed)
-	if o.Unconditional {
-		if _, ok := m.(models.Conditional); !ok {
-			return nil, usagef("--unconditional: a %s model has no classes to leave out", cfg.Model.Kind)
-		}
-		if smp, ok := m.(models.Sampler); ok && smp.Options().Guidance != 0 {
-			return nil, usagef("--guidance needs a class: classifier-free guidance pushes each sample towards its label")
-		}
-	}
-	rec.Checkpoint, rec.Step, rec.Sampler = o.Checkpoint, o.Step, SamplerOf(m)
-	rec.Unconditional = o.Unconditional
-	bar := o.bar(o.N, "sampling")
-	imgs, labels, speed, err := Generate(m, GenerateOptions{N: o.N, Seed: o.Seed, Log: o.log(),
-		Progress: func(done, _ int) { bar.Set(done) }, Unconditional: o.Unconditional})
-	bar.Finish()
-	if err != nil {
-		return nil, err
-	}
-	rec.Speed = speed
-	metrics, warns, err := Score(ext, ref, imgs, labels, o.Seed)
-	if err != nil {
-		return nil, err
-	}
-	rec.Metrics, rec.Warnings = &metrics, warns
-	if lik, ok := m.(models.Likelihood); ok {
-		if err := runLikelihood(o, lik, test, rec); err != nil {
-			return nil, err
-		}
-	}
 	return rec, nil
 }
 
