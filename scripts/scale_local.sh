@@ -17,6 +17,7 @@
 #   SLURM_MIN  the array's first task id [1]   PARALLEL  run the shards at once (1) or one by one (0) [1]
 #   ENGINES    which examples to run [k8s slurm]
 #   EVAL_FLAGS extra flags for the eval shards and the unsharded run [--iwae-k 0]
+#   SAMPLE_FLAGS extra flags for the sample shards and the unsharded run []
 #   WORK       where everything goes [a new temporary folder, removed on success]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,7 @@ SLURM_MIN=${SLURM_MIN:-1}
 PARALLEL=${PARALLEL:-1}
 EVAL_FLAGS=${EVAL_FLAGS:---iwae-k 0}
 ENGINES=${ENGINES:-k8s slurm}
+SAMPLE_FLAGS=${SAMPLE_FLAGS:-}
 keep=${WORK:+1}
 WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/gentri-scale.XXXXXX")}
 mkdir -p "$WORK/bin"
@@ -56,7 +58,7 @@ if [[ -z "${CKPT:-}" ]]; then
 	gentri train --model vae --set model.hidden=32 --set model.latent=4 --set train.steps=10 "${small[@]}" --out "$WORK/vae"
 	CKPT=$WORK/vae/ckpt-00000010.safetensors
 fi
-export CKPT FEATURE_NET EVAL_FLAGS
+export CKPT FEATURE_NET EVAL_FLAGS SAMPLE_FLAGS
 ext=(${FEATURE_NET:+--extractor "$FEATURE_NET"})
 
 # timed WHAT COMMAND... runs a command and prints its wall time.
@@ -68,7 +70,8 @@ timed() {
 }
 
 say "unsharded: sample --seeds $SAMPLE_SEEDS, eval --seeds $SEEDS"
-timed "unsharded sample" gentri sample --checkpoint "$CKPT" --seeds "$SAMPLE_SEEDS" --each "$WORK/whole/samples" --quiet
+# shellcheck disable=SC2086 # SAMPLE_FLAGS is a list of flags
+timed "unsharded sample" gentri sample --checkpoint "$CKPT" --seeds "$SAMPLE_SEEDS" $SAMPLE_FLAGS --each "$WORK/whole/samples" --quiet
 # shellcheck disable=SC2086 # EVAL_FLAGS is a list of flags
 timed "unsharded eval" gentri eval --checkpoint "$CKPT" --seeds "$SEEDS" $EVAL_FLAGS "${ext[@]}" --json --quiet >"$WORK/whole/record.json"
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -31,6 +32,7 @@ type sampleOptions struct {
 	Seeds, Shard                           string // --seeds and --shard: one file per seed, resumable (sample_seeds.go)
 	OutSet                                 bool   // --out was given
 	sampler                                *samplerFlags
+	ctx                                    context.Context // Ctrl-C and SIGTERM stop --seeds between batches
 }
 
 // chainSamples is the default --n of --trajectory and --forward: a picture
@@ -54,7 +56,7 @@ func newSampleCmd(s streams) *cobra.Command {
   gentri sample --model ddpm --seeds 0-49999 --shard 3/8 --each samples/        # shard 3 of 8: seeds 18750-24999, resumable
   gentri sample --model ddpm --seeds 0-49999 --shard auto --each samples/       # the shard of a Kubernetes Indexed Job or Slurm array task`,
 		RunE: func(c *cobra.Command, _ []string) error {
-			o.SeedSet, o.NSet, o.OutSet = c.Flags().Changed("seed"), c.Flags().Changed("n"), c.Flags().Changed("out")
+			o.SeedSet, o.NSet, o.OutSet, o.ctx = c.Flags().Changed("seed"), c.Flags().Changed("n"), c.Flags().Changed("out"), c.Context()
 			if !c.Flags().Changed("class") {
 				o.Class = -1 // no class asked for: a grid with one row per class
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/gentri/gentri/internal/models"
 	"github.com/gentri/gentri/internal/sample"
 	"github.com/gentri/gentri/internal/shard"
+	"github.com/gentri/gentri/internal/train"
 )
 
 // seedsBatch is how many samples `sample --seeds` draws per call of the
@@ -89,6 +90,10 @@ func runSampleSeeds(o sampleOptions, s streams, m models.Model, cfg *config.Conf
 	bar := progress(s, o.Quiet, hi-lo, what)
 	bar.Set(kept)
 	for start := 0; start < len(todo); start += seedsBatch {
+		if o.ctx != nil && o.ctx.Err() != nil {
+			bar.Finish()
+			return fmt.Errorf("shard %s: stopped after %d of %d files, each complete (rerun to draw the rest): %w", spec, kept+start, hi-lo, train.ErrInterrupted)
+		}
 		idx := todo[start:min(start+seedsBatch, len(todo))]
 		bs, bl := make([]uint64, len(idx)), make([]int, len(idx))
 		for j, i := range idx {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -181,5 +183,27 @@ func TestSampleSeedsRefusesBadInput(t *testing.T) {
 	})
 	if len(names) != 5 || names[0] != "seed00000005.png" {
 		t.Errorf("shard 1/2 of 0-9 wrote %v, want seeds 5-9", names)
+	}
+}
+
+// Ctrl-C or SIGTERM (a pod deleted, a Slurm task preempted) stops
+// `sample --seeds` between batches with exit 130, every file written so far
+// complete; the rerun draws the rest.
+func TestSampleSeedsStopsOnInterrupt(t *testing.T) {
+	dir := t.TempDir()
+	ckpt := trainTiny(t, filepath.Join(dir, "vae"), 2, append([]string{"--model", "vae"}, tiny...)...)
+	out := filepath.Join(dir, "out")
+	args := []string{"sample", "--checkpoint", ckpt, "--seeds", "0-9", "--each", out, "--quiet"}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stderr bytes.Buffer
+	if code := execute(ctx, args, streams{Out: io.Discard, Err: &stderr}); code != exitInterrupted || !strings.Contains(stderr.String(), "rerun to draw the rest") {
+		t.Fatalf("interrupted: exit %d, %q; want %d", code, stderr.String(), exitInterrupted)
+	}
+	if code, _, stderr := run(t, args...); code != 0 {
+		t.Fatal(stderr)
+	}
+	if got := len(readDir(t, out)); got != 10 {
+		t.Errorf("the rerun left %d files, want 10", got)
 	}
 }
