@@ -115,6 +115,13 @@ slurm_task() { # script seeds index: one task of a job array submitted as --arra
 		OUT="$WORK/slurm/eval" SEEDS="$2" SAMPLES="$WORK/slurm/samples" bash "$1"
 }
 
+# Each Indexed Job must tell its pods the number of completions.
+for m in examples/k8s/sample-shards.yaml examples/k8s/eval-shards.yaml; do
+	c=$(sed -n 's/^ *completions: *\([0-9]*\).*/\1/p' "$m")
+	n=$(sed -n 's/.*name: GENTRI_SHARD_COUNT, value: "\([0-9]*\)".*/\1/p' "$m")
+	[[ -n "$c" && "$c" == "$n" ]] || fail "$m: completions $c but GENTRI_SHARD_COUNT ${n:-unset}"
+done
+
 mkdir -p "$WORK/k8s" "$WORK/slurm"
 if [[ " $ENGINES " == *" k8s "* ]]; then
 	say "Kubernetes: $N pods of examples/k8s/sample-shards.yaml, then of eval-shards.yaml, then merge.yaml"
