@@ -39,7 +39,7 @@ import (
 
 // kinds is the registry, in the order help texts list them.
 var kinds = []*Kind{
-	vaeKind, aeKind, cganKind, ddpmKind,
+	vaeKind, aeKind, cganKind, ganKind, ddpmKind,
 	gan2dKind, vae2dKind, ddpm2dKind,
 	ddganKind, ddgan2dKind,
 	classifierKind,
