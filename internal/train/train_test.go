@@ -298,3 +298,18 @@ func TestModelsThatLearnFromLabelsRefuseUnlabelledData(t *testing.T) {
 		t.Errorf("a VAE on unlabelled images: %v", err)
 	}
 }
+
+func TestResumeRefusesChangedData(t *testing.T) {
+	data := t.TempDir()
+	writePNGFolder(t, data, []string{"cat", "dog"}, 20)
+	cfg := tinyConfig(t, "train.steps=4", "data.dir="+data, "train.batch_size=8")
+	res, err := Run(context.Background(), Options{Config: cfg, RunDir: t.TempDir(), StopAfter: 2})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatal(err)
+	}
+	writePNGFolder(t, data, []string{"cat", "dog"}, 21) // one more image of each class
+	_, err = Run(context.Background(), Options{Config: cfg, RunDir: t.TempDir(), Resume: res.Checkpoint})
+	if err == nil || !strings.Contains(err.Error(), "changed since it was written") {
+		t.Errorf("resuming on changed data: %v", err)
+	}
+}
