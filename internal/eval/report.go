@@ -224,8 +224,12 @@ func Score(e *Extractor, ref *Reference, imgs [][]float32, wantLabels []int, see
 	}
 	// A small data set's held-out tenth may hold fewer images than N.
 	subset := min(KIDSubsetSize, n, len(ref.Features))
-	if subset < KIDSubsetSize {
+	switch {
+	case subset == KIDSubsetSize:
+	case subset < n:
 		warns = append(warns, fmt.Sprintf("kid: subsets of %d samples (N=%d, %d reference images), not %d (docs/metrics.md §3)", subset, n, len(ref.Features), KIDSubsetSize))
+	default:
+		warns = append(warns, fmt.Sprintf("kid: subsets of %d samples (N=%d), not %d (docs/metrics.md §3)", subset, n, KIDSubsetSize))
 	}
 	if m.KID, m.KIDStd, err = KID(ref.Features, feats, KIDSubsets, subset, seed); err != nil {
 		return m, nil, fmt.Errorf("kid: %w", err)

@@ -148,6 +148,9 @@ func RunSweep(ctx context.Context, o Options, steps []int, plot string, each fun
 		if err != nil {
 			return err
 		}
+		if rec.Metrics == nil {
+			return usagef("--sweep-steps plots FID, which is not measured here: %s", rec.Unavailable)
+		}
 		if err := each(rec); err != nil {
 			return err
 		}
@@ -195,6 +198,9 @@ func runImages(ctx context.Context, o Options) (*Record, error) {
 	if ext == nil {
 		rec.Unavailable = unavailable
 		return rec, nil
+	}
+	if tr := ext.TrainedOn; tr != nil && tr.SHA256 != set.Info.SHA256 {
+		rec.Warnings = append(rec.Warnings, fmt.Sprintf("the feature network %s was trained on %s, not on the reference data %s", ext.Path, tr.Name, set.Info.Name))
 	}
 	if !o.NoFloor {
 		fl, warns, err := Floor(ext, ref, set.Train, rec.N, o.Seed)
@@ -388,6 +394,11 @@ func (o *Options) extractor(ctx context.Context, info data.Info) (ext *Extractor
 		dir = filepath.Join(dir, "data-"+info.Short())
 	}
 	ext, err = LoadCachedExtractor(dir)
+	if err == nil && ext.TrainedOn == nil && mnist {
+		// MNIST's cache predates checkpoints that record their data, but it
+		// only ever held classifiers trained on MNIST.
+		ext.TrainedOn = &info
+	}
 	if !errors.Is(err, ErrNoExtractor) {
 		return ext, "", err
 	}
