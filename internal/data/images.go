@@ -6,6 +6,7 @@ import (
 	"image"
 	_ "image/jpeg" // registers JPEG with image.Decode
 	_ "image/png"  // registers PNG with image.Decode
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -19,6 +20,10 @@ var imageExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true}
 
 // maxClasses is the most classes a data set may have: labels are bytes.
 const maxClasses = 256
+
+// maxImagePixels caps the size of one image file (a 64-megapixel photo
+// decodes to a few hundred MB).
+const maxImagePixels = 1 << 26
 
 // loadImageSet reads a folder of images the way torchvision's ImageFolder
 // does: when dir has sub-folders, each is a class (classes sorted by name,
@@ -134,6 +139,14 @@ func readImageFile(path string, h, w int) ([]float32, error) {
 		return nil, fmt.Errorf("image %w", err)
 	}
 	defer f.Close()
+	// The header first: a file that announces a gigantic image is refused
+	// before the decoder allocates for it.
+	if cfg, _, err := image.DecodeConfig(f); err == nil && cfg.Width*cfg.Height > maxImagePixels {
+		return nil, fmt.Errorf("image %s: %dx%d pixels, more than the %d this reader takes", path, cfg.Width, cfg.Height, maxImagePixels)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("image %w", err)
+	}
 	img, format, err := image.Decode(f)
 	if err != nil {
 		if errors.Is(err, image.ErrFormat) {

@@ -2,6 +2,8 @@ package data
 
 import (
 	"bytes"
+	"encoding/binary"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -175,6 +177,15 @@ func TestLoadImageFolderRejectsUnusableFolders(t *testing.T) {
 		}},
 		{"a text file named .jpg", "not a PNG or JPEG", func(t *testing.T, dir string) {
 			os.WriteFile(filepath.Join(dir, "x.jpg"), []byte("hello"), 0o644)
+		}},
+		{"a PNG header announcing 1e10 pixels", "100000x100000 pixels", func(t *testing.T, dir string) {
+			var b bytes.Buffer
+			png.Encode(&b, image.NewGray(image.Rect(0, 0, 1, 1)))
+			raw := b.Bytes()
+			// IHDR's width and height (big-endian) follow the 8-byte signature, length and type.
+			copy(raw[16:24], []byte{0, 1, 0x86, 0xa0, 0, 1, 0x86, 0xa0})
+			binary.BigEndian.PutUint32(raw[29:33], crc32.ChecksumIEEE(raw[12:29]))
+			os.WriteFile(filepath.Join(dir, "huge.png"), raw, 0o644)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
