@@ -109,7 +109,7 @@ func Load(dir string, o LoadOptions) (*Set, error) {
 		return nil, fmt.Errorf("data %s: not a folder (want a folder of IDX files, CIFAR-10 batches or images)", dir)
 	}
 	var s *Set
-	switch kind := DetectKind(dir); kind {
+	switch DetectFormat(dir) {
 	case KindIDX:
 		s, err = loadIDXSet(dir, o)
 	case KindCIFAR:
@@ -148,10 +148,10 @@ func TestSet(dir string, height, width int) (*Dataset, error) {
 	return s.Test, nil
 }
 
-// DetectKind says which kind of data set dir holds, by the names of its
+// DetectFormat says which kind of data set dir holds, by the names of its
 // files: IDX when it holds train-images-idx3-ubyte[.gz], CIFAR-10 when it
 // holds data_batch_*.bin or test_batch.bin, images otherwise.
-func DetectKind(dir string) string {
+func DetectFormat(dir string) string {
 	if _, err := findIDX(dir, "train-images-idx3-ubyte"); err == nil {
 		return KindIDX
 	}

@@ -152,7 +152,7 @@ func TestKindValidationNamesKeyAndValue(t *testing.T) {
 		{"vae", "sample.steps=10", `sample.steps: not used by model kind "vae"`},
 		{"cgan", "train.loss=wgan", `train.loss: must be one of ns, hinge, got "wgan"`},
 		{"cgan", "train.lr_d=0", "train.lr_d: must be > 0 and <= 1, got 0"},
-		{"classifier", "model.classes=11", "model.classes: must be in [2, 10] (MNIST labels), got 11"},
+		{"classifier", "model.classes=257", "model.classes: must be in [2, 256] (labels are bytes), got 257"},
 		{"ddpm", "model.channels=12", "model.channels: must be a multiple of 8 in [8, 1024] (GroupNorm with 8 groups), got 12"},
 		{"ddpm", "model.classes=1", "model.classes: must be in [2, 10]"},
 		{"ddpm", "train.ema=1", "train.ema: must be >= 0 and < 1, got 1"},
