@@ -64,20 +64,24 @@ func loadImageSet(dir string, o LoadOptions) (*Set, error) {
 	for _, p := range topImages {
 		files = append(files, file{path: p})
 	}
+	var empty []string
 	for c, name := range classes {
 		paths, err := imageFiles(filepath.Join(dir, name))
 		if err != nil {
 			return nil, err
 		}
 		if len(paths) == 0 {
-			return nil, fmt.Errorf("data %s: class folder %q holds no PNG or JPEG images", dir, name)
+			empty = append(empty, name)
 		}
 		for _, p := range paths {
 			files = append(files, file{path: p, label: uint8(c)})
 		}
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("data %s: no IDX files, no CIFAR-10 batches and no PNG or JPEG images", dir)
+		return nil, fmt.Errorf("data %s: no data found: no IDX files (train-images-idx3-ubyte[.gz]), no CIFAR-10 batches (data_batch_*.bin) and no PNG or JPEG images", dir)
+	}
+	if len(empty) > 0 {
+		return nil, fmt.Errorf("data %s: class folder %q holds no PNG or JPEG images", dir, empty[0])
 	}
 	all := &Dataset{H: o.Height, W: o.Width}
 	skipped := 0

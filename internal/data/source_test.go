@@ -163,7 +163,8 @@ func TestLoadImageFolderRejectsUnusableFolders(t *testing.T) {
 		name, want string
 		build      func(t *testing.T, dir string)
 	}{
-		{"empty", "no PNG or JPEG images", func(*testing.T, string) {}},
+		{"empty", "no IDX files (train-images-idx3-ubyte[.gz]), no CIFAR-10 batches (data_batch_*.bin) and no PNG or JPEG images", func(*testing.T, string) {}},
+		{"only empty folders", "no data found", func(t *testing.T, dir string) { os.Mkdir(filepath.Join(dir, "run"), 0o755) }},
 		{"images beside class folders", "both images", func(t *testing.T, dir string) {
 			writePNG(t, filepath.Join(dir, "a", "x.png"), 2, 2, flat(1))
 			writePNG(t, filepath.Join(dir, "y.png"), 2, 2, flat(1))
