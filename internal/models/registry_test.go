@@ -160,7 +160,7 @@ func TestKindValidationNamesKeyAndValue(t *testing.T) {
 		// A full buffer gives round(0.5 × 100) = 50 fakes a step, so it must hold 50.
 		{"gan2d", "train.replay_size=49", "train.replay_size: must be 0 (off) or at least train.replay_share × train.batch_size = 50, the fakes it gives a step, got 49"},
 		{"gan2d", "train.replay_size=100 train.replay_share=0.001", "train.replay_share: must be large enough that share × train.batch_size (100) rounds to at least 1 fake, got 0.001"},
-		{"classifier", "model.classes=11", "model.classes: must be in [2, 10] (MNIST labels), got 11"},
+		{"classifier", "model.classes=257", "model.classes: must be in [2, 256] (labels are bytes), got 257"},
 		{"ddpm", "model.channels=12", "model.channels: must be a multiple of 8 in [8, 1024] (GroupNorm with 8 groups), got 12"},
 		{"ddpm", "model.classes=1", "model.classes: must be in [2, 10]"},
 		{"ddpm", "train.ema=1", "train.ema: must be >= 0 and < 1, got 1"},

@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"image"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -235,5 +238,93 @@ func TestElapsedAtReadsTheRunsWallTimeUpToAStep(t *testing.T) {
 		if got := ElapsedAt(dir, c.step); got != c.want {
 			t.Errorf("ElapsedAt(%d) = %v, want %v", c.step, got, c.want)
 		}
+	}
+}
+
+// writePNGFolder writes n flat 6x6 grey PNGs into dir/<class> for each class
+// (or straight into dir when classes is empty).
+func writePNGFolder(t *testing.T, dir string, classes []string, n int) {
+	t.Helper()
+	subs := classes
+	if len(subs) == 0 {
+		subs = []string{""}
+	}
+	for c, sub := range subs {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < n; i++ {
+			img := image.NewGray(image.Rect(0, 0, 6, 6))
+			for p := range img.Pix {
+				img.Pix[p] = uint8(40*c + 3*i + p)
+			}
+			var b bytes.Buffer
+			if err := png.Encode(&b, img); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, sub, fmt.Sprintf("%03d.png", i)), b.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func TestCheckpointRecordsItsData(t *testing.T) {
+	data := t.TempDir()
+	writePNGFolder(t, data, []string{"cat", "dog"}, 20)
+	res, err := Run(context.Background(), Options{Config: tinyConfig(t, "train.steps=2", "data.dir="+data, "train.batch_size=8"), RunDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, ok, err := models.DataInfo(readTensors(t, res.Checkpoint), res.Checkpoint)
+	if err != nil || !ok {
+		t.Fatalf("the checkpoint records no data (ok %v, err %v)", ok, err)
+	}
+	if info.Kind != "images" || info.Name != filepath.Base(data) || info.Train != 36 || info.Test != 4 || len(info.SHA256) != 64 ||
+		strings.Join(info.Classes, ",") != "cat,dog" {
+		t.Errorf("recorded data %+v: want the image folder, classes cat and dog, 36 training and 4 held-out images", info)
+	}
+}
+
+func TestModelsThatLearnFromLabelsRefuseUnlabelledData(t *testing.T) {
+	unlabelled, many := t.TempDir(), t.TempDir()
+	writePNGFolder(t, unlabelled, nil, 20)
+	var classes []string
+	for c := 0; c < 11; c++ {
+		classes = append(classes, fmt.Sprintf("c%02d", c))
+	}
+	writePNGFolder(t, many, classes, 10)
+	for _, tc := range []struct {
+		name, kind, dir, want string
+	}{
+		{"cgan without labels", "cgan", unlabelled, "has no labels"},
+		{"cgan with more classes than model.classes", "cgan", many, "has 11 classes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tinyKind(t, tc.kind, "train.steps=1", "data.dir="+tc.dir, "train.batch_size=8")
+			_, err := Run(context.Background(), Options{Config: cfg, RunDir: t.TempDir()})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.dir) {
+				t.Errorf("error %v, want one naming %s and saying %q", err, tc.dir, tc.want)
+			}
+		})
+	}
+	// A VAE learns without labels.
+	if _, err := Run(context.Background(), Options{Config: tinyConfig(t, "train.steps=1", "data.dir="+unlabelled, "train.batch_size=8"), RunDir: t.TempDir()}); err != nil {
+		t.Errorf("a VAE on unlabelled images: %v", err)
+	}
+}
+
+func TestResumeRefusesChangedData(t *testing.T) {
+	data := t.TempDir()
+	writePNGFolder(t, data, []string{"cat", "dog"}, 20)
+	cfg := tinyConfig(t, "train.steps=4", "data.dir="+data, "train.batch_size=8")
+	res, err := Run(context.Background(), Options{Config: cfg, RunDir: t.TempDir(), StopAfter: 2})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatal(err)
+	}
+	writePNGFolder(t, data, []string{"cat", "dog"}, 21) // one more image of each class
+	_, err = Run(context.Background(), Options{Config: cfg, RunDir: t.TempDir(), Resume: res.Checkpoint})
+	if err == nil || !strings.Contains(err.Error(), "changed since it was written") {
+		t.Errorf("resuming on changed data: %v", err)
 	}
 }
