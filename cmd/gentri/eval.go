@@ -36,7 +36,7 @@ type evalOptions struct {
 	N, IWAEK, IWAEImages                                  int
 	Seed                                                  uint64
 	Gates                                                 []string
-	NoFloor, Quiet, JSON, Unconditional                   bool
+	NoFloor, Quiet, JSON, Unconditional, SkipBad          bool
 	sampler                                               *samplerFlags
 	Plot                                                  string // 2-D models: the scatter plot to write
 	Sweep, SweepPlot                                      string // diffusion: step counts, and the FID-vs-time plot
@@ -51,8 +51,9 @@ func newEvalCmd(s streams) *cobra.Command {
 	o := evalOptions{RunsRoot: "runs"}
 	c := &cobra.Command{
 		Use:   "eval",
-		Short: "Measure a model (or a folder of PNGs) on quality, diversity and speed against MNIST's test set",
-		Long:  "Measure a model (or a folder of PNGs) on quality, diversity and speed against MNIST's test set,\nor a 2-D model on the modes of its mixture.\n\n" + kindsHelp(),
+		Short: "Measure a model (or a folder of PNGs) on quality, diversity and speed against its data's test set",
+		Long: "Measure a model on quality, diversity and speed against the test set of the data it was trained on\n" +
+			"(MNIST's by default; a folder of PNGs against MNIST's or --data's), or a 2-D model on the modes of its mixture.\n\n" + kindsHelp(),
 		Example: `  gentri eval --checkpoint runs/0002-cgan/ckpt-00006000.safetensors
   gentri eval --model vae --json
   gentri eval --model cgan --fail-if 'fid>30' --fail-if 'class_accuracy<0.95'
@@ -86,7 +87,8 @@ func newEvalCmd(s streams) *cobra.Command {
 	f.IntVar(&o.IWAEK, "iwae-k", 5000, "VAE: importance samples per image for the IWAE likelihood (0 = skip)")
 	f.IntVar(&o.IWAEImages, "iwae-images", 1000, "VAE: test images (a fixed subset) for the IWAE likelihood")
 	f.StringVar(&o.Extractor, "extractor", "", "classifier checkpoint to use as the feature network (default: the cached one, trained on first use)")
-	f.StringVar(&o.Data, "data", "", "folder of MNIST IDX files (default: found as for training)")
+	f.StringVar(&o.Data, "data", "", "the reference data's folder: IDX files, CIFAR-10 batches or images (default: the checkpoint's data.dir; MNIST, found as for training)")
+	f.BoolVar(&o.SkipBad, "skip-bad", false, "leave out unreadable image files of the reference data instead of failing")
 	f.BoolVar(&o.Quiet, "quiet", false, "no progress bars or messages on stderr")
 	f.BoolVar(&o.JSON, "json", false, "print one JSON record on stdout instead of the table")
 	f.StringVar(&o.Sweep, "sweep-steps", "", "diffusion models: evaluate at each of these step counts, e.g. 10,20,50,100,1000 (one record each)")
@@ -165,7 +167,7 @@ func evalOptionsOf(o evalOptions, s streams) (eval.Options, io.Writer) {
 	return eval.Options{
 		Samples: o.Samples, N: o.N, NSet: o.NSet, Seed: o.Seed, NoFloor: o.NoFloor,
 		IWAEK: o.IWAEK, IWAEImages: o.IWAEImages, Unconditional: o.Unconditional, Plot: o.Plot,
-		Extractor: o.Extractor, Data: o.Data, TrainClassifier: trainClassifier(o, s),
+		Extractor: o.Extractor, Data: o.Data, SkipBad: o.SkipBad, TrainClassifier: trainClassifier(o, s),
 		Log: logw, Progress: func(total int, what string) eval.Bar { return progress(s, o.Quiet, total, what) },
 	}, logw
 }
@@ -206,6 +208,13 @@ func openForEval(o *evalOptions, eo *eval.Options, logw io.Writer) error {
 	}
 	_, step, _ := models.Describe(f, o.Checkpoint)
 	eo.Model, eo.Config, eo.Checkpoint, eo.Step = m, cfg, o.Checkpoint, step
+	info, ok, err := models.DataInfo(f, o.Checkpoint)
+	if err != nil {
+		return err
+	}
+	if ok {
+		eo.DataInfo = &info
+	}
 	return nil
 }
 

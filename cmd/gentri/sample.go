@@ -265,15 +265,12 @@ func reconstructions(m models.Model, dir string, binarized bool, n int) ([][]flo
 	return out, nil
 }
 
-// testImages returns the first n MNIST test images (fewer if the test set
-// is smaller); a model trained on binarised data sees (and shows) the same
-// fixed binarisation its held-out figures are measured on.
+// testImages returns the first n test images of the data in dir (MNIST
+// when ""; fewer if the test set is smaller); a model trained on binarised
+// data sees (and shows) the same fixed binarisation its held-out figures are
+// measured on.
 func testImages(dir string, binarized bool, n int) ([][]float32, error) {
-	dir, err := data.MNISTDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	test, err := data.LoadIDXDir(dir, "test")
+	test, err := data.TestSet(dir, models.Height, models.Width)
 	if err != nil {
 		return nil, err
 	}

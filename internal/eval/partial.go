@@ -54,7 +54,8 @@ type PartialMeta struct {
 	Unconditional  bool     `json:"unconditional,omitempty"`
 	Conditional    bool     `json:"conditional,omitempty"` // samples were drawn with classes (labels stored)
 	ExtractorHash  string   `json:"extractor_sha256"`
-	Classes        int      `json:"classes"` // of the feature network
+	Classes        int      `json:"classes"`     // of the feature network
+	DataSHA256     string   `json:"data_sha256"` // content hash of the reference data
 	// Seed and N are the whole evaluation's: samples Lo..Hi−1 of it, with
 	// seeds Seed+Lo … Seed+Hi−1, are this partial's.
 	Seed   uint64 `json:"seed"`
@@ -125,7 +126,7 @@ func FileSHA256(path string) (string, error) {
 
 // samplePartial draws shard spec's block of o's samples and keeps what
 // the metrics need of them; shard 0 also measures the likelihood.
-func samplePartial(o Options, ext *Extractor, test *data.Dataset, spec shard.Spec) (*Partial, error) {
+func samplePartial(o Options, ext *Extractor, set *data.Set, spec shard.Spec) (*Partial, error) {
 	m, cfg := o.Model, o.Config
 	if o.Unconditional {
 		if _, ok := m.(models.Conditional); !ok {
@@ -141,7 +142,7 @@ func samplePartial(o Options, ext *Extractor, test *data.Dataset, spec shard.Spe
 	lo, hi := spec.Block(o.N)
 	p := &Partial{PartialMeta: PartialMeta{Format: partialFormat, Model: cfg.Model.Kind, Checkpoint: o.Checkpoint,
 		Step: o.Step, Sampler: SamplerOf(m), Unconditional: o.Unconditional, ExtractorHash: ext.Hash,
-		Classes: ext.Model.Classes, Seed: o.Seed, N: o.N, Shard: spec.Index, Shards: spec.Count, Lo: lo, Hi: hi,
+		Classes: ext.Model.Classes, DataSHA256: set.Info.SHA256, Seed: o.Seed, N: o.N, Shard: spec.Index, Shards: spec.Count, Lo: lo, Hi: hi,
 		Hardware: CurrentHardware(), Version: version.Version}}
 	if o.Checkpoint != "" {
 		h, err := FileSHA256(o.Checkpoint)
@@ -171,7 +172,7 @@ func samplePartial(o Options, ext *Extractor, test *data.Dataset, spec shard.Spe
 	p.SumF, p.SumFF = featureSums(p.Features)
 	if lik, ok := m.(models.Likelihood); ok && spec.Index == 0 {
 		var r Record
-		if err := runLikelihood(o, lik, test, &r); err != nil {
+		if err := runLikelihood(o, lik, set.Test, &r); err != nil {
 			return nil, err
 		}
 		p.TestNELBO, p.IWAENLL, p.IWAEK, p.IWAEImages, p.Warnings = r.TestNELBO, r.IWAENLL, r.IWAEK, r.IWAEImages, r.Warnings
@@ -268,6 +269,8 @@ func sameEvaluation(a, b *Partial) error {
 		return differ("model", a.Model, b.Model)
 	case a.ExtractorHash != b.ExtractorHash:
 		return differ("feature network", short(a.ExtractorHash), short(b.ExtractorHash))
+	case a.DataSHA256 != b.DataSHA256:
+		return differ("reference data (content hash)", short(a.DataSHA256), short(b.DataSHA256))
 	case !sameSampler(a.Sampler, b.Sampler):
 		return differ("sampler", describeSampler(a.Sampler), describeSampler(b.Sampler))
 	case a.Unconditional != b.Unconditional || a.Conditional != b.Conditional:
@@ -433,19 +436,11 @@ func RunPartial(ctx context.Context, o Options, spec shard.Spec, path string) (*
 	if _, ok := o.mixture(); ok {
 		return nil, usagef("--partial: a 2-D model (%s) is measured on its mixture in one run, not in shards", o.Config.Model.Kind)
 	}
-	ext, err := o.extractor(ctx)
+	set, ext, err := o.scoredData(ctx, "--partial")
 	if err != nil {
 		return nil, err
 	}
-	dir, err := data.MNISTDir(o.Data)
-	if err != nil {
-		return nil, err
-	}
-	test, err := data.LoadIDXDir(dir, "test")
-	if err != nil {
-		return nil, err
-	}
-	p, err := samplePartial(o, ext, test, spec)
+	p, err := samplePartial(o, ext, set, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -472,19 +467,17 @@ func Merge(ctx context.Context, o Options, paths []string) (*Record, error) {
 	if len(parts) == 0 {
 		return nil, usagef("--merge: give the partial files to merge")
 	}
-	ext, err := o.extractor(ctx)
+	set, ext, err := o.scoredData(ctx, "--merge")
 	if err != nil {
 		return nil, err
 	}
-	dir, err := data.MNISTDir(o.Data)
-	if err != nil {
-		return nil, err
+	for _, p := range parts {
+		if p.DataSHA256 != set.Info.SHA256 {
+			return nil, fmt.Errorf("%s was scored against data of content hash %.16s, but the reference data here is %s (%s, %s): give its data with --data",
+				p.Path, p.DataSHA256, set.Info.Name, set.Info.Short(), set.Info.Dir)
+		}
 	}
-	test, err := data.LoadIDXDir(dir, "test")
-	if err != nil {
-		return nil, err
-	}
-	ref, err := NewReference(ext, test)
+	ref, err := NewReference(ext, set.Test)
 	if err != nil {
 		return nil, err
 	}
@@ -493,7 +486,26 @@ func Merge(ctx context.Context, o Options, paths []string) (*Record, error) {
 		return nil, err
 	}
 	fmt.Fprintf(o.log(), "merged %d partials: samples 0..%d, seeds %d-%d\n", len(parts), rec.N-1, rec.Seed, rec.Seed+uint64(rec.N-1))
-	return rec, addFloor(o, ext, ref, dir, rec)
+	rec.Data = NewDataRef(set.Info)
+	return rec, addFloor(o, ext, ref, set, rec)
+}
+
+// scoredData loads the reference data and its feature network for a
+// sharded evaluation, which needs both: data without labels has no
+// feature network, and its evaluation is not divided.
+func (o *Options) scoredData(ctx context.Context, flag string) (*data.Set, *Extractor, error) {
+	set, err := o.referenceData()
+	if err != nil {
+		return nil, nil, err
+	}
+	ext, unavailable, err := o.extractor(ctx, set.Info)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ext == nil {
+		return nil, nil, usagef("%s: %s", flag, unavailable)
+	}
+	return set, ext, nil
 }
 
 // String names a partial's block for messages.

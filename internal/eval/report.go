@@ -19,17 +19,23 @@ import (
 )
 
 // Metrics are the quality and diversity figures of one set of images
-// against the MNIST test set (§2–§5).
+// against the test set of the reference data, MNIST's unless the model was
+// trained on other data (§2–§5).
 type Metrics struct {
-	N              int       `json:"n"`
-	FID            float64   `json:"fid"`
-	KID            float64   `json:"kid"`
-	KIDStd         float64   `json:"kid_std"`
-	Precision      float64   `json:"precision"`
-	Recall         float64   `json:"recall"`
-	Density        float64   `json:"density"`
-	Coverage       float64   `json:"coverage"`
-	IS             float64   `json:"mnist_is"`
+	N         int     `json:"n"`
+	FID       float64 `json:"fid"`
+	KID       float64 `json:"kid"`
+	KIDStd    float64 `json:"kid_std"`
+	Precision float64 `json:"precision"`
+	Recall    float64 `json:"recall"`
+	Density   float64 `json:"density"`
+	Coverage  float64 `json:"coverage"`
+	// IS is the Inception Score with the reference data's classifier. JSON
+	// names it for the data: "mnist_is" for MNIST (IS >= 1, so never
+	// omitted there), "is" beside the record's data name otherwise
+	// (JSONSafe moves it into DataIS).
+	IS             float64   `json:"mnist_is,omitempty"`
+	DataIS         *float64  `json:"is,omitempty"`
 	ClassKL        float64   `json:"class_kl"`
 	ClassesCovered int       `json:"classes_covered"`
 	ClassAccuracy  *float64  `json:"class_accuracy,omitempty"`
@@ -56,6 +62,14 @@ type Record struct {
 	Unconditional bool   `json:"unconditional,omitempty"`
 	Seed          uint64 `json:"seed"`
 	ExtractorHash string `json:"extractor_sha256,omitempty"`
+	// Data is the reference data (the real side of every image figure) and
+	// FeatureNetwork the classifier whose features they use; nil for 2-D
+	// models.
+	Data           *DataRef    `json:"data,omitempty"`
+	FeatureNetwork *FeatureNet `json:"feature_network,omitempty"`
+	// Unavailable says which image figures are missing and why (data
+	// without labels has no feature network).
+	Unavailable string `json:"unavailable,omitempty"`
 	// The image metrics; nil for a 2-D model, which has Modes instead.
 	*Metrics
 	Modes *ModeFigures `json:"modes,omitempty"`
@@ -74,6 +88,46 @@ type Record struct {
 	// Source is where ReadRecords found the record ("file:line"), for
 	// messages about it; never written.
 	Source string `json:"-"`
+}
+
+// DataRef names the reference data of an image evaluation.
+type DataRef struct {
+	Name   string `json:"name"` // "mnist", "fashion-mnist", a folder's name
+	Kind   string `json:"kind"` // data.KindIDX, KindImages, KindCIFAR
+	SHA256 string `json:"sha256"`
+	// Split is "test" (the data's own test split) or "held-out tenth"
+	// (data.SplitTenth, for data without one).
+	Split   string `json:"split"`
+	Images  int    `json:"images"`
+	Classes int    `json:"classes,omitempty"`
+}
+
+// NewDataRef describes the reference data of info.
+func NewDataRef(info data.Info) *DataRef {
+	split := "test"
+	if info.HeldOut {
+		split = "held-out tenth"
+	}
+	return &DataRef{Name: info.Name, Kind: info.Kind, SHA256: info.SHA256, Split: split, Images: info.Test, Classes: len(info.Classes)}
+}
+
+// ISName is the Inception Score's name for the record's data:
+// "MNIST-IS", "fashion-mnist-IS", ...
+func (r *Record) ISName() string {
+	if r.Data == nil || r.Data.SHA256 == data.MNISTSHA256 {
+		return "MNIST-IS"
+	}
+	return r.Data.Name + "-IS"
+}
+
+// FeatureNet names the feature network by the data it was trained on.
+type FeatureNet struct {
+	Path string `json:"path"`
+	// TrainedOn is the name of that data ("" = not recorded, a classifier
+	// passed with --extractor that predates the record) and TrainedOnSHA256
+	// its content hash.
+	TrainedOn       string `json:"trained_on,omitempty"`
+	TrainedOnSHA256 string `json:"trained_on_sha256,omitempty"`
 }
 
 // Sampler records the sampling settings of a diffusion model.
@@ -176,8 +230,13 @@ func scoreFeatures(ref *Reference, classes int, feats, probs [][]float64, wantLa
 	if m.FID, err = FID(ref.Gaussian, g); err != nil {
 		return m, nil, fmt.Errorf("fid: %w", err)
 	}
-	subset := min(KIDSubsetSize, n)
-	if subset < KIDSubsetSize {
+	// A small data set's held-out tenth may hold fewer images than N.
+	subset := min(KIDSubsetSize, n, len(ref.Features))
+	switch {
+	case subset == KIDSubsetSize:
+	case subset < n:
+		warns = append(warns, fmt.Sprintf("kid: subsets of %d samples (N=%d, %d reference images), not %d (docs/metrics.md §3)", subset, n, len(ref.Features), KIDSubsetSize))
+	default:
 		warns = append(warns, fmt.Sprintf("kid: subsets of %d samples (N=%d), not %d (docs/metrics.md §3)", subset, n, KIDSubsetSize))
 	}
 	if m.KID, m.KIDStd, err = KID(ref.Features, feats, KIDSubsets, subset, seed); err != nil {
@@ -354,6 +413,10 @@ func NewRecord(kind string, e *Extractor, seed uint64) *Record {
 	r := &Record{Model: kind, Seed: seed, Hardware: CurrentHardware(), Version: version.Version}
 	if e != nil {
 		r.ExtractorHash = e.Hash
+		r.FeatureNetwork = &FeatureNet{Path: e.Path}
+		if e.TrainedOn != nil {
+			r.FeatureNetwork.TrainedOn, r.FeatureNetwork.TrainedOnSHA256 = e.TrainedOn.Name, e.TrainedOn.SHA256
+		}
 	}
 	return r
 }
