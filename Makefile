@@ -18,7 +18,7 @@ ifeq ($(CGO)$(OPENBLAS),11)
 TAGS := -tags openblas
 endif
 
-.PHONY: all build deps data demo test vet fuzz bench trilemma clean
+.PHONY: all build deps data demo test vet fuzz scale-check bench trilemma clean
 
 all: build
 
@@ -67,12 +67,19 @@ ifeq ($(OPENBLAS),1)
 endif
 endif
 	$(MAKE) fuzz
+	$(MAKE) scale-check
 
 # fuzz runs each fuzz target for a short, bounded time on top of its seed corpus in testdata/.
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseIDX$$' -fuzztime $(FUZZTIME) ./internal/data
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/config
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/checkpoint
+
+# scale-check runs examples/k8s and examples/slurm locally as N processes each (a tiny VAE and
+# feature network trained for a few steps), merges, and checks that the shards' samples and merged
+# eval records are the unsharded run's: see docs/scale.md.
+scale-check: build
+	GENTRI=$(BIN) scripts/scale_local.sh
 
 # bench times the default models' training steps and sampling, and the same models in PyTorch
 # (bench/torch_reference.py, when Debian's python3-torch is installed; GENTRI_PEER=script.py times

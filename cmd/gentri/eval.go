@@ -36,28 +36,44 @@ type evalOptions struct {
 	N, IWAEK, IWAEImages                                  int
 	Seed                                                  uint64
 	Gates                                                 []string
-	NoFloor, Quiet, JSON, Unconditional                   bool
+	NoFloor, Quiet, JSON, Unconditional, SkipBad          bool
 	sampler                                               *samplerFlags
 	Plot                                                  string // 2-D models: the scatter plot to write
 	Sweep, SweepPlot                                      string // diffusion: step counts, and the FID-vs-time plot
 	SweepSamplers                                         string // diffusion: the samplers of the sweep, name[:spacing], comma-separated
 	SweepNFE                                              bool   // the sweep's counts are NFE budgets
 	NSet                                                  bool   // --n was given
+	Seeds, Shard, Partial                                 string // sharded evaluation (eval_shard.go)
+	Merge                                                 bool
+	MergeFiles                                            []string
+	changed                                               func(name string) bool // the flag was given
 }
 
 func newEvalCmd(s streams) *cobra.Command {
 	o := evalOptions{RunsRoot: "runs"}
 	c := &cobra.Command{
 		Use:   "eval",
-		Short: "Measure a model (or a folder of PNGs) on quality, diversity and speed against MNIST's test set",
-		Long:  "Measure a model (or a folder of PNGs) on quality, diversity and speed against MNIST's test set,\nor a 2-D model on the modes of its mixture.\n\n" + kindsHelp(),
+		Short: "Measure a model (or a folder of PNGs) on quality, diversity and speed against its data's test set",
+		Long: "Measure a model on quality, diversity and speed against the test set of the data it was trained on\n" +
+			"(MNIST's by default; a folder of PNGs against MNIST's or --data's), or a 2-D model on the modes of its mixture.\n\n" + kindsHelp(),
 		Example: `  gentri eval --checkpoint runs/0002-cgan/ckpt-00006000.safetensors
   gentri eval --model vae --json
   gentri eval --model cgan --fail-if 'fid>30' --fail-if 'class_accuracy<0.95'
   gentri eval --samples other-tool-samples/
-  gentri eval --model ddpm2d --fail-if 'modes.captured<8'    # a 2-D model: modes, % high quality, reverse KL`,
-		RunE: func(c *cobra.Command, _ []string) error {
-			o.NSet = c.Flags().Changed("n")
+  gentri eval --model ddpm2d --fail-if 'modes.captured<8'    # a 2-D model: modes, % high quality, reverse KL
+  gentri eval --model ddpm --seeds 0-9999 --shard 2/4 --partial part-2.safetensors   # shard 2 of 4's samples and features
+  gentri eval --merge part-*.safetensors --json                                      # the record of the unsharded run`,
+		Args: func(c *cobra.Command, args []string) error {
+			if merge, _ := c.Flags().GetBool("merge"); merge {
+				return nil
+			}
+			return noArgs(c, args)
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			o.NSet, o.MergeFiles, o.changed = c.Flags().Changed("n"), args, c.Flags().Changed
+			if o.Merge || o.Partial != "" || o.Shard != "" || o.Seeds != "" {
+				return runEvalShard(c.Context(), o, s)
+			}
 			return runEval(c.Context(), o, s)
 		},
 	}
@@ -73,7 +89,8 @@ func newEvalCmd(s streams) *cobra.Command {
 	f.IntVar(&o.IWAEK, "iwae-k", 5000, "VAE: importance samples per image for the IWAE likelihood (0 = skip)")
 	f.IntVar(&o.IWAEImages, "iwae-images", 1000, "VAE: test images (a fixed subset) for the IWAE likelihood")
 	f.StringVar(&o.Extractor, "extractor", "", "classifier checkpoint to use as the feature network (default: the cached one, trained on first use)")
-	f.StringVar(&o.Data, "data", "", "folder of MNIST IDX files (default: found as for training)")
+	f.StringVar(&o.Data, "data", "", "the reference data's folder: IDX files, CIFAR-10 batches or images (default: the checkpoint's data.dir; MNIST, found as for training)")
+	f.BoolVar(&o.SkipBad, "skip-bad", false, "leave out unreadable image files of the reference data instead of failing")
 	f.BoolVar(&o.Quiet, "quiet", false, "no progress bars or messages on stderr")
 	f.BoolVar(&o.JSON, "json", false, "print one JSON record on stdout instead of the table")
 	f.StringVar(&o.Sweep, "sweep-steps", "", "diffusion models: evaluate at each of these step counts, e.g. 10,20,50,100,1000 (one record each)")
@@ -81,6 +98,11 @@ func newEvalCmd(s streams) *cobra.Command {
 	f.BoolVar(&o.SweepNFE, "sweep-nfe", false, "with --sweep-steps: the counts are network evaluations per sample, each sampler taking the most steps that fit (Heun: 2 per step but the last)")
 	f.StringVar(&o.SweepPlot, "sweep-plot", "", "with --sweep-steps: the FID-vs-seconds PNG (default: <checkpoint>-sweep.png)")
 	f.StringVar(&o.Plot, "plot", "", "2-D models: scatter plot PNG of the samples over the true modes (default: beside the checkpoint, <checkpoint>-modes.png)")
+	f.StringVar(&o.Seeds, "seeds", "", "the samples' seeds as one range A-B (the same as --seed A --n B-A+1)")
+	f.StringVar(&o.Shard, "shard", "", "with --partial: draw only shard I of N of the samples (I/N, a contiguous block), or auto\n"+
+		"(Kubernetes' JOB_COMPLETION_INDEX with GENTRI_SHARD_COUNT, or Slurm's SLURM_ARRAY_TASK_ID with SLURM_ARRAY_TASK_COUNT)")
+	f.StringVar(&o.Partial, "partial", "", "write what the metrics need of the samples (of --shard's block) to this file, for --merge")
+	f.BoolVar(&o.Merge, "merge", false, "merge the partial files given as arguments into the record of the whole evaluation")
 	o.sampler = addSamplerFlags(f)
 	return c
 }
@@ -92,23 +114,11 @@ func runEval(ctx context.Context, o evalOptions, s streams) error {
 	if o.Sweep == "" && (o.SweepSamplers != "" || o.SweepNFE) {
 		return usagef("--sweep-samplers and --sweep-nfe choose what --sweep-steps sweeps; give --sweep-steps too")
 	}
-	gates := make([]eval.Gate, len(o.Gates))
-	for i, g := range o.Gates {
-		var err error
-		if gates[i], err = eval.ParseGate(g); err != nil {
-			return usageError{err}
-		}
+	gates, err := parseGates(o.Gates)
+	if err != nil {
+		return err
 	}
-	logw := io.Discard
-	if !o.Quiet {
-		logw = s.Err
-	}
-	eo := eval.Options{
-		Samples: o.Samples, N: o.N, NSet: o.NSet, Seed: o.Seed, NoFloor: o.NoFloor,
-		IWAEK: o.IWAEK, IWAEImages: o.IWAEImages, Unconditional: o.Unconditional, Plot: o.Plot,
-		Extractor: o.Extractor, Data: o.Data, TrainClassifier: trainClassifier(o, s),
-		Log: logw, Progress: func(total int, what string) eval.Bar { return progress(s, o.Quiet, total, what) },
-	}
+	eo, logw := evalOptionsOf(o, s)
 	if o.Samples == "" {
 		if err := openForEval(&o, &eo, logw); err != nil {
 			return err
@@ -123,7 +133,6 @@ func runEval(ctx context.Context, o evalOptions, s streams) error {
 		failed = append(failed, f...)
 		return output(o, s, rec)
 	}
-	var err error
 	if o.Sweep != "" {
 		steps, perr := eval.ParseSteps(o.Sweep)
 		if perr != nil {
@@ -146,6 +155,39 @@ func runEval(ctx context.Context, o evalOptions, s streams) error {
 			err = judge(rec)
 		}
 	}
+	return evalResult(err, failed)
+}
+
+// parseGates reads the --fail-if bounds.
+func parseGates(specs []string) ([]eval.Gate, error) {
+	gates := make([]eval.Gate, len(specs))
+	for i, g := range specs {
+		var err error
+		if gates[i], err = eval.ParseGate(g); err != nil {
+			return nil, usageError{err}
+		}
+	}
+	return gates, nil
+}
+
+// evalOptionsOf turns the flags into eval.Options (the checkpoint is
+// opened by openForEval), and returns where messages go.
+func evalOptionsOf(o evalOptions, s streams) (eval.Options, io.Writer) {
+	logw := io.Discard
+	if !o.Quiet {
+		logw = s.Err
+	}
+	return eval.Options{
+		Samples: o.Samples, N: o.N, NSet: o.NSet, Seed: o.Seed, NoFloor: o.NoFloor,
+		IWAEK: o.IWAEK, IWAEImages: o.IWAEImages, Unconditional: o.Unconditional, Plot: o.Plot,
+		Extractor: o.Extractor, Data: o.Data, SkipBad: o.SkipBad, TrainClassifier: trainClassifier(o, s),
+		Log: logw, Progress: func(total int, what string) eval.Bar { return progress(s, o.Quiet, total, what) },
+	}, logw
+}
+
+// evalResult is the command's error: the evaluation's (a usage error where
+// eval says so), else the gates that failed.
+func evalResult(err error, failed []eval.Gate) error {
 	var ue eval.UsageError
 	switch {
 	case errors.As(err, &ue):
@@ -179,6 +221,13 @@ func openForEval(o *evalOptions, eo *eval.Options, logw io.Writer) error {
 	}
 	_, step, _ := models.Describe(f, o.Checkpoint)
 	eo.Model, eo.Config, eo.Checkpoint, eo.Step = m, cfg, o.Checkpoint, step
+	info, ok, err := models.DataInfo(f, o.Checkpoint)
+	if err != nil {
+		return err
+	}
+	if ok {
+		eo.DataInfo = &info
+	}
 	return nil
 }
 

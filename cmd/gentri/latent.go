@@ -46,7 +46,7 @@ It writes into --out:
 	f.StringVar(&o.Checkpoint, "checkpoint", "", "checkpoint of a model with codes (default: the newest under runs/)")
 	f.StringVar(&o.Model, "model", "", "with no --checkpoint: the newest checkpoint of this kind")
 	f.StringVar(&o.Out, "out", "", "folder of the pictures and the table (default: beside the checkpoint, <checkpoint>-latent/)")
-	f.StringVar(&o.Data, "data", "", "folder of MNIST IDX files (default: the checkpoint's data.dir, else found as for training)")
+	f.StringVar(&o.Data, "data", "", "the data's folder: IDX files, CIFAR-10 batches or images (default: the checkpoint's data.dir, else MNIST, found as for training)")
 	f.Uint64Var(&o.Seed, "seed", 0, "first seed of the N(0, I) draws; also chooses the test images the lines join")
 	f.IntVar(&o.Prior, "n", 64, "N(0, I) draws to decode")
 	f.IntVar(&o.Pairs, "pairs", 8, "lines between two test images' codes (rows of the right grid)")

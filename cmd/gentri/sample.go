@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -28,7 +29,10 @@ type sampleOptions struct {
 	SeedSet, NSet, Recon, Quiet, JSON      bool
 	Unconditional                          bool
 	Trajectory, Forward                    string // diffusion: the steps of the chain pictures ("" = none)
+	Seeds, Shard                           string // --seeds and --shard: one file per seed, resumable (sample_seeds.go)
+	OutSet                                 bool   // --out was given
 	sampler                                *samplerFlags
+	ctx                                    context.Context // Ctrl-C and SIGTERM stop --seeds between batches
 }
 
 // chainSamples is the default --n of --trajectory and --forward: a picture
@@ -48,9 +52,11 @@ func newSampleCmd(s streams) *cobra.Command {
   gentri sample --model cgan --class 7 --n 64
   gentri sample --model ddpm --trajectory 980,800,600,400,200,0 --out chain.png   # x_t and x0_hat along the reverse chain
   gentri sample --model ddpm --forward 0,100,250,500,999 --out forward.png        # test images under q(x_t | x_0)
-  gentri sample --model ddgan --trajectory all --out chain.png`,
+  gentri sample --model ddgan --trajectory all --out chain.png
+  gentri sample --model ddpm --seeds 0-49999 --shard 3/8 --each samples/        # shard 3 of 8: seeds 18750-24999, resumable
+  gentri sample --model ddpm --seeds 0-49999 --shard auto --each samples/       # the shard of a Kubernetes Indexed Job or Slurm array task`,
 		RunE: func(c *cobra.Command, _ []string) error {
-			o.SeedSet, o.NSet = c.Flags().Changed("seed"), c.Flags().Changed("n")
+			o.SeedSet, o.NSet, o.OutSet, o.ctx = c.Flags().Changed("seed"), c.Flags().Changed("n"), c.Flags().Changed("out"), c.Context()
 			if !c.Flags().Changed("class") {
 				o.Class = -1 // no class asked for: a grid with one row per class
 			}
@@ -72,6 +78,9 @@ func newSampleCmd(s streams) *cobra.Command {
 		"a row of the inputs x_t ending with the sample, and below it the x0_hat each step predicts (default --n 4)")
 	f.StringVar(&o.Forward, "forward", "", "diffusion: draw the first --n test images (default 4) under the forward process q(x_t | x_0)\n"+
 		"at these steps t (comma-separated, or all: the sampler's steps), each row starting with the clean image")
+	f.StringVar(&o.Seeds, "seeds", "", "with --each: one PNG per seed of this list (e.g. 0-49999 or 0,5,10-19), no grid; files already there are kept")
+	f.StringVar(&o.Shard, "shard", "", "with --seeds: draw only shard I of N of the list (I/N, a contiguous block), or auto (Kubernetes' JOB_COMPLETION_INDEX\n"+
+		"with GENTRI_SHARD_COUNT, or Slurm's SLURM_ARRAY_TASK_ID with SLURM_ARRAY_TASK_COUNT)")
 	f.BoolVar(&o.Quiet, "quiet", false, "no messages on stderr")
 	f.BoolVar(&o.JSON, "json", false, "print the result as one JSON object on stdout")
 	o.sampler = addSamplerFlags(f)
@@ -89,6 +98,9 @@ func runSample(o sampleOptions, s streams) error {
 	}
 	if err := o.sampler.apply(m); err != nil {
 		return err
+	}
+	if o.Seeds != "" || o.Shard != "" {
+		return runSampleSeeds(o, s, m, cfg)
 	}
 	nfe := 1
 	if smp, ok := m.(models.Sampler); ok {
@@ -253,15 +265,12 @@ func reconstructions(m models.Model, dir string, binarized bool, n int) ([][]flo
 	return out, nil
 }
 
-// testImages returns the first n MNIST test images (fewer if the test set
-// is smaller); a model trained on binarised data sees (and shows) the same
-// fixed binarisation its held-out figures are measured on.
+// testImages returns the first n test images of the data in dir (MNIST
+// when ""; fewer if the test set is smaller); a model trained on binarised
+// data sees (and shows) the same fixed binarisation its held-out figures are
+// measured on.
 func testImages(dir string, binarized bool, n int) ([][]float32, error) {
-	dir, err := data.MNISTDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	test, err := data.LoadIDXDir(dir, "test")
+	test, err := data.TestSet(dir, models.Height, models.Width)
 	if err != nil {
 		return nil, err
 	}

@@ -23,7 +23,7 @@ type trainOptions struct {
 	Model, Config, Out, Resume, Data, RunsRoot string
 	Sets                                       []string
 	Seed                                       uint64
-	SeedSet, Quiet, JSON                       bool
+	SeedSet, Quiet, JSON, SkipBad              bool
 	stopAfter                                  int // tests only
 }
 
@@ -49,7 +49,8 @@ func newTrainCmd(s streams) *cobra.Command {
 	f.Uint64Var(&o.Seed, "seed", 0, "random seed (overrides train.seed)")
 	f.StringVar(&o.Out, "out", "", "run folder, holding no other run (default: a new numbered folder under runs/)")
 	f.StringVar(&o.Resume, "resume", "", "continue from a checkpoint PATH, or 'latest' (the newest in --out, else of the newest run under runs/)")
-	f.StringVar(&o.Data, "data", "", "folder of IDX files to train on (overrides data.dir)")
+	f.StringVar(&o.Data, "data", "", "folder to train on: IDX files, CIFAR-10 batches or PNG/JPEG images, in class sub-folders or not (overrides data.dir)")
+	f.BoolVar(&o.SkipBad, "skip-bad", false, "leave out image files that cannot be decoded, and count them, instead of failing (sets data.skip_bad)")
 	f.BoolVar(&o.Quiet, "quiet", false, "no progress bar or messages on stderr")
 	f.BoolVar(&o.JSON, "json", false, "print the result as one JSON object on stdout")
 	return c
@@ -62,6 +63,9 @@ func runTrain(c *cobra.Command, o trainOptions, s streams) (err error) {
 	}
 	if o.Data != "" {
 		sets = append(sets, "data.dir="+o.Data)
+	}
+	if o.SkipBad {
+		sets = append(sets, "data.skip_bad=true")
 	}
 	cfg, runDir, lock, err := claimRun(&o, sets)
 	if err != nil {

@@ -37,10 +37,14 @@ type Model struct {
 
 // Data says which images to train on and how to present them.
 type Data struct {
-	Dataset  string `yaml:"dataset"`  // "mnist", or the 2-D mixtures "ring8" | "grid25"
-	Dir      string `yaml:"dir"`      // folder of IDX files; "" = locate MNIST
+	Dataset  string `yaml:"dataset"`  // "mnist" (images: MNIST, or what data.dir holds), or the 2-D mixtures "ring8" | "grid25"
+	Dir      string `yaml:"dir"`      // folder of IDX files, CIFAR-10 batches or images; "" = locate MNIST
 	Binarize string `yaml:"binarize"` // "dynamic" | "none"
 	Subset   int    `yaml:"subset"`   // first N training images, 0 = all
+	// SkipBad leaves out undecodable image files (counted in the checkpoint's
+	// data identity) instead of failing; it is part of the config so that
+	// evaluation reads the data the same way.
+	SkipBad bool `yaml:"skip_bad"`
 }
 
 // Train holds the optimiser and the schedule of logs, samples and checkpoints.

@@ -353,7 +353,7 @@ func TestYAMLRoundTripsThroughParse(t *testing.T) {
 
 func TestKeysComeFromTags(t *testing.T) {
 	keys := vaeDefault().Keys()
-	if len(keys) != 20 || keys[0] != "model.kind" || keys[1] != "model.hidden" || keys[len(keys)-1] != "sample.seed" {
+	if len(keys) != 21 || keys[0] != "model.kind" || keys[1] != "model.hidden" || keys[len(keys)-1] != "sample.seed" {
 		t.Errorf("Keys() = %v", keys)
 	}
 	for _, k := range keys {

@@ -40,6 +40,7 @@ func (c *Config) Validate() error {
 	if mixture {
 		check("data.binarize", d.Binarize == "none", `none for a 2-D mixture`, d.Binarize)
 		check("data.dir", d.Dir == "", `"" for a 2-D mixture (its points are drawn, not read)`, d.Dir)
+		check("data.skip_bad", !d.SkipBad, `false for a 2-D mixture (its points are drawn, not read)`, d.SkipBad)
 	}
 	check("data.binarize", d.Binarize == "dynamic" || d.Binarize == "none", "one of dynamic, none", d.Binarize)
 	check("data.subset", d.Subset >= 0, ">= 0", d.Subset)

@@ -1,5 +1,7 @@
-// Package data reads the MNIST-family IDX files and finds them on disk
-// without touching the network, so training runs work offline.
+// Package data reads the images models train on: the MNIST-family IDX
+// files (found on disk without touching the network, so training runs work
+// offline), CIFAR-10's binary batches and folders of PNG/JPEG images, each
+// with an identity (Info) a checkpoint records; and the 2-D mixtures.
 package data
 
 import (

@@ -1,7 +1,8 @@
 // Package eval holds the metric mathematics of gentri's trilemma evaluation:
-// FID, KID, precision/recall/density/coverage, the classifier-based MNIST
-// metrics, the 2-D mixture benchmarks and the sampling-speed summary. It works
-// on plain feature vectors and knows nothing about models or Gorgonia.
+// FID, KID, precision/recall/density/coverage, the classifier-based metrics
+// (IS, the class histogram) against the run's own data, the 2-D mixture
+// benchmarks and the sampling-speed summary. It works on plain feature
+// vectors and knows nothing about models or Gorgonia.
 //
 // Every definition is the one written down in the repository's
 // docs/metrics.md, with the papers it comes from; doc comments in this

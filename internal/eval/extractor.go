@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gentri/gentri/internal/checkpoint"
+	"github.com/gentri/gentri/internal/data"
 	"github.com/gentri/gentri/internal/models"
 )
 
@@ -21,6 +22,10 @@ type Extractor struct {
 	Model *models.ClassifierModel
 	Hash  string // hex SHA-256 of the weights (names, shapes, bytes)
 	Path  string
+	// TrainedOn is the data the classifier learnt from, as its checkpoint
+	// records it; nil when it records none (classifiers written before
+	// checkpoints carried their data).
+	TrainedOn *data.Info
 }
 
 // ErrNoExtractor means the cache holds no feature network yet.
@@ -59,7 +64,7 @@ func WeightsHash(m models.Model) string {
 
 // OpenExtractor loads a classifier checkpoint as the feature network.
 func OpenExtractor(path string) (*Extractor, error) {
-	m, _, _, err := models.Open(path, false)
+	m, _, f, err := models.Open(path, false)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +72,15 @@ func OpenExtractor(path string) (*Extractor, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s is a %s checkpoint, not a classifier", path, m.Kind())
 	}
-	return &Extractor{Model: c, Hash: WeightsHash(c), Path: path}, nil
+	e := &Extractor{Model: c, Hash: WeightsHash(c), Path: path}
+	info, ok, err := models.DataInfo(f, path)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		e.TrainedOn = &info
+	}
+	return e, nil
 }
 
 // LoadCachedExtractor opens the cached feature network in dir. A cache
@@ -95,7 +108,7 @@ func LoadCachedExtractor(dir string) (*Extractor, error) {
 // InstallExtractor copies the weights of a trained classifier checkpoint
 // into dir under the name of their hash, and returns the cached extractor.
 func InstallExtractor(ckpt, dir string) (*Extractor, error) {
-	m, cfg, _, err := models.Open(ckpt, false)
+	m, cfg, trained, err := models.Open(ckpt, false)
 	if err != nil {
 		return nil, err
 	}
@@ -108,9 +121,19 @@ func InstallExtractor(ckpt, dir string) (*Extractor, error) {
 		return nil, fmt.Errorf("feature network cache: %w", err)
 	}
 	path := filepath.Join(dir, extractorPrefix+hash[:16]+".safetensors")
-	f := &checkpoint.File{Metadata: models.Metadata(c, cfg, 0), Tensors: c.State(false)}
+	e := &Extractor{Model: c, Hash: hash, Path: path}
+	meta := models.Metadata(c, cfg, 0)
+	info, ok, err := models.DataInfo(trained, ckpt)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		models.SetDataInfo(meta, info)
+		e.TrainedOn = &info
+	}
+	f := &checkpoint.File{Metadata: meta, Tensors: c.State(false)}
 	if err := checkpoint.WriteAtomic(path, f); err != nil {
 		return nil, err
 	}
-	return &Extractor{Model: c, Hash: hash, Path: path}, nil
+	return e, nil
 }

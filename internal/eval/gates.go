@@ -37,7 +37,7 @@ func ParseGate(s string) (Gate, error) {
 // Figures flattens a record's numbers into "name" and "section.name" keys
 // (e.g. "fid", "speed.samples_per_s", "real_floor.fid").
 func Figures(r *Record) map[string]float64 {
-	b, _ := json.Marshal(r)
+	b, _ := json.Marshal(JSONSafe(r))
 	var raw map[string]any
 	json.Unmarshal(b, &raw)
 	out := map[string]float64{}

@@ -28,6 +28,7 @@ func ReadRecords(paths []string) ([]*Record, error) {
 			if err := json.Unmarshal([]byte(line), &r); err != nil {
 				return nil, fmt.Errorf("records %s: line %d: %w", p, i+1, err)
 			}
+			fromJSON(&r)
 			r.Source = fmt.Sprintf("%s:%d", p, i+1)
 			recs = append(recs, &r)
 		}

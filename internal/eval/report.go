@@ -19,17 +19,23 @@ import (
 )
 
 // Metrics are the quality and diversity figures of one set of images
-// against the MNIST test set (§2–§5).
+// against the test set of the reference data, MNIST's unless the model was
+// trained on other data (§2–§5).
 type Metrics struct {
-	N              int       `json:"n"`
-	FID            float64   `json:"fid"`
-	KID            float64   `json:"kid"`
-	KIDStd         float64   `json:"kid_std"`
-	Precision      float64   `json:"precision"`
-	Recall         float64   `json:"recall"`
-	Density        float64   `json:"density"`
-	Coverage       float64   `json:"coverage"`
-	IS             float64   `json:"mnist_is"`
+	N         int     `json:"n"`
+	FID       float64 `json:"fid"`
+	KID       float64 `json:"kid"`
+	KIDStd    float64 `json:"kid_std"`
+	Precision float64 `json:"precision"`
+	Recall    float64 `json:"recall"`
+	Density   float64 `json:"density"`
+	Coverage  float64 `json:"coverage"`
+	// IS is the Inception Score with the reference data's classifier. JSON
+	// names it for the data: "mnist_is" for MNIST (IS >= 1, so never
+	// omitted there), "is" beside the record's data name otherwise
+	// (JSONSafe moves it into DataIS).
+	IS             float64   `json:"mnist_is,omitempty"`
+	DataIS         *float64  `json:"is,omitempty"`
 	ClassKL        float64   `json:"class_kl"`
 	ClassesCovered int       `json:"classes_covered"`
 	ClassAccuracy  *float64  `json:"class_accuracy,omitempty"`
@@ -56,6 +62,14 @@ type Record struct {
 	Unconditional bool   `json:"unconditional,omitempty"`
 	Seed          uint64 `json:"seed"`
 	ExtractorHash string `json:"extractor_sha256,omitempty"`
+	// Data is the reference data (the real side of every image figure) and
+	// FeatureNetwork the classifier whose features they use; nil for 2-D
+	// models.
+	Data           *DataRef    `json:"data,omitempty"`
+	FeatureNetwork *FeatureNet `json:"feature_network,omitempty"`
+	// Unavailable says which image figures are missing and why (data
+	// without labels has no feature network).
+	Unavailable string `json:"unavailable,omitempty"`
 	// The image metrics; nil for a 2-D model, which has Modes instead.
 	*Metrics
 	Modes *ModeFigures `json:"modes,omitempty"`
@@ -74,6 +88,46 @@ type Record struct {
 	// Source is where ReadRecords found the record ("file:line"), for
 	// messages about it; never written.
 	Source string `json:"-"`
+}
+
+// DataRef names the reference data of an image evaluation.
+type DataRef struct {
+	Name   string `json:"name"` // "mnist", "fashion-mnist", a folder's name
+	Kind   string `json:"kind"` // data.KindIDX, KindImages, KindCIFAR
+	SHA256 string `json:"sha256"`
+	// Split is "test" (the data's own test split) or "held-out tenth"
+	// (data.SplitTenth, for data without one).
+	Split   string `json:"split"`
+	Images  int    `json:"images"`
+	Classes int    `json:"classes,omitempty"`
+}
+
+// NewDataRef describes the reference data of info.
+func NewDataRef(info data.Info) *DataRef {
+	split := "test"
+	if info.HeldOut {
+		split = "held-out tenth"
+	}
+	return &DataRef{Name: info.Name, Kind: info.Kind, SHA256: info.SHA256, Split: split, Images: info.Test, Classes: len(info.Classes)}
+}
+
+// ISName is the Inception Score's name for the record's data:
+// "MNIST-IS", "fashion-mnist-IS", ...
+func (r *Record) ISName() string {
+	if r.Data == nil || r.Data.SHA256 == data.MNISTSHA256 {
+		return "MNIST-IS"
+	}
+	return r.Data.Name + "-IS"
+}
+
+// FeatureNet names the feature network by the data it was trained on.
+type FeatureNet struct {
+	Path string `json:"path"`
+	// TrainedOn is the name of that data ("" = not recorded, a classifier
+	// passed with --extractor that predates the record) and TrainedOnSHA256
+	// its content hash.
+	TrainedOn       string `json:"trained_on,omitempty"`
+	TrainedOnSHA256 string `json:"trained_on_sha256,omitempty"`
 }
 
 // Sampler records the sampling settings of a diffusion model. Records
@@ -172,6 +226,18 @@ func (r *Reference) prdcSubset(n int) [][]float64 {
 // Score computes the metrics of images (pixels in [0,1]); wantLabels, if not
 // nil, are the classes the images were asked to show (conditional models).
 func Score(e *Extractor, ref *Reference, imgs [][]float32, wantLabels []int, seed uint64) (Metrics, []string, error) {
+	feats, probs, err := e.Model.Features(imgs)
+	if err != nil {
+		return Metrics{}, nil, err
+	}
+	return scoreFeatures(ref, e.Model.Classes, feats, probs, wantLabels, seed)
+}
+
+// scoreFeatures computes the metrics of a set of images from their
+// features and class probabilities: the one implementation behind Score
+// and the merge of partial evaluations (partial.go), which hands it the
+// rows of all shards in sample order.
+func scoreFeatures(ref *Reference, classes int, feats, probs [][]float64, wantLabels []int, seed uint64) (Metrics, []string, error) {
 	var warns []string
 	warn := func(err error) error {
 		if err != nil && IsWarning(err) {
@@ -180,11 +246,7 @@ func Score(e *Extractor, ref *Reference, imgs [][]float32, wantLabels []int, see
 		}
 		return err
 	}
-	feats, probs, err := e.Model.Features(imgs)
-	if err != nil {
-		return Metrics{}, nil, err
-	}
-	n := len(imgs)
+	n := len(feats)
 	m := Metrics{N: n}
 	g, err := FitGaussian(feats)
 	if err = warn(err); err != nil {
@@ -193,8 +255,13 @@ func Score(e *Extractor, ref *Reference, imgs [][]float32, wantLabels []int, see
 	if m.FID, err = FID(ref.Gaussian, g); err != nil {
 		return m, nil, fmt.Errorf("fid: %w", err)
 	}
-	subset := min(KIDSubsetSize, n)
-	if subset < KIDSubsetSize {
+	// A small data set's held-out tenth may hold fewer images than N.
+	subset := min(KIDSubsetSize, n, len(ref.Features))
+	switch {
+	case subset == KIDSubsetSize:
+	case subset < n:
+		warns = append(warns, fmt.Sprintf("kid: subsets of %d samples (N=%d, %d reference images), not %d (docs/metrics.md §3)", subset, n, len(ref.Features), KIDSubsetSize))
+	default:
 		warns = append(warns, fmt.Sprintf("kid: subsets of %d samples (N=%d), not %d (docs/metrics.md §3)", subset, n, KIDSubsetSize))
 	}
 	if m.KID, m.KIDStd, err = KID(ref.Features, feats, KIDSubsets, subset, seed); err != nil {
@@ -207,7 +274,7 @@ func Score(e *Extractor, ref *Reference, imgs [][]float32, wantLabels []int, see
 	m.Precision, m.Recall, m.Density, m.Coverage = p.Precision, p.Recall, p.Density, p.Coverage
 	m.IS = InceptionScore(probs)
 	pred := Argmax(probs)
-	hist := ClassHistogram(pred, e.Model.Classes)
+	hist := ClassHistogram(pred, classes)
 	m.ClassKL, m.ClassesCovered = KLToUniform(hist), ClassesCovered(hist, ClassCoverageThreshold)
 	if wantLabels != nil {
 		acc := ClassAccuracy(pred, wantLabels)
@@ -246,6 +313,10 @@ type GenerateOptions struct {
 	// Unconditional draws a conditional model's samples without a class
 	// (label −1), so no class accuracy can be scored.
 	Unconditional bool
+	// Offset is the index of the first sample in the whole evaluation, for
+	// a shard of it (partial.go): sample i is the evaluation's sample
+	// Offset+i, with its seed and class.
+	Offset int
 }
 
 // Generate draws N samples in batches of 100 (§8.2's batch): sample i uses
@@ -254,32 +325,55 @@ type GenerateOptions struct {
 // their median is the speed figure (extra batches are drawn when N gives
 // fewer than three).
 func Generate(m models.Model, o GenerateOptions) (imgs [][]float32, labels []int, speed *Speed, err error) {
+	imgs, labels, nfe, runs, err := generate(m, o)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if speed, err = summarizeRuns(nfe, runs, PeakRSSMB()); err != nil {
+		return nil, nil, nil, err
+	}
+	return imgs, labels, speed, nil
+}
+
+// summarizeRuns turns the timed batches of Generate (of one run, or of
+// every shard in order) into the record's speed figures.
+func summarizeRuns(nfe int, runs []time.Duration, peakRSSMB float64) (*Speed, error) {
+	sr, err := SummarizeSpeed(nfe, SpeedBatchSize, runs)
+	if err != nil {
+		return nil, err
+	}
+	return &Speed{NFE: nfe, SecondsPer100: sr.MedianSeconds, SamplesPerSecond: sr.SamplesPerSecond,
+		MsPerNFE: sr.MsPerNFEPerSample, PeakRSSMB: peakRSSMB}, nil
+}
+
+// generate is Generate without the summary: the samples, the NFE per
+// sample and the duration of each timed batch.
+func generate(m models.Model, o GenerateOptions) (imgs [][]float32, labels []int, nfe int, runs []time.Duration, err error) {
 	classes := 0
 	if c, ok := m.(models.Conditional); ok && !o.Unconditional {
 		classes = c.NumClasses()
 	}
-	nfe := 1
+	nfe = 1
 	if s, ok := m.(models.Sampler); ok {
 		nfe = s.NFE()
 	}
 	batch := func(start int) ([][]float32, []int, time.Duration, error) {
 		seeds, ls := make([]uint64, SpeedBatchSize), make([]int, SpeedBatchSize)
 		for i := range seeds {
-			seeds[i], ls[i] = o.Seed+uint64(start+i), -1
+			seeds[i], ls[i] = o.Seed+uint64(o.Offset+start+i), -1
 			if classes > 0 {
-				ls[i] = (start + i) % classes
+				ls[i] = (o.Offset + start + i) % classes
 			}
 		}
 		t0 := time.Now()
 		out, err := m.Generate(seeds, ls)
 		return out, ls, time.Since(t0), err
 	}
-	var runs []time.Duration
 	total := (o.N + SpeedBatchSize - 1) / SpeedBatchSize
 	for b := 0; b < total || len(runs) < SpeedMinRuns; b++ {
 		out, ls, d, err := batch(b * SpeedBatchSize)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, 0, nil, err
 		}
 		if b == 0 && o.Log != nil {
 			est := time.Duration(float64(d) * float64(max(total, SpeedMinRuns+1)))
@@ -300,12 +394,7 @@ func Generate(m models.Model, o GenerateOptions) (imgs [][]float32, labels []int
 			}
 		}
 	}
-	sr, err := SummarizeSpeed(nfe, SpeedBatchSize, runs)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return imgs, labels, &Speed{NFE: nfe, SecondsPer100: sr.MedianSeconds, SamplesPerSecond: sr.SamplesPerSecond,
-		MsPerNFE: sr.MsPerNFEPerSample, PeakRSSMB: PeakRSSMB()}, nil
+	return imgs, labels, nfe, runs, nil
 }
 
 // Floor scores N training images: the real-data floor no model can beat
@@ -349,6 +438,10 @@ func NewRecord(kind string, e *Extractor, seed uint64) *Record {
 	r := &Record{Model: kind, Seed: seed, Hardware: CurrentHardware(), Version: version.Version}
 	if e != nil {
 		r.ExtractorHash = e.Hash
+		r.FeatureNetwork = &FeatureNet{Path: e.Path}
+		if e.TrainedOn != nil {
+			r.FeatureNetwork.TrainedOn, r.FeatureNetwork.TrainedOnSHA256 = e.TrainedOn.Name, e.TrainedOn.SHA256
+		}
 	}
 	return r
 }

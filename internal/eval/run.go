@@ -15,6 +15,7 @@ import (
 	"github.com/gentri/gentri/internal/models"
 	"github.com/gentri/gentri/internal/rng"
 	"github.com/gentri/gentri/internal/sample"
+	"github.com/gentri/gentri/internal/shard"
 )
 
 // Options say what Run evaluates and how: a checkpoint's model (Model,
@@ -41,8 +42,16 @@ type Options struct {
 	// Extractor is a classifier checkpoint to use as the feature network;
 	// "" = the cached one, trained with TrainClassifier on first use.
 	Extractor string
-	// Data is the folder of MNIST's IDX files ("" = found as for training).
+	// Data is the folder of the reference data; "" = the checkpoint's own
+	// (its config's data.dir), and MNIST, found as for training, for
+	// --samples.
 	Data string
+	// DataInfo is the identity of the data the checkpoint was trained on, as
+	// it records it (nil: it records none); the data found must match it.
+	DataInfo *data.Info
+	// SkipBad leaves out unreadable image files of the reference data (as
+	// does the checkpoint's data.skip_bad).
+	SkipBad bool
 	// TrainClassifier trains the feature network from cfg in runDir and
 	// returns its checkpoint and held-out figures (train.Run, which
 	// imports this package, so the command supplies it).
@@ -205,6 +214,9 @@ func RunSweep(ctx context.Context, o Options, sw Sweep, plot string, each func(*
 			if err != nil {
 				return err
 			}
+			if rec.Metrics == nil {
+				return usagef("--sweep-steps plots FID, which is not measured here: %s", rec.Unavailable)
+			}
 			if err := each(rec); err != nil {
 				return err
 			}
@@ -219,46 +231,96 @@ func RunSweep(ctx context.Context, o Options, sw Sweep, plot string, each func(*
 	return nil
 }
 
-// runImages measures an image model, or a folder of PNGs, against MNIST's
-// test set in the feature network's space, with the real-data floor.
+// runImages measures an image model, or a folder of PNGs, against the test
+// set of its reference data in the feature network's space, with the
+// real-data floor: the data the checkpoint was trained on (MNIST for
+// --samples unless --data says otherwise), never silently another.
 func runImages(ctx context.Context, o Options) (*Record, error) {
-	ext, err := o.extractor(ctx)
+	set, err := o.referenceData()
 	if err != nil {
 		return nil, err
 	}
-	dir, err := data.MNISTDir(o.Data)
+	ext, unavailable, err := o.extractor(ctx, set.Info)
 	if err != nil {
 		return nil, err
 	}
-	test, err := data.LoadIDXDir(dir, "test")
-	if err != nil {
-		return nil, err
-	}
-	ref, err := NewReference(ext, test)
-	if err != nil {
-		return nil, err
+	var ref *Reference
+	if ext != nil {
+		if ref, err = NewReference(ext, set.Test); err != nil {
+			return nil, err
+		}
 	}
 	var rec *Record
 	if o.Samples != "" {
+		if ext == nil {
+			return nil, usagef("--samples: %s", unavailable)
+		}
 		if rec, err = runSamples(o, ext, ref); err != nil {
 			return nil, err
 		}
-	} else if rec, err = runModel(o, ext, ref, test); err != nil {
-		return nil, err
-	}
-	if !o.NoFloor {
-		trainSet, err := data.LoadIDXDir(dir, "train")
+	} else if ext == nil {
+		// No feature network for this data: the figures that need none.
+		if rec, err = runUnscored(o, set.Test); err != nil {
+			return nil, err
+		}
+	} else {
+		// One partial of all the samples, merged: the path of a sharded
+		// evaluation (partial.go) with a single shard.
+		p, err := samplePartial(o, ext, set, shard.Whole)
 		if err != nil {
 			return nil, err
 		}
-		fl, warns, err := Floor(ext, ref, trainSet, rec.N, o.Seed)
-		if err != nil {
-			return nil, fmt.Errorf("real-data floor: %w", err)
+		if rec, err = mergePartials(ext, ref, []*Partial{p}); err != nil {
+			return nil, err
 		}
-		rec.Floor = &fl
-		rec.Warnings = append(rec.Warnings, prefixAll("real floor: ", warns)...)
 	}
-	return rec, nil
+	rec.Data = NewDataRef(set.Info)
+	if ext == nil {
+		rec.Unavailable = unavailable
+		return rec, nil
+	}
+	return rec, addFloor(o, ext, ref, set, rec)
+}
+
+// addFloor warns when the feature network was trained on other data than
+// the reference, and adds the real-data floor to rec unless o.NoFloor:
+// rec.N training images scored the same way.
+func addFloor(o Options, ext *Extractor, ref *Reference, set *data.Set, rec *Record) error {
+	if tr := ext.TrainedOn; tr != nil && tr.SHA256 != set.Info.SHA256 {
+		rec.Warnings = append(rec.Warnings, fmt.Sprintf("the feature network %s was trained on %s, not on the reference data %s", ext.Path, tr.Name, set.Info.Name))
+	}
+	if o.NoFloor {
+		return nil
+	}
+	fl, warns, err := Floor(ext, ref, set.Train, rec.N, rec.Seed)
+	if err != nil {
+		return fmt.Errorf("real-data floor: %w", err)
+	}
+	rec.Floor = &fl
+	rec.Warnings = append(rec.Warnings, prefixAll("real floor: ", warns)...)
+	return nil
+}
+
+// referenceData loads the data to compare with: --data, else the
+// checkpoint's data.dir (MNIST when both are empty), checked against the
+// identity the checkpoint records.
+func (o *Options) referenceData() (*data.Set, error) {
+	dir, skipBad := o.Data, o.SkipBad
+	if o.Config != nil {
+		skipBad = skipBad || o.Config.Data.SkipBad
+		if dir == "" {
+			dir = o.Config.Data.Dir
+		}
+	}
+	set, err := data.Load(dir, data.LoadOptions{Height: models.Height, Width: models.Width, SkipBad: skipBad})
+	if err != nil {
+		return nil, fmt.Errorf("reference data: %w", err)
+	}
+	if want := o.DataInfo; want != nil && want.SHA256 != set.Info.SHA256 {
+		return nil, fmt.Errorf("reference data: %s holds %s (content hash %s), but %s was trained on %s (content hash %s, then in %s): pass the original data with --data",
+			set.Info.Dir, set.Info.Name, set.Info.Short(), o.Checkpoint, want.Name, want.Short(), want.Dir)
+	}
+	return set, nil
 }
 
 func runSamples(o Options, ext *Extractor, ref *Reference) (*Record, error) {
@@ -276,9 +338,12 @@ func runSamples(o Options, ext *Extractor, ref *Reference) (*Record, error) {
 	return rec, nil
 }
 
-func runModel(o Options, ext *Extractor, ref *Reference, test *data.Dataset) (*Record, error) {
+// runUnscored draws a model's samples where no feature network exists for
+// its data (unlabelled data): their speed and the likelihood, no image
+// figures.
+func runUnscored(o Options, test *data.Dataset) (*Record, error) {
 	m, cfg := o.Model, o.Config
-	rec := NewRecord(cfg.Model.Kind, ext, o.Seed)
+	rec := NewRecord(cfg.Model.Kind, nil, o.Seed) // no image figures (Unavailable)
 	if o.Unconditional {
 		if _, ok := m.(models.Conditional); !ok {
 			return nil, usagef("--unconditional: a %s model has no classes to leave out", cfg.Model.Kind)
@@ -290,18 +355,13 @@ func runModel(o Options, ext *Extractor, ref *Reference, test *data.Dataset) (*R
 	rec.Checkpoint, rec.Step, rec.Sampler = o.Checkpoint, o.Step, SamplerOf(m)
 	rec.Unconditional = o.Unconditional
 	bar := o.bar(o.N, "sampling")
-	imgs, labels, speed, err := Generate(m, GenerateOptions{N: o.N, Seed: o.Seed, Log: o.log(),
+	_, _, speed, err := Generate(m, GenerateOptions{N: o.N, Seed: o.Seed, Log: o.log(),
 		Progress: func(done, _ int) { bar.Set(done) }, Unconditional: o.Unconditional})
 	bar.Finish()
 	if err != nil {
 		return nil, err
 	}
 	rec.Speed = speed
-	metrics, warns, err := Score(ext, ref, imgs, labels, o.Seed)
-	if err != nil {
-		return nil, err
-	}
-	rec.Metrics, rec.Warnings = &metrics, warns
 	if lik, ok := m.(models.Likelihood); ok {
 		if err := runLikelihood(o, lik, test, rec); err != nil {
 			return nil, err
@@ -390,38 +450,89 @@ func runLikelihood(o Options, m models.Likelihood, test *data.Dataset, rec *Reco
 	return nil
 }
 
-// extractor returns the feature network: o.Extractor, the cached one, or
-// (first use) gentri's classifier trained now and cached by weight hash.
-func (o *Options) extractor(ctx context.Context) (*Extractor, error) {
+// mnistTrainImages is the size of MNIST's training split, which the
+// feature network's default config (configs/classifier.yaml) is sized for.
+const mnistTrainImages = 60000
+
+// extractor returns the feature network for the reference data info:
+// o.Extractor when given; else the classifier cached for that data, trained
+// on first use. MNIST's is cached in CacheDir() itself; any other data's
+// under CacheDir()/data-<first 16 hex of its content hash>. Data without
+// labels (or with one class) has none: then ext is nil and unavailable says
+// which figures are missing and why.
+func (o *Options) extractor(ctx context.Context, info data.Info) (ext *Extractor, unavailable string, err error) {
 	if o.Extractor != "" {
-		return OpenExtractor(o.Extractor)
+		ext, err := OpenExtractor(o.Extractor)
+		return ext, "", err
 	}
+	mnist := info.SHA256 == data.MNISTSHA256
 	dir := CacheDir()
-	ext, err := LoadCachedExtractor(dir)
+	if !mnist {
+		if len(info.Classes) < 2 {
+			why := "it has no labels (a folder of images without class sub-folders)"
+			if info.Labelled() {
+				why = "it has a single class"
+			}
+			return nil, fmt.Sprintf("FID, KID, precision, recall, density, coverage, IS and the class figures: they use a feature network, "+
+				"a classifier trained on the labels of the data %s (%s), and %s; give its images class sub-folders, or pass --extractor with a classifier checkpoint", info.Name, info.Dir, why), nil
+		}
+		dir = filepath.Join(dir, "data-"+info.Short())
+	}
+	ext, err = LoadCachedExtractor(dir)
+	if err == nil && ext.TrainedOn == nil && mnist {
+		// MNIST's cache predates checkpoints that record their data, but it
+		// only ever held classifiers trained on MNIST.
+		ext.TrainedOn = &info
+	}
 	if !errors.Is(err, ErrNoExtractor) {
-		return ext, err
+		return ext, "", err
 	}
 	if o.TrainClassifier == nil {
-		return nil, fmt.Errorf("no feature network in %s, and no way to train one here", dir)
+		return nil, "", fmt.Errorf("no feature network in %s, and no way to train one here", dir)
 	}
-	fmt.Fprintf(o.log(), "no feature network in %s: training gentri's MNIST classifier once (configs/classifier.yaml)\n", dir)
 	cfg, err := models.LoadConfig("classifier", "", nil)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if o.Data != "" {
-		cfg.Data.Dir = o.Data
+	if mnist {
+		fmt.Fprintf(o.log(), "no feature network in %s: training gentri's MNIST classifier once (configs/classifier.yaml)\n", dir)
+		if o.Data != "" {
+			cfg.Data.Dir = o.Data
+		}
+	} else {
+		featureConfig(cfg, info, o.SkipBad || o.Config != nil && o.Config.Data.SkipBad)
+		fmt.Fprintf(o.log(), "no feature network for %s in %s: training gentri's classifier on its %d classes once (configs/classifier.yaml, %d steps of %d)\n",
+			info.Name, dir, len(info.Classes), cfg.Train.Steps, cfg.Train.BatchSize)
 	}
 	ckpt, ev, err := o.TrainClassifier(ctx, cfg, filepath.Join(dir, "classifier-training"))
 	if err != nil {
-		return nil, fmt.Errorf("training the feature network: %w", err)
+		return nil, "", fmt.Errorf("training the feature network: %w", err)
 	}
 	for _, e := range ev {
-		if e.Name == "test_accuracy" && e.Value < 0.99 {
+		if e.Name != "test_accuracy" {
+			continue
+		}
+		if mnist && e.Value < 0.99 {
 			fmt.Fprintf(o.log(), "warning: the feature network's test accuracy is %.4f, below 0.99\n", e.Value)
+		} else if !mnist {
+			fmt.Fprintf(o.log(), "the feature network's test accuracy on %s: %.4f\n", info.Name, e.Value)
 		}
 	}
-	return InstallExtractor(ckpt, dir)
+	ext, err = InstallExtractor(ckpt, dir)
+	return ext, "", err
+}
+
+// featureConfig adapts the MNIST classifier's config to other data: its
+// folder and classes, batches no larger than the training split, and as
+// many epochs as MNIST's classifier trains for (at most its steps), so a
+// small data set trains in proportion.
+func featureConfig(cfg *config.Config, info data.Info, skipBad bool) {
+	t := &cfg.Train
+	epochs := float64(t.Steps*t.BatchSize) / mnistTrainImages
+	t.BatchSize = min(t.BatchSize, info.Train)
+	t.Steps = min(t.Steps, max(1, int(math.Ceil(epochs*float64(info.Train)/float64(t.BatchSize)))))
+	cfg.Data.Dir, cfg.Data.SkipBad = info.Dir, skipBad
+	cfg.Own.(*models.ClassifierConfig).Classes = len(info.Classes)
 }
 
 func prefixAll(p string, ss []string) []string {

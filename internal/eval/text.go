@@ -19,6 +19,8 @@ func WriteText(w io.Writer, r *Record) {
 
 // JSONSafe replaces NaN figures (a per-class FID that could not be
 // computed) by nothing JSON can't carry: it marshals through the figures.
+// It also names the Inception Score for the data: "mnist_is" against
+// MNIST, "is" against other data (the record's data.name says which).
 func JSONSafe(r *Record) *Record {
 	c := *r
 	if c.Metrics != nil && c.PerClassFID != nil {
@@ -31,7 +33,27 @@ func JSONSafe(r *Record) *Record {
 		}
 		c.Metrics = &m
 	}
+	if c.ISName() != "MNIST-IS" {
+		for _, mp := range []**Metrics{&c.Metrics, &c.Floor} {
+			if *mp == nil || (*mp).DataIS != nil {
+				continue
+			}
+			m := **mp
+			is := m.IS
+			m.IS, m.DataIS = 0, &is
+			*mp = &m
+		}
+	}
 	return &c
+}
+
+// fromJSON undoes JSONSafe's renaming after a record is read back.
+func fromJSON(r *Record) {
+	for _, m := range []*Metrics{r.Metrics, r.Floor} {
+		if m != nil && m.DataIS != nil {
+			m.IS, m.DataIS = *m.DataIS, nil
+		}
+	}
 }
 
 func printRecord(w io.Writer, r *Record) {
@@ -39,7 +61,14 @@ func printRecord(w io.Writer, r *Record) {
 	if src == "" {
 		src = r.SamplesDir
 	}
+	if r.Metrics == nil {
+		printUnavailable(w, r, src)
+		return
+	}
 	fmt.Fprintf(w, "%s  %s  (N=%d, seed %d, feature network %s)\n", r.Model, src, r.N, r.Seed, r.ExtractorHash[:12])
+	if d := r.Data; d != nil {
+		fmt.Fprintf(w, "reference %s: %s split, %d images; %s\n", d.Name, d.Split, d.Images, r.FeatureNetwork.describe())
+	}
 	if r.Sampler != nil {
 		fmt.Fprintf(w, "sampler %s, %d steps, eta %g, guidance %g%s\n", r.Sampler.Name, r.Sampler.Steps, r.Sampler.Eta, r.Sampler.Guidance, r.Sampler.Extras())
 	}
@@ -56,7 +85,7 @@ func printRecord(w io.Writer, r *Record) {
 	row("", "KID", func(m *Metrics) float64 { return m.KID }, "%.5f")
 	row("", "precision", func(m *Metrics) float64 { return m.Precision }, "%.3f")
 	row("", "density", func(m *Metrics) float64 { return m.Density }, "%.3f")
-	row("", "MNIST-IS", func(m *Metrics) float64 { return m.IS }, "%.3f")
+	row("", r.ISName(), func(m *Metrics) float64 { return m.IS }, "%.3f")
 	row("diversity", "recall", func(m *Metrics) float64 { return m.Recall }, "%.3f")
 	row("", "coverage", func(m *Metrics) float64 { return m.Coverage }, "%.3f")
 	row("", "class KL to uniform", func(m *Metrics) float64 { return m.ClassKL }, "%.4f")
@@ -83,6 +112,43 @@ func printRecord(w io.Writer, r *Record) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "%s, GOMAXPROCS %d, %s, %s\n", r.Hardware.CPU, r.Hardware.GOMAXPROCS, r.Hardware.BLAS, r.Hardware.Go)
+	for _, wn := range r.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", wn)
+	}
+}
+
+// describe words where a feature network comes from.
+func (f *FeatureNet) describe() string {
+	switch {
+	case f == nil:
+		return "no feature network"
+	case f.TrainedOn == "":
+		return "feature network " + f.Path + " (trained on data it does not record)"
+	}
+	return "feature network trained on " + f.TrainedOn
+}
+
+// printUnavailable prints a record without image figures: why they are
+// missing, then what could be measured (likelihood, speed).
+func printUnavailable(w io.Writer, r *Record, src string) {
+	fmt.Fprintf(w, "%s  %s  (seed %d)\n", r.Model, src, r.Seed)
+	if d := r.Data; d != nil {
+		fmt.Fprintf(w, "reference %s: %s split, %d images\n", d.Name, d.Split, d.Images)
+	}
+	fmt.Fprintf(w, "not measured: %s\n", r.Unavailable)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if r.TestNELBO != nil {
+		fmt.Fprintf(tw, "likelihood\ttest -ELBO (nats)\t%.2f\n", *r.TestNELBO)
+	}
+	if r.IWAENLL != nil {
+		fmt.Fprintf(tw, "\tIWAE NLL (k=%d, %d images)\t%.2f\n", r.IWAEK, r.IWAEImages, *r.IWAENLL)
+	}
+	if sp := r.Speed; sp != nil {
+		fmt.Fprintf(tw, "speed\tNFE per sample\t%d\n", sp.NFE)
+		fmt.Fprintf(tw, "\ts per 100 samples\t%.4f\n", sp.SecondsPer100)
+		fmt.Fprintf(tw, "\tsamples/s\t%.1f\n", sp.SamplesPerSecond)
+	}
+	tw.Flush()
 	for _, wn := range r.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", wn)
 	}

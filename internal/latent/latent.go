@@ -173,15 +173,11 @@ func Run(o Options) (*Record, error) {
 	return rec, nil
 }
 
-// TestSet loads MNIST's test set from dir (found as for training when
-// empty), binarised as the model's held-out figures are (the fixed draw of
-// stream StreamEval of seed 0) when binarized.
+// TestSet loads the test set of the data in dir (MNIST, found as for
+// training, when empty), binarised as the model's held-out figures are (the
+// fixed draw of stream StreamEval of seed 0) when binarized.
 func TestSet(dir string, binarized bool) (*data.Dataset, error) {
-	dir, err := data.MNISTDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	test, err := data.LoadIDXDir(dir, "test")
+	test, err := data.TestSet(dir, models.Height, models.Width)
 	if err != nil {
 		return nil, err
 	}

@@ -16,11 +16,12 @@ import (
 //	  → nearest ×2 → Conv3×3 C→1 → tanh          (images in [−1, 1])
 //
 // Gorgonia has no transposed convolution; nearest upsampling followed by a
-// 3×3 convolution ("resize-conv") is the design, not a workaround.
+// 3×3 convolution ("resize-conv") is the design, not a workaround. With
+// Classes 0 (the unconditional GAN) there is no embedding: h = Linear(z).
 type Generator struct {
 	Latent, Channels, Classes int
 	Params                    *nn.Params
-	emb                       *nn.Param // (classes, classes), like nn.Embedding
+	emb                       *nn.Param // (classes, classes), like nn.Embedding; nil without classes
 	fc                        *nn.Linear
 	bn0, bn1                  *nn.BatchNorm
 	c1, c2                    *nn.Conv2d
@@ -29,28 +30,33 @@ type Generator struct {
 // NewGenerator creates the generator's parameters under prefix ("g", "g_ema").
 func NewGenerator(ps *nn.Params, prefix string, latent, channels, classes int) *Generator {
 	c := channels
-	return &Generator{
-		Latent: latent, Channels: c, Classes: classes, Params: ps,
-		emb: ps.Normal(prefix+".emb.weight", []int{classes, classes}, 1),
-		fc:  nn.NewLinear(ps, prefix+".fc", latent+classes, 2*c*7*7),
-		bn0: nn.NewBatchNorm(ps, prefix+".bn0", 2*c),
-		c1:  nn.NewConv2d(ps, prefix+".c1", 2*c, c, 3, 1, 1),
-		bn1: nn.NewBatchNorm(ps, prefix+".bn1", c),
-		c2:  nn.NewConv2d(ps, prefix+".c2", c, 1, 3, 1, 1),
+	m := &Generator{Latent: latent, Channels: c, Classes: classes, Params: ps}
+	if classes > 0 {
+		m.emb = ps.Normal(prefix+".emb.weight", []int{classes, classes}, 1)
 	}
+	m.fc = nn.NewLinear(ps, prefix+".fc", latent+classes, 2*c*7*7)
+	m.bn0 = nn.NewBatchNorm(ps, prefix+".bn0", 2*c)
+	m.c1 = nn.NewConv2d(ps, prefix+".c1", 2*c, c, 3, 1, 1)
+	m.bn1 = nn.NewBatchNorm(ps, prefix+".bn1", c)
+	m.c2 = nn.NewConv2d(ps, prefix+".c2", c, 1, 3, 1, 1)
+	return m
 }
 
-// Apply maps z (B, latent) and one-hot labels (B, classes) to images
-// (B, 1, 28, 28). training selects batch statistics in BatchNorm;
-// updateStats lets exactly one of the graphs that run G per step move the
-// running statistics.
+// Apply maps z (B, latent) and one-hot labels (B, classes; nil without
+// classes) to images (B, 1, 28, 28). training selects batch statistics in
+// BatchNorm; updateStats lets exactly one of the graphs that run G per step
+// move the running statistics.
 func (m *Generator) Apply(g *G.ExprGraph, z, y *G.Node, training, updateStats bool) (*G.Node, error) {
 	batch := z.Shape()[0]
-	e, err := G.Mul(y, m.emb.Node(g))
-	if err != nil {
-		return nil, fmt.Errorf("generator embedding: %w", err)
+	h := z
+	if m.emb != nil {
+		e, err := G.Mul(y, m.emb.Node(g))
+		if err != nil {
+			return nil, fmt.Errorf("generator embedding: %w", err)
+		}
+		h = G.Must(G.Concat(1, z, e))
 	}
-	h := G.Must(G.Concat(1, z, e))
+	var err error
 	if h, err = m.fc.Apply(g, h); err != nil {
 		return nil, err
 	}
@@ -77,27 +83,33 @@ func (m *Generator) Apply(g *G.ExprGraph, z, y *G.Node, training, updateStats bo
 //
 //	φ(x) = flatten(LReLU(Conv4×4/2 C→2C (LReLU(Conv4×4/2 1→C (x)))))
 //	D(x, y) = Linear(φ(x)) + ⟨Embedding(y), φ(x)⟩
+//
+// With Classes 0 (the unconditional GAN) there is no projection head:
+// D(x) = Linear(φ(x)).
 type Discriminator struct {
 	Channels, Classes int
 	Params            *nn.Params
 	c1, c2            *nn.Conv2d
 	fc                *nn.Linear
-	proj              *nn.Param // (classes, 2C·7·7)
+	proj              *nn.Param // (classes, 2C·7·7); nil without classes
 }
 
 // NewDiscriminator creates the discriminator's parameters under prefix ("d").
 func NewDiscriminator(ps *nn.Params, prefix string, channels, classes int) *Discriminator {
 	c := channels
-	return &Discriminator{
+	m := &Discriminator{
 		Channels: c, Classes: classes, Params: ps,
-		c1:   nn.NewConv2d(ps, prefix+".c1", 1, c, 4, 2, 1),
-		c2:   nn.NewConv2d(ps, prefix+".c2", c, 2*c, 4, 2, 1),
-		fc:   nn.NewLinear(ps, prefix+".fc", 2*c*7*7, 1),
-		proj: ps.Normal(prefix+".proj.weight", []int{classes, 2 * c * 7 * 7}, 1),
+		c1: nn.NewConv2d(ps, prefix+".c1", 1, c, 4, 2, 1),
+		c2: nn.NewConv2d(ps, prefix+".c2", c, 2*c, 4, 2, 1),
+		fc: nn.NewLinear(ps, prefix+".fc", 2*c*7*7, 1),
 	}
+	if classes > 0 {
+		m.proj = ps.Normal(prefix+".proj.weight", []int{classes, 2 * c * 7 * 7}, 1)
+	}
+	return m
 }
 
-// Apply returns the logits D(x, y), shape (B).
+// Apply returns the logits D(x, y), shape (B); y is nil without classes.
 func (m *Discriminator) Apply(g *G.ExprGraph, x, y *G.Node) (*G.Node, error) {
 	batch := x.Shape()[0]
 	h, err := m.c1.Apply(g, x)
@@ -119,6 +131,9 @@ func (m *Discriminator) Apply(g *G.ExprGraph, x, y *G.Node) (*G.Node, error) {
 		return nil, err
 	}
 	out = G.Must(G.Reshape(out, tensor.Shape{batch}))
+	if m.proj == nil {
+		return out, nil
+	}
 	// ⟨Embedding(y), φ⟩ = Σ_k y_k (φ·Pᵀ)_k: every node that reads a weight
 	// depends on x, as the generator's step needs (nn.Tap).
 	q, err := nn.MatMulT(g, h, m.proj.Node(g))

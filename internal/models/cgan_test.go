@@ -1,6 +1,8 @@
 package models
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -200,5 +202,45 @@ func TestCGANGeneratorStepScoresWithTheUpdatedDiscriminator(t *testing.T) {
 		if got != after || got == stale {
 			t.Fatalf("step %d: g_loss %v; the step's fakes score %v with the updated D, %v with the old one", step, got, after, stale)
 		}
+	}
+}
+
+// Without classes the GAN has no label input at all: no embedding in G, no
+// projection head in D, the same image whatever label is asked for, and it
+// is not a Conditional model (so eval and sample treat it as unconditional).
+func TestGANWithoutClassesHasNoLabelInput(t *testing.T) {
+	m := NewGANModel(CGANOptions{Latent: 8, Channels: 4, Seed: 1, LRG: 2e-4, LRD: 2e-4, Beta1: 0.5, Beta2: 0.999, Eps: 1e-8, EMA: 0.999, Loss: "ns"})
+	if m.Kind() != "gan" {
+		t.Errorf("Kind() = %q, want gan", m.Kind())
+	}
+	if _, ok := Model(m).(Conditional); ok {
+		t.Error("an unconditional GAN is a Conditional model")
+	}
+	for _, ts := range m.State(true) {
+		if strings.Contains(ts.Name, "emb") || strings.Contains(ts.Name, "proj") {
+			t.Errorf("tensor %q: a label input in an unconditional GAN", ts.Name)
+		}
+	}
+	a, err := m.Generate([]uint64{5}, []int{3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.Generate([]uint64{5}, []int{-1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a[0], b[0]) {
+		t.Error("the label changed an unconditional sample")
+	}
+	// MNIST labels come with every batch; the unconditional GAN ignores them,
+	// even ones a conditional model would refuse.
+	const n = 4
+	batch := Batch{N: n, X: make([]float32, n*Height*Width), Labels: []uint8{9, 200, 0, 1}}
+	ms, err := m.TrainStep(batch, rng.New(1, StreamTrain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 4 || ms[0].Name != "d_loss" {
+		t.Errorf("metrics %v", ms)
 	}
 }

@@ -243,7 +243,7 @@ type ClassifierConfig struct {
 func (s *ClassifierConfig) Validate(_ *config.Config, v *config.Checker) {
 	v.Check("model.channels", config.In(s.Channels, 1, 1024), "in [1, 1024]", s.Channels)
 	v.Check("model.hidden", config.In(s.Hidden, 1, 65536), "in [1, 65536]", s.Hidden)
-	v.Check("model.classes", config.In(s.Classes, 2, 10), "in [2, 10] (MNIST labels)", s.Classes)
+	v.Check("model.classes", config.In(s.Classes, 2, 256), "in [2, 256] (labels are bytes)", s.Classes)
 }
 
 // classifierKind is the feature network of `gentri eval`.

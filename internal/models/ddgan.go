@@ -47,6 +47,38 @@ func NewDDGANSchedule(T int) (*DDGANSchedule, error) {
 		s := float64(k)/float64(T)*(1-eps) + eps
 		abar[k] = math.Exp(-0.5*s*s*(bmax-bmin) - s*bmin)
 	}
+	return newDDGANSchedule(abar), nil
+}
+
+// NewDDGANGeometricSchedule returns T ≥ 1 steps whose noise-to-signal
+// ratios σ_k = √((1 − A_k)/A_k) grow geometrically from σ_min at k = 1 to
+// σ_max at k = T (the geometric noise levels of Song & Ermon 2019, on the
+// variance-preserving process): A_k = 1/(1 + σ_k²), and T = 1 is the
+// single step from σ_max. The 2-D diffusion GAN uses it to make its last
+// step small (x_1 = x_0 plus noise of σ_min, a fraction of the gap between
+// modes) and its first start from near noise (σ_max ≫ the data's scale).
+func NewDDGANGeometricSchedule(T int, sigmaMin, sigmaMax float64) (*DDGANSchedule, error) {
+	if T < 1 || T > 1000 {
+		return nil, fmt.Errorf("ddgan: %d diffusion steps, want 1..1000", T)
+	}
+	if !(sigmaMin > 0 && sigmaMin <= sigmaMax && !math.IsInf(sigmaMax, 0)) {
+		return nil, fmt.Errorf("ddgan: geometric schedule from σ %g to %g, want 0 < σ_min <= σ_max < ∞", sigmaMin, sigmaMax)
+	}
+	abar := []float64{1}
+	for k := 1; k <= T; k++ {
+		s := sigmaMax
+		if T > 1 {
+			s = sigmaMin * math.Pow(sigmaMax/sigmaMin, float64(k-1)/float64(T-1))
+		}
+		abar = append(abar, 1/(1+s*s))
+	}
+	return newDDGANSchedule(abar), nil
+}
+
+// newDDGANSchedule builds the schedule of T = len(abar)−1 steps from the
+// signal levels ᾱ(s_k), k = 0..T (only their ratios matter).
+func newDDGANSchedule(abar []float64) *DDGANSchedule {
+	T := len(abar) - 1
 	sc := &DDGANSchedule{T: T}
 	A := []float64{1}
 	for k := 1; k <= T; k++ {
@@ -65,7 +97,7 @@ func NewDDGANSchedule(T int) (*DDGANSchedule, error) {
 		sc.C2 = append(sc.C2, float32((1-A[t])*math.Sqrt(1-b)/(1-A[t+1])))
 		sc.SD = append(sc.SD, float32(math.Sqrt(max(b*(1-A[t])/(1-A[t+1]), 1e-20))))
 	}
-	return sc, nil
+	return sc
 }
 
 // Pair writes the training pair of step t from x0 and fresh noise e1, e2

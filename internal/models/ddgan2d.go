@@ -19,12 +19,34 @@ import (
 // sampler, with MLPs for the two networks (points divided by the
 // mixture's coordinate RMS, as every 2-D model here):
 //
-//	G: [x_{t+1} (2) ++ sinusoid(t, 16) ++ z (nz)] → H → SiLU → H → SiLU → H → SiLU → 2   (x̂_0)
-//	D: [x_t (2) ++ x_{t+1} (2) ++ sinusoid(t, 16)] → H → LReLU(0.2) → H → LReLU(0.2) → 1
+//	G: [x_{t+1} (2) ++ φ_G(x_{t+1}) ++ sinusoid(t, 16) ++ z (nz)] → H → SiLU → H → SiLU → H → SiLU → 2   (x̂_0)
+//	D: [x_t (2) ++ φ_D(x_t) ++ x_{t+1} (2) ++ sinusoid(t, 16)] → H → LReLU(0.2) → H → LReLU(0.2) → 1
 //
-// D stays piecewise linear in x_t, so R1's gradient is the same exact
-// difference of first derivatives with D's slopes frozen as the image
-// model's (r1Grads). It is unconditional: labels are ignored.
+// φ are Fourier features of the point (Tancik et al. 2020;
+// nn.FourierFeatures): the sines and cosines of each coordinate at F
+// octaves s, s/2, …, s/2^{F−1} (model.g_features and model.d_features give
+// F, 0 = none; model.feature_scale s, on the scaled point). Without them an
+// MLP on the raw point resolves a grid of tight modes only slowly: on
+// grid25 D could not tell real pairs from fake ones at all, and G could
+// not snap a slightly noisy x_1 to its mode. D sees x_{t+1} raw: features
+// of the noisy point only diluted its inputs, and Gaussian random
+// frequencies (Tancik's other mapping) did worse than octaves
+// (docs/models.md has the measurements).
+//
+// The schedule is the image model's (NewDDGANSchedule) or, with
+// train.schedule geometric, NewDDGANGeometricSchedule: at T = 4 the
+// former's last step starts from x_1 = 0.72 x_0 + 0.69 ε, so noisy that
+// p(x_0 | x_1) still spans most of grid25, and the last step is as hard
+// as a plain GAN (which dropped modes just as this one did).
+//
+// D's features make it nonlinear in x_t, but only through φ, which has no
+// weights: D is a piecewise-linear MLP M of the row [x_t, φ(x_t), …], and
+// ∂D/∂x_t = ∂M/∂x_t + J_φᵀ ∂M/∂φ. R1's weight gradient is M's mixed
+// second derivative along the row direction [g, J_φ g] (g = ∂D/∂x_t):
+// the same exact difference of first derivatives, slopes frozen, as the
+// image model's (r1Grads), with the perturbation carried into feature
+// space by φ's Jacobian (dGradients). It is unconditional: labels are
+// ignored.
 type DDGAN2DModel struct {
 	Sched      *DDGANSchedule
 	Latent     int
@@ -39,6 +61,8 @@ type DDGAN2DModel struct {
 
 	lastR1       float64
 	scale        float64
+	gFreqs       [][]float64 // φ_G's frequency vectors (none: raw x_{t+1})
+	dFreqs       [][]float64 // φ_D's
 	dStep, r1Stp *toy2DDStep
 	gStep        *toy2DGStep
 	gInfer       *toyForward // raw G at the training batch
@@ -59,24 +83,66 @@ type DDGAN2DOptions struct {
 	Beta1, Beta2 float64
 	Eps, EMA     float64
 	R1Step       float64 // 0 = 1
+	// Schedule "vp" (the image model's, the default) or "geometric" with
+	// noise-to-signal ratios from SigmaMin to SigmaMax.
+	Schedule           string
+	SigmaMin, SigmaMax float64
+	// Fourier features of the point: octaves per axis for G's x_{t+1}
+	// and for D's x_t (0 = the raw point only), and the highest frequency
+	// s, on the scaled points.
+	GFeatures, DFeatures int
+	FeatureScale         float64
 }
 
 // ddgan2dTEmb is the width of the step's sinusoidal features.
 const ddgan2dTEmb = 16
 
-func (m *DDGAN2DModel) gIn() int { return 2 + ddgan2dTEmb + m.Latent }
+// octaves returns the 2F frequency vectors of F octaves s, s/2, …,
+// s/2^{F−1} along x, then the same along y.
+func octaves(F int, s float64) [][]float64 {
+	f := make([][]float64, 2*F)
+	for j := range F {
+		f[j], f[F+j] = []float64{math.Ldexp(s, -j), 0}, []float64{0, math.Ldexp(s, -j)}
+	}
+	return f
+}
 
-const ddgan2dDIn = 4 + ddgan2dTEmb
+// G's input row: [x_{t+1} (2) ++ φ_G (2m_G) ++ sinusoid(t) ++ z].
+func (m *DDGAN2DModel) gIn() int { return 2 + 2*len(m.gFreqs) + ddgan2dTEmb + m.Latent }
+
+// dPoint is the width of x_t's block of D's row, [x_t (2) ++ φ_D(x_t)];
+// the row is [x_t block ++ x_{t+1} (2) ++ sinusoid(t)].
+func (m *DDGAN2DModel) dPoint() int { return 2 + 2*len(m.dFreqs) }
+func (m *DDGAN2DModel) dIn() int    { return m.dPoint() + 2 + ddgan2dTEmb }
+
+// pointBlock writes [p ++ φ(p)] at the frequencies freqs into dst.
+func pointBlock(dst, p []float32, freqs [][]float64) {
+	copy(dst, p[:2])
+	nn.FourierRow(dst[2:2+2*len(freqs)], p[:2], freqs)
+}
 
 // NewDDGAN2DModel returns an untrained 2-D DDGAN; its EMA starts as G.
 func NewDDGAN2DModel(o DDGAN2DOptions) (*DDGAN2DModel, error) {
-	sched, err := NewDDGANSchedule(o.T)
+	var sched *DDGANSchedule
+	var err error
+	switch o.Schedule {
+	case "", "vp":
+		sched, err = NewDDGANSchedule(o.T)
+	case "geometric":
+		sched, err = NewDDGANGeometricSchedule(o.T, o.SigmaMin, o.SigmaMax)
+	default:
+		err = fmt.Errorf("ddgan2d: schedule %q, want vp or geometric", o.Schedule)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if o.Hidden < 1 || o.Latent < 1 || o.R1 < 0 || o.LazyReg < 1 || !(o.EMA >= 0 && o.EMA < 1) || o.R1Step < 0 {
 		return nil, fmt.Errorf("ddgan2d: hidden %d, latent %d, r1 %g, lazy_reg %d, ema %g: want positive sizes, r1 >= 0, lazy_reg >= 1, ema in [0, 1)",
 			o.Hidden, o.Latent, o.R1, o.LazyReg, o.EMA)
+	}
+	if o.GFeatures < 0 || o.DFeatures < 0 || ((o.GFeatures > 0 || o.DFeatures > 0) && !(o.FeatureScale > 0)) {
+		return nil, fmt.Errorf("ddgan2d: g_features %d, d_features %d, feature_scale %g: want features >= 0 and, with any, a scale > 0",
+			o.GFeatures, o.DFeatures, o.FeatureScale)
 	}
 	if o.R1Step == 0 {
 		o.R1Step = 1
@@ -85,10 +151,11 @@ func NewDDGAN2DModel(o DDGAN2DOptions) (*DDGAN2DModel, error) {
 	gp, dp, ep := nn.NewParams(tensor.Float32, r), nn.NewParams(tensor.Float32, r), nn.NewParams(tensor.Float32, r)
 	H := o.Hidden
 	m := &DDGAN2DModel{Sched: sched, Latent: o.Latent, GP: gp, DP: dp, EP: ep, EMADecay: o.EMA, R1: o.R1, LazyReg: o.LazyReg,
-		R1Step: o.R1Step, scale: o.Mixture.Scale(), inferRows: toyBatch}
-	gin := 2 + ddgan2dTEmb + o.Latent
+		R1Step: o.R1Step, scale: o.Mixture.Scale(), inferRows: toyBatch,
+		gFreqs: octaves(o.GFeatures, o.FeatureScale), dFreqs: octaves(o.DFeatures, o.FeatureScale)}
+	gin := m.gIn()
 	m.G = newToyMLP(gp, "G.net", nn.SiLU, gin, H, H, H, 2)
-	m.D = newToyMLP(dp, "D.net", leakyReLU02, ddgan2dDIn, H, H, 1)
+	m.D = newToyMLP(dp, "D.net", leakyReLU02, m.dIn(), H, H, 1)
 	m.EMA = newToyMLP(ep, "ema.net", nn.SiLU, gin, H, H, H, 2)
 	copyState(ep.List, gp.List)
 	m.OptG = nn.NewAdam(gp.List, o.LRG, o.Beta1, o.Beta2, o.Eps)
@@ -111,7 +178,7 @@ func (m *DDGAN2DModel) Options() SamplerOptions {
 }
 func (m *DDGAN2DModel) NFE() int { return m.Sched.T }
 
-// dLogits applies D (image-path LReLUs through acts) to rows (N, 20) and
+// dLogits applies D (image-path LReLUs through acts) to rows (N, dIn) and
 // returns (N).
 func (m *DDGAN2DModel) dLogits(g *G.ExprGraph, x *G.Node, acts *dActs) (*G.Node, error) {
 	h := x
@@ -149,7 +216,7 @@ func (m *DDGAN2DModel) newDStep(batch int, r1 bool) (*toy2DDStep, error) {
 	if r1 {
 		rows = batch
 	}
-	s := &toy2DDStep{rows: rows, x: f32(rows, ddgan2dDIn)}
+	s := &toy2DDStep{rows: rows, x: f32(rows, m.dIn())}
 	x := G.NodeFromAny(g, s.x, G.WithName("x"))
 	acts := &dActs{}
 	if m.R1 > 0 && !r1 {
@@ -183,8 +250,12 @@ func (m *DDGAN2DModel) newDStep(batch int, r1 bool) (*toy2DDStep, error) {
 		loss = weighted(logits)
 		outs = append(outs, G.Read(loss, &s.loss))
 	} else {
-		real := G.Must(G.Slice(logits, G.S(0, batch)))
-		loss = ganLoss{kind: "ns"}.discriminator(g, real, G.Must(G.Slice(logits, G.S(batch, rows))))
+		halves, err := nn.Split(logits, 0, 2) // not G.Slice: see nn.Split
+		if err != nil {
+			return nil, fmt.Errorf("ddgan2d: discriminator logits: %w", err)
+		}
+		real := halves[0]
+		loss = ganLoss{kind: "ns"}.discriminator(g, real, halves[1])
 		outs = append(outs, G.Read(loss, &s.loss))
 		if m.R1 > 0 {
 			s.w = f32(batch)
@@ -199,7 +270,7 @@ func (m *DDGAN2DModel) newDStep(batch int, r1 bool) (*toy2DDStep, error) {
 	return s, err
 }
 
-// toy2DGStep: x̂_0 = G(in), x'_t = C1·x̂_0 + k, L_G = mean softplus(−D([x'_t ++ cond])),
+// toy2DGStep: x̂_0 = G(in), x'_t = C1·x̂_0 + k, L_G = mean softplus(−D([x'_t ++ φ_D(x'_t) ++ cond])),
 // cond = [x_{t+1} ++ sinusoid(t)].
 type toy2DGStep struct {
 	in, c1, k, cond *tensor.Dense
@@ -210,13 +281,21 @@ type toy2DGStep struct {
 
 func (m *DDGAN2DModel) newGStep(batch int) (*toy2DGStep, error) {
 	g := G.NewGraph()
-	s := &toy2DGStep{in: f32(batch, m.gIn()), c1: f32(batch, 2), k: f32(batch, 2), cond: f32(batch, ddgan2dDIn-2)}
+	s := &toy2DGStep{in: f32(batch, m.gIn()), c1: f32(batch, 2), k: f32(batch, 2), cond: f32(batch, 2+ddgan2dTEmb)}
 	x0, err := m.G.apply(g, G.NodeFromAny(g, s.in, G.WithName("in")))
 	if err != nil {
 		return nil, fmt.Errorf("ddgan2d generator: %w", err)
 	}
 	xt := G.Must(G.Add(G.Must(G.HadamardProd(x0, G.NodeFromAny(g, s.c1, G.WithName("c1")))), G.NodeFromAny(g, s.k, G.WithName("k"))))
-	din := G.Must(G.Concat(1, xt, G.NodeFromAny(g, s.cond, G.WithName("cond"))))
+	parts := G.Nodes{xt}
+	if len(m.dFreqs) > 0 {
+		phi, err := nn.FourierFeatures(xt, m.dFreqs)
+		if err != nil {
+			return nil, fmt.Errorf("ddgan2d generator step: %w", err)
+		}
+		parts = append(parts, phi)
+	}
+	din := G.Must(G.Concat(1, append(parts, G.NodeFromAny(g, s.cond, G.WithName("cond")))...))
 	logits, err := m.dLogits(g, din, &dActs{})
 	if err != nil {
 		return nil, err
@@ -230,11 +309,12 @@ func (m *DDGAN2DModel) newGStep(batch int) (*toy2DGStep, error) {
 	return s, err
 }
 
-// gInput writes G's input row [x_{t+1} ++ sinusoid(t) ++ z].
+// gInput writes G's input row [x_{t+1} ++ φ_G(x_{t+1}) ++ sinusoid(t) ++ z].
 func (m *DDGAN2DModel) gInput(row, xt1, z []float32, t int) {
-	copy(row, xt1)
-	TimestepEmbedding(row[2:2+ddgan2dTEmb], t)
-	copy(row[2+ddgan2dTEmb:], z)
+	p := 2 + 2*len(m.gFreqs)
+	pointBlock(row[:p], xt1, m.gFreqs)
+	TimestepEmbedding(row[p:p+ddgan2dTEmb], t)
+	copy(row[p+ddgan2dTEmb:], z)
 }
 
 // TrainStep: the D step (R1 when due) then the G step, as DDGANModel's,
@@ -293,17 +373,18 @@ func (m *DDGAN2DModel) draw(r *rng.RNG, n int) ddganDraw {
 }
 
 func (m *DDGAN2DModel) discriminatorStep(x0 []float32, d ddganDraw) (float64, float64, error) {
-	B, s, sc, W := len(d.ts), m.dStep, m.Sched, ddgan2dDIn
+	B, s, sc, W, P := len(d.ts), m.dStep, m.Sched, m.dIn(), m.dPoint()
 	x := s.x.Data().([]float32)
 	gin := m.gInfer.in.Data().([]float32)
-	xt := make([]float32, 2)
+	xt, xt1 := make([]float32, 2), make([]float32, 2)
 	for i, t := range d.ts {
 		real, fake := x[i*W:(i+1)*W], x[(B+i)*W:(B+i+1)*W]
-		sc.Pair(xt, real[2:4], x0[2*i:2*i+2], d.e1[2*i:2*i+2], d.e2[2*i:2*i+2], t)
-		copy(real, xt)
-		TimestepEmbedding(real[4:], t)
-		copy(fake[2:], real[2:])
-		m.gInput(gin[i*m.gIn():(i+1)*m.gIn()], real[2:4], d.z[i*m.Latent:(i+1)*m.Latent], t)
+		sc.Pair(xt, xt1, x0[2*i:2*i+2], d.e1[2*i:2*i+2], d.e2[2*i:2*i+2], t)
+		pointBlock(real[:P], xt, m.dFreqs)
+		copy(real[P:P+2], xt1)
+		TimestepEmbedding(real[P+2:], t)
+		copy(fake[P:], real[P:])
+		m.gInput(gin[i*m.gIn():(i+1)*m.gIn()], xt1, d.z[i*m.Latent:(i+1)*m.Latent], t)
 	}
 	if err := runVM(m.gInfer.vm); err != nil {
 		return 0, 0, fmt.Errorf("ddgan2d D step, generator: %w", err)
@@ -311,7 +392,8 @@ func (m *DDGAN2DModel) discriminatorStep(x0 []float32, d ddganDraw) (float64, fl
 	xhat := m.gInfer.out.Data().([]float32)
 	for i, t := range d.ts {
 		fake := x[(B+i)*W : (B+i+1)*W]
-		sc.Posterior(fake[:2], xhat[2*i:2*i+2], fake[2:4], d.noise[2*i:2*i+2], t)
+		sc.Posterior(xt, xhat[2*i:2*i+2], fake[P:P+2], d.noise[2*i:2*i+2], t)
+		pointBlock(fake[:P], xt, m.dFreqs)
 	}
 	due := m.R1 > 0 && m.OptD.Step%int64(m.LazyReg) == 0
 	grads, err := m.dGradients(due)
@@ -326,9 +408,13 @@ func (m *DDGAN2DModel) discriminatorStep(x0 []float32, d ddganDraw) (float64, fl
 }
 
 // dGradients is DDGANModel.dGradients for the MLP: the D step with R1's
-// baseline weights, then (when due) R1's pass on x_t + ε·g.
+// baseline weights, then (when due) R1's pass on the rows moved along
+// [g, J_φ g] by ε: x_t + ε·g and φ(x_t) + ε·J_φ g, g = ∂D/∂x_t (which
+// takes the features' share through J_φᵀ).
 func (m *DDGAN2DModel) dGradients(due bool) ([]G.Value, error) {
-	s, W := m.dStep, ddgan2dDIn
+	s, W, F := m.dStep, m.dIn(), 2*len(m.dFreqs)
+	var xt [2]float32
+	var dir [2]float64 // ∂D/∂x_t, then the move ε·g of x_t
 	B := s.rows / 2
 	c := 0.0
 	if due {
@@ -356,10 +442,20 @@ func (m *DDGAN2DModel) dGradients(due bool) ([]G.Value, error) {
 	penalty := 0.0
 	for i := range B {
 		scale := -float64(B) / (1/(1+math.Exp(float64(logits[i]))) + c*float64(B))
+		row, d := rx[i*W:(i+1)*W], dx[i*W:(i+1)*W]
+		copy(xt[:], row[:2])
+		dir = [2]float64{float64(d[0]), float64(d[1])}
+		if F > 0 {
+			nn.FourierVJP(dir[:], d[2:2+F], xt[:], m.dFreqs)
+		}
 		for j := range 2 {
-			g := float64(dx[i*W+j]) * scale
+			g := dir[j] * scale
 			penalty += g * g
-			rx[i*W+j] += float32(m.R1Step * g)
+			dir[j] = m.R1Step * g
+			row[j] += float32(dir[j])
+		}
+		if F > 0 {
+			nn.FourierJVP(row[2:2+F], xt[:], dir[:], m.dFreqs)
 		}
 	}
 	m.lastR1 = m.R1 / 2 * penalty / float64(B)
@@ -382,7 +478,7 @@ func (m *DDGAN2DModel) generatorStep(x0 []float32, d ddganDraw) error {
 	s, sc := m.gStep, m.Sched
 	in, c1, k, cond := s.in.Data().([]float32), s.c1.Data().([]float32), s.k.Data().([]float32), s.cond.Data().([]float32)
 	xt, zero := make([]float32, 2), make([]float32, 2)
-	C := ddgan2dDIn - 2
+	C := 2 + ddgan2dTEmb
 	for i, t := range d.ts {
 		xt1 := cond[i*C : i*C+2]
 		sc.Pair(xt, xt1, x0[2*i:2*i+2], d.e1[2*i:2*i+2], d.e2[2*i:2*i+2], t)

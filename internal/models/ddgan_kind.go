@@ -62,8 +62,14 @@ var ddganKind = &Kind{
 
 // DDGAN2DConfig is the ddgan2d kind's section.
 type DDGAN2DConfig struct {
-	Hidden int `key:"model.hidden"` // width of the MLPs' hidden layers
-	Latent int `key:"model.latent"` // dimension of z
+	Hidden       int     `key:"model.hidden"`        // width of the MLPs' hidden layers
+	Latent       int     `key:"model.latent"`        // dimension of z
+	GFeatures    int     `key:"model.g_features"`    // Fourier-feature octaves per axis of G's x_{t+1} (0 = the raw point)
+	DFeatures    int     `key:"model.d_features"`    // of D's x_t
+	FeatureScale float64 `key:"model.feature_scale"` // their highest frequency, on the scaled point
+	Schedule     string  `key:"train.schedule"`      // vp (the image model's) | geometric
+	SigmaMin     float64 `key:"train.sigma_min"`     // geometric: the last step's noise-to-signal ratio
+	SigmaMax     float64 `key:"train.sigma_max"`     // geometric: x_T's
 	DDGANTrainConfig
 }
 
@@ -71,6 +77,12 @@ type DDGAN2DConfig struct {
 func (s *DDGAN2DConfig) Validate(c *config.Config, v *config.Checker) {
 	v.Check("model.hidden", s.Hidden >= 1, ">= 1", s.Hidden)
 	v.Check("model.latent", s.Latent >= 1, ">= 1", s.Latent)
+	v.Check("model.g_features", config.In(s.GFeatures, 0, 32), "in [0, 32]", s.GFeatures)
+	v.Check("model.d_features", config.In(s.DFeatures, 0, 32), "in [0, 32]", s.DFeatures)
+	v.Check("model.feature_scale", s.FeatureScale > 0, "> 0", s.FeatureScale)
+	v.Check("train.schedule", s.Schedule == "vp" || s.Schedule == "geometric", "vp or geometric", s.Schedule)
+	v.Check("train.sigma_min", s.SigmaMin > 0, "> 0", s.SigmaMin)
+	v.Check("train.sigma_max", s.SigmaMax >= s.SigmaMin && s.SigmaMax < 1e6, ">= train.sigma_min and < 1e6", s.SigmaMax)
 	s.DDGANTrainConfig.Validate(c, v)
 }
 
@@ -85,7 +97,8 @@ var ddgan2dKind = &Kind{
 		}
 		s, t := cfg.Own.(*DDGAN2DConfig), cfg.Train
 		return NewDDGAN2DModel(DDGAN2DOptions{
-			Mixture: mix, Hidden: s.Hidden, Latent: s.Latent, T: s.Timesteps, R1: s.R1, LazyReg: s.LazyReg, Seed: t.Seed,
+			Mixture: mix, Hidden: s.Hidden, Latent: s.Latent, GFeatures: s.GFeatures, DFeatures: s.DFeatures,
+			FeatureScale: s.FeatureScale, Schedule: s.Schedule, SigmaMin: s.SigmaMin, SigmaMax: s.SigmaMax, T: s.Timesteps, R1: s.R1, LazyReg: s.LazyReg, Seed: t.Seed,
 			LRG: t.LR, LRD: s.LRD, Beta1: t.Beta1, Beta2: t.Beta2, Eps: t.Eps, EMA: s.EMA,
 		})
 	},

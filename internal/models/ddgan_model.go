@@ -217,8 +217,11 @@ func (m *DDGANModel) newDStep(batch int, r1 bool) (*ddganDStep, error) {
 		loss = weighted(logits)
 		outs = append(outs, G.Read(loss, &s.loss))
 	} else {
-		real := G.Must(G.Slice(logits, G.S(0, batch)))
-		fake := G.Must(G.Slice(logits, G.S(batch, rows)))
+		halves, err := nn.Split(logits, 0, 2) // not G.Slice: see nn.Split
+		if err != nil {
+			return nil, fmt.Errorf("ddgan: discriminator logits: %w", err)
+		}
+		real, fake := halves[0], halves[1]
 		loss = ganLoss{kind: "ns"}.discriminator(g, real, fake)
 		outs = append(outs, G.Read(loss, &s.loss))
 		if m.R1 > 0 {

@@ -23,7 +23,8 @@ import (
 //
 // trained with one D step then one G step on the same z, one Adam per
 // network and one graph per objective (Grad once per graph, as for the cGAN). It samples with G
-// itself: no weight average.
+// itself: no weight average. Two remedies for collapse are options: one-sided
+// label smoothing and experience replay (replay.go).
 type GAN2DModel struct {
 	Latent     int
 	G, D       *toyMLP
@@ -31,6 +32,8 @@ type GAN2DModel struct {
 	OptG, OptD *nn.Adam
 	scale      float64
 	loss       ganLoss
+	replay     *replayBuffer // nil: off
+	slots      []int         // the replay choice of the step being taken
 	dStep      *toyGANStep
 	gStep      *toyGANStep
 	sampler    *toyForward
@@ -41,9 +44,11 @@ func NewGAN2DModel(o Toy2DOptions) *GAN2DModel {
 	r := rng.New(o.Seed, StreamInit)
 	gp, dp := nn.NewParams(tensor.Float32, r), nn.NewParams(tensor.Float32, r)
 	m := &GAN2DModel{
-		Latent: o.Latent, GP: gp, DP: dp, scale: o.Mixture.Scale(), loss: ganLoss{kind: "ns"},
-		G: newToyMLP(gp, "g.net", nn.ReLU, o.Latent, o.Hidden, o.Hidden, 2),
-		D: newToyMLP(dp, "d.net", leakyReLU02, 2, o.Hidden, o.Hidden, 1),
+		Latent: o.Latent, GP: gp, DP: dp, scale: o.Mixture.Scale(),
+		loss:   ganLoss{kind: "ns", smoothing: o.LabelSmoothing},
+		replay: newReplayBuffer(o.ReplaySize, o.ReplayShare, 2, false),
+		G:      newToyMLP(gp, "g.net", nn.ReLU, o.Latent, o.Hidden, o.Hidden, 2),
+		D:      newToyMLP(dp, "d.net", leakyReLU02, 2, o.Hidden, o.Hidden, 1),
 	}
 	m.OptG = nn.NewAdam(gp.List, o.LR, o.Beta1, o.Beta2, o.Eps)
 	m.OptD = nn.NewAdam(dp.List, o.LR, o.Beta1, o.Beta2, o.Eps)
@@ -72,13 +77,20 @@ func (m *GAN2DModel) logits(g *G.ExprGraph, x *G.Node) (*G.Node, error) {
 }
 
 // newStep builds L_D (d true: real and G(z) through D, gradients wrt D)
-// or L_G (G(z) through D, gradients wrt G).
+// or L_G (G(z) through D, gradients wrt G). With replay on, D's graph swaps
+// fakes with the buffer at a tap between G and D (the gradient wrt D does
+// not pass through G, so nothing else sees the swap).
 func (m *GAN2DModel) newStep(batch int, d bool) (*toyGANStep, error) {
 	g := G.NewGraph()
 	s := &toyGANStep{x: f32(batch, 2), z: f32(batch, m.Latent)}
 	fake, err := m.G.apply(g, G.NodeFromAny(g, s.z, G.WithName("z")))
 	if err != nil {
 		return nil, fmt.Errorf("gan2d generator: %w", err)
+	}
+	if d && m.replay != nil {
+		if fake, err = nn.Tap(fake, func(v G.Value) error { return m.replay.mix(v.Data().([]float32), nil, m.slots) }); err != nil {
+			return nil, err
+		}
 	}
 	dFake, err := m.logits(g, fake)
 	if err != nil {
@@ -103,7 +115,8 @@ func (m *GAN2DModel) newStep(batch int, d bool) (*toyGANStep, error) {
 }
 
 // TrainStep draws z ~ N(0, I) from r, takes one D step on the real points
-// and G(z), then one G step on the same z.
+// and G(z) (with replay, a share of the G(z) swapped for stored fakes), then
+// one G step on the same z.
 func (m *GAN2DModel) TrainStep(b Batch, r *rng.RNG) ([]Metric, error) {
 	var err error
 	if m.dStep == nil || m.dStep.x.Shape()[0] != b.N {
@@ -120,6 +133,9 @@ func (m *GAN2DModel) TrainStep(b Batch, r *rng.RNG) ([]Metric, error) {
 	}
 	rng.Normal(r, d.z.Data().([]float32))
 	copy(gs.z.Data().([]float32), d.z.Data().([]float32))
+	if m.replay != nil {
+		m.slots = m.replay.slots(r, b.N)
+	}
 	if err := runVM(d.vm); err != nil {
 		return nil, fmt.Errorf("gan2d D step: %w", err)
 	}
@@ -179,24 +195,52 @@ func (m *GAN2DModel) Generate(seeds []uint64, _ []int) ([][]float32, error) {
 // mode counts of docs/metrics.md §6.2.
 func (m *GAN2DModel) Evaluate(*data.Dataset) ([]Metric, error) { return nil, nil }
 
+// State is the weights and, for training, the optimizers and the replay
+// buffer.
 func (m *GAN2DModel) State(train bool) []checkpoint.Tensor {
-	return modelState(train, [][]*nn.Param{m.GP.List, m.DP.List}, namedAdam{"optim_g", m.OptG}, namedAdam{"optim_d", m.OptD})
+	ts := modelState(train, [][]*nn.Param{m.GP.List, m.DP.List}, namedAdam{"optim_g", m.OptG}, namedAdam{"optim_d", m.OptD})
+	if train {
+		ts = append(ts, m.replay.state()...)
+	}
+	return ts
 }
 
 func (m *GAN2DModel) Load(f *checkpoint.File, train bool) error {
-	return loadModelState(f, train, [][]*nn.Param{m.GP.List, m.DP.List}, namedAdam{"optim_g", m.OptG}, namedAdam{"optim_d", m.OptD})
+	if err := loadModelState(f, train, [][]*nn.Param{m.GP.List, m.DP.List}, namedAdam{"optim_g", m.OptG}, namedAdam{"optim_d", m.OptD}); err != nil {
+		return err
+	}
+	if train {
+		return m.replay.load(f, 0)
+	}
+	return nil
+}
+
+// GAN2DConfig is the 2-D GAN's section: the MLP widths and its two remedies
+// for collapse.
+type GAN2DConfig struct {
+	LatentConfig
+	LabelSmoothing float64 `key:"train.label_smoothing"` // one-sided: D's target for real points is 1-s
+	ReplayConfig
+}
+
+// Validate checks the widths, the smoothing and the replay keys.
+func (s *GAN2DConfig) Validate(c *config.Config, v *config.Checker) {
+	s.LatentConfig.Validate(c, v)
+	v.Check("train.label_smoothing", s.LabelSmoothing >= 0 && s.LabelSmoothing < 0.5, ">= 0 and < 0.5", s.LabelSmoothing)
+	s.ReplayConfig.Validate(c, v)
 }
 
 var gan2dKind = &Kind{
-	Kind:    config.Kind{Name: "gan2d", Section: func() config.Section { return &LatentConfig{} }, Points: true},
+	Kind:    config.Kind{Name: "gan2d", Section: func() config.Section { return &GAN2DConfig{} }, Points: true},
 	Summary: "GAN on a 2-D mixture (ring8, grid25): the mode-coverage benchmark",
 	New: func(cfg *config.Config) (Model, error) {
 		o, err := mixtureOptions(cfg)
 		if err != nil {
 			return nil, err
 		}
-		s := cfg.Own.(*LatentConfig)
+		s := cfg.Own.(*GAN2DConfig)
 		o.Hidden, o.Latent = s.Hidden, s.Latent
+		o.LabelSmoothing, o.ReplaySize, o.ReplayShare = s.LabelSmoothing, s.ReplaySize, s.ReplayShare
 		return NewGAN2DModel(o), nil
 	},
 }

@@ -26,6 +26,7 @@ package models
 // loading all read the registry, so nothing else changes.
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -34,12 +35,13 @@ import (
 	"github.com/gentri/gentri/configs"
 	"github.com/gentri/gentri/internal/checkpoint"
 	"github.com/gentri/gentri/internal/config"
+	"github.com/gentri/gentri/internal/data"
 	"github.com/gentri/gentri/internal/version"
 )
 
 // kinds is the registry, in the order help texts list them.
 var kinds = []*Kind{
-	vaeKind, aeKind, cganKind, ddpmKind,
+	vaeKind, aeKind, cganKind, ganKind, ddpmKind,
 	gan2dKind, vae2dKind, ddpm2dKind,
 	ddganKind, ddgan2dKind,
 	classifierKind,
@@ -138,8 +140,34 @@ const (
 	MetaConfig  = "gentri.config"
 	MetaStep    = "gentri.step"
 	MetaVersion = "gentri.version"
-	formatV1    = "1"
+	// MetaData is the JSON of the data set's identity (data.Info), so that
+	// evaluation finds the run's own data again; absent for 2-D models and
+	// for checkpoints written before it existed.
+	MetaData = "gentri.data"
+	formatV1 = "1"
 )
+
+// SetDataInfo records the identity of the data a checkpoint was trained on.
+func SetDataInfo(meta map[string]string, info data.Info) {
+	b, err := json.Marshal(info)
+	if err != nil {
+		panic(err) // a struct of strings and ints always marshals
+	}
+	meta[MetaData] = string(b)
+}
+
+// DataInfo reads the identity of the data a checkpoint was trained on;
+// ok is false when it records none.
+func DataInfo(f *checkpoint.File, name string) (info data.Info, ok bool, err error) {
+	raw, ok := f.Metadata[MetaData]
+	if !ok {
+		return data.Info{}, false, nil
+	}
+	if err := json.Unmarshal([]byte(raw), &info); err != nil {
+		return data.Info{}, false, fmt.Errorf("%s: metadata %s: %w", name, MetaData, err)
+	}
+	return info, true, nil
+}
 
 // Height and Width are the image size every model is built for (MNIST's).
 const Height, Width = 28, 28

@@ -66,8 +66,8 @@ func TestRegistryEntriesBuildWhatTheyDeclare(t *testing.T) {
 			}
 		})
 	}
-	if _, ok := Lookup("gan"); ok {
-		t.Error(`Lookup("gan") found a kind`)
+	if _, ok := Lookup("gan2"); ok {
+		t.Error(`Lookup("gan2") found a kind`)
 	}
 }
 
@@ -152,7 +152,15 @@ func TestKindValidationNamesKeyAndValue(t *testing.T) {
 		{"vae", "sample.steps=10", `sample.steps: not used by model kind "vae"`},
 		{"cgan", "train.loss=wgan", `train.loss: must be one of ns, hinge, got "wgan"`},
 		{"cgan", "train.lr_d=0", "train.lr_d: must be > 0 and <= 1, got 0"},
-		{"classifier", "model.classes=11", "model.classes: must be in [2, 10] (MNIST labels), got 11"},
+		{"cgan", "train.replay_size=-1", "train.replay_size: must be in [0, 1000000] (0 = off), got -1"},
+		{"cgan", "train.replay_share=0", "train.replay_share: must be > 0 and <= 1, got 0"},
+		{"gan", "train.replay_share=1.5", "train.replay_share: must be > 0 and <= 1, got 1.5"},
+		{"gan", "model.classes=10", `model.classes: not used by model kind "gan"`},
+		{"gan2d", "train.label_smoothing=0.5", "train.label_smoothing: must be >= 0 and < 0.5, got 0.5"},
+		// A full buffer gives round(0.5 × 100) = 50 fakes a step, so it must hold 50.
+		{"gan2d", "train.replay_size=49", "train.replay_size: must be 0 (off) or at least train.replay_share × train.batch_size = 50, the fakes it gives a step, got 49"},
+		{"gan2d", "train.replay_size=100 train.replay_share=0.001", "train.replay_share: must be large enough that share × train.batch_size (100) rounds to at least 1 fake, got 0.001"},
+		{"classifier", "model.classes=257", "model.classes: must be in [2, 256] (labels are bytes), got 257"},
 		{"ddpm", "model.channels=12", "model.channels: must be a multiple of 8 in [8, 1024] (GroupNorm with 8 groups), got 12"},
 		{"ddpm", "model.classes=1", "model.classes: must be in [2, 10]"},
 		{"ddpm", "train.ema=1", "train.ema: must be >= 0 and < 1, got 1"},
@@ -171,14 +179,14 @@ func TestKindValidationNamesKeyAndValue(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind+" "+tt.set, func(t *testing.T) {
-			_, err := LoadConfig(tt.kind, "", []string{tt.set})
+			_, err := LoadConfig(tt.kind, "", strings.Fields(tt.set))
 			wantErrSubs(t, err, tt.sub)
 		})
 	}
 	_, err := LoadConfig("ddpm", "", []string{"sample.sampler=ddpm", "sample.steps=0", "sample.eta=0.5"})
 	wantErrSubs(t, err, "sample.eta: must be 0 unless sample.sampler is ddim")
-	_, err = LoadConfig("gan", "", nil)
-	wantErrSubs(t, err, `unknown model kind "gan"`, strings.Join(Schema.Names(), ", "))
+	_, err = LoadConfig("wgan", "", nil)
+	wantErrSubs(t, err, `unknown model kind "wgan"`, strings.Join(Schema.Names(), ", "))
 }
 
 // The 2-D kinds train on a mixture and only on one; every other kind trains

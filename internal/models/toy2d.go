@@ -28,6 +28,10 @@ type Toy2DOptions struct {
 	Latent                int // gan2d: noise dimension; vae2d: latent dimension
 	Seed                  uint64
 	LR, Beta1, Beta2, Eps float64
+	// gan2d only: one-sided label smoothing and experience replay (replay.go).
+	LabelSmoothing float64
+	ReplaySize     int
+	ReplayShare    float64
 	// ddpm2d only.
 	EMA                float64
 	Timesteps          int

@@ -75,11 +75,11 @@ func (m *VAE) encode(g *G.ExprGraph, x *G.Node) (mu, logvar *G.Node, err error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	if mu, err = G.Slice(h, nil, G.S(0, m.Latent)); err != nil {
+	halves, err := nn.Split(h, 1, 2) // not G.Slice: see nn.Split
+	if err != nil {
 		return nil, nil, err
 	}
-	logvar, err = G.Slice(h, nil, G.S(m.Latent, 2*m.Latent))
-	return mu, logvar, err
+	return halves[0], halves[1], nil
 }
 
 // vaeNELBO is a graph computing the batch's summed reconstruction and KL

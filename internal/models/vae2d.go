@@ -60,16 +60,22 @@ func vae2dTerms(g *G.ExprGraph, enc, dec *toyMLP, x, eps *G.Node, latent int) (n
 	if err != nil {
 		return nil, nil, fmt.Errorf("vae2d encoder: %w", err)
 	}
-	mu := G.Must(G.Slice(h, nil, G.S(0, latent)))
-	logvar := G.Must(G.Slice(h, nil, G.S(latent, 2*latent)))
+	codes, err := nn.Split(h, 1, 2) // not G.Slice: see nn.Split
+	if err != nil {
+		return nil, nil, fmt.Errorf("vae2d: %w", err)
+	}
+	mu, logvar := codes[0], codes[1]
 	half, one := scalar(g, dt, 0.5), scalar(g, dt, 1)
 	z := G.Must(G.Add(mu, G.Must(G.HadamardProd(G.Must(G.Exp(G.Must(G.Mul(logvar, half)))), eps))))
 	out, err := dec.apply(g, z)
 	if err != nil {
 		return nil, nil, fmt.Errorf("vae2d decoder: %w", err)
 	}
-	mean := G.Must(G.Slice(out, nil, G.S(0, 2)))
-	logv := G.Must(G.Slice(out, nil, G.S(2, 4)))
+	outs, err := nn.Split(out, 1, 2)
+	if err != nil {
+		return nil, nil, fmt.Errorf("vae2d: %w", err)
+	}
+	mean, logv := outs[0], outs[1]
 	sq := G.Must(G.Square(G.Must(G.Sub(x, mean))))
 	// ½ Σ (log v + (x − m)² · e^{−log v})
 	nll = G.Must(G.Mul(G.Must(G.Sum(G.Must(G.Add(logv, G.Must(G.HadamardProd(sq, G.Must(G.Exp(G.Must(G.Neg(logv)))))))))), half))

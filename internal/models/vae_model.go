@@ -23,6 +23,7 @@ type VAEModel struct {
 	Opt     *nn.Adam
 	train   *vaeNELBO
 	eval    *vaeNELBO
+	evalN   int // eval's batch: vaeEvalBatch, or a test set's size when smaller
 	decoder *vaeDecoder
 	recon   *vaeRecon
 }
@@ -72,27 +73,31 @@ func (m *VAEModel) TrainStep(b Batch, r *rng.RNG) ([]Metric, error) {
 // Evaluate returns the test-set negative ELBO in nats per image (one ε per
 // image from the fixed evaluation stream); images beyond a whole number of
 // evaluation batches are left out and the count says how many were used.
+// A test set smaller than one batch (a small image folder's held-out
+// tenth) is evaluated whole, in one batch of its size.
 func (m *VAEModel) Evaluate(test *data.Dataset) ([]Metric, error) {
-	if m.eval == nil {
+	batch := min(vaeEvalBatch, test.N)
+	if batch > 0 && (m.eval == nil || m.evalN != batch) {
 		var err error
-		if m.eval, err = m.newNELBO(vaeEvalBatch, false); err != nil {
+		if m.eval, err = m.newNELBO(batch, false); err != nil {
 			return nil, err
 		}
+		m.evalN = batch
 	}
 	r := rng.New(0, StreamEval)
 	var rec, kl float64
 	used := 0
-	for start := 0; start+vaeEvalBatch <= test.N; start += vaeEvalBatch {
-		copy(m.eval.x.Data().([]float32), test.Pixels[start*m.Pixels:(start+vaeEvalBatch)*m.Pixels])
+	for start := 0; batch > 0 && start+batch <= test.N; start += batch {
+		copy(m.eval.x.Data().([]float32), test.Pixels[start*m.Pixels:(start+batch)*m.Pixels])
 		rng.Normal(r, m.eval.eps.Data().([]float32))
 		br, bk, err := m.eval.run()
 		if err != nil {
 			return nil, err
 		}
-		rec, kl, used = rec+br, kl+bk, used+vaeEvalBatch
+		rec, kl, used = rec+br, kl+bk, used+batch
 	}
 	if used == 0 {
-		return nil, fmt.Errorf("vae evaluate: test set of %d images is smaller than one batch of %d", test.N, vaeEvalBatch)
+		return nil, fmt.Errorf("vae evaluate: the test set is empty")
 	}
 	n := float64(used)
 	return []Metric{{"test_nelbo", (rec + kl) / n}, {"test_rec", rec / n}, {"test_kl", kl / n}, {"test_images", n}}, nil

@@ -19,7 +19,9 @@ const (
 	tensorPos  = "train.position" // [position in the epoch's order, epoch]
 )
 
-func writeCheckpoint(path string, m models.Model, cfg *config.Config, step int, r *rng.RNG, b *data.Batcher) error {
+// writeCheckpoint writes the model, the loop's state and the identity of
+// the data (info; nil for a 2-D mixture) to path.
+func writeCheckpoint(path string, m models.Model, cfg *config.Config, step int, r *rng.RNG, b *data.Batcher, info *data.Info) error {
 	ts := m.State(true)
 	perm := make([]int64, len(b.Perm))
 	for i, p := range b.Perm {
@@ -29,12 +31,16 @@ func writeCheckpoint(path string, m models.Model, cfg *config.Config, step int, 
 		checkpoint.Int64s(tensorPerm, []int{len(perm)}, perm),
 		checkpoint.Int64s(tensorPos, []int{2}, []int64{int64(b.Pos), int64(b.Epoch)}),
 		checkpoint.Bytes(tensorRNG, r.State())) // last: U8 would unalign what follows
-	return checkpoint.WriteAtomic(path, &checkpoint.File{Metadata: models.Metadata(m, cfg, step), Tensors: ts})
+	meta := models.Metadata(m, cfg, step)
+	if info != nil {
+		models.SetDataInfo(meta, *info)
+	}
+	return checkpoint.WriteAtomic(path, &checkpoint.File{Metadata: meta, Tensors: ts})
 }
 
 // resume restores model, optimizer, RNG and data position from path, after
 // checking that it was written by a run of the same model and data.
-func resume(path string, cfg *config.Config, m models.Model, r *rng.RNG, b *data.Batcher) (int, error) {
+func resume(path string, cfg *config.Config, m models.Model, r *rng.RNG, b *data.Batcher, info *data.Info) (int, error) {
 	f, err := checkpoint.Read(path)
 	if err != nil {
 		return 0, err
@@ -48,6 +54,11 @@ func resume(path string, cfg *config.Config, m models.Model, r *rng.RNG, b *data
 	}
 	if !reflect.DeepEqual(stored.Model, cfg.Model) || !reflect.DeepEqual(stored.Data, cfg.Data) || stored.Train.BatchSize != cfg.Train.BatchSize || stored.Train.Seed != cfg.Train.Seed {
 		return 0, fmt.Errorf("cannot resume from %s: its model, data, seed or batch size differ from this run's config", path)
+	}
+	if stored, ok, err := models.DataInfo(f, path); err != nil {
+		return 0, err
+	} else if ok && info != nil && stored.SHA256 != info.SHA256 {
+		return 0, fmt.Errorf("cannot resume from %s: the data in %s changed since it was written (content hash %s, the checkpoint's %s)", path, info.Dir, info.Short(), stored.Short())
 	}
 	if step >= cfg.Train.Steps {
 		return 0, fmt.Errorf("%s is at step %d, already at train.steps=%d (raise it with --set train.steps=N to train on)", path, step, cfg.Train.Steps)

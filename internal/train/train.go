@@ -87,7 +87,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			fmt.Fprintf(o.Log, format+"\n", a...)
 		}
 	}
-	trainSet, testSet, err := loadData(cfg)
+	trainSet, testSet, info, err := loadData(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +99,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkLabels(m, info); err != nil {
+		return nil, err
+	}
+	if info != nil {
+		logf("data %s: %s, %d training and %d test images%s", info.Name, info.Kind, info.Train, info.Test, describeData(info))
+	}
 	batcher, err := data.NewBatcher(trainSet.N, cfg.Train.BatchSize)
 	if err != nil {
 		return nil, fmt.Errorf("train.batch_size: %w", err)
@@ -106,7 +112,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	r := rng.New(cfg.Train.Seed, models.StreamTrain)
 	step, priorSeconds := 0, 0.0
 	if o.Resume != "" {
-		if step, err = resume(o.Resume, cfg, m, r, batcher); err != nil {
+		if step, err = resume(o.Resume, cfg, m, r, batcher, info); err != nil {
 			return nil, err
 		}
 		priorSeconds = ElapsedAt(o.RunDir, step)
@@ -143,7 +149,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			ev = append(ev, eval.NewModeFigures(mix, pts).Metrics()...)
 		}
 		path := filepath.Join(o.RunDir, fmt.Sprintf("ckpt-%08d.safetensors", step))
-		if err := writeCheckpoint(path, m, cfg, step, r, batcher); err != nil {
+		if err := writeCheckpoint(path, m, cfg, step, r, batcher, info); err != nil {
 			return err
 		}
 		if _, err := checkpoint.Prune(o.RunDir, CheckpointPattern, cfg.Train.KeepCheckpoints); err != nil {
@@ -253,36 +259,62 @@ func writeGrid(path string, m models.Model, cfg *config.Config) error {
 	return sample.WritePNG(path, sample.Grid(imgs, models.Height, models.Width, gridRows))
 }
 
-func loadData(cfg *config.Config) (train, test *data.Dataset, err error) {
+// loadData returns the training and test sets, and the identity of image
+// data (nil for a 2-D mixture).
+func loadData(cfg *config.Config) (train, test *data.Dataset, info *data.Info, err error) {
 	if mix, ok := data.MixtureByName(cfg.Data.Dataset); ok {
 		// Points of a 2-D mixture (docs/metrics.md §6.1), drawn once: the training set from
 		// the run's seed, the test set from a stream every run shares.
 		train = mix.Dataset(data.MixtureTrainPoints, rng.New(cfg.Train.Seed, models.StreamData).Rand)
 		test = mix.Dataset(data.MixtureTestPoints, rng.New(0, models.StreamDataTest).Rand)
-		return train.Subset(cfg.Data.Subset), test, nil
+		return train.Subset(cfg.Data.Subset), test, nil, nil
 	}
-	dir, err := data.MNISTDir(cfg.Data.Dir)
+	set, err := data.Load(cfg.Data.Dir, data.LoadOptions{Height: models.Height, Width: models.Width, SkipBad: cfg.Data.SkipBad})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	if train, err = data.LoadIDXDir(dir, "train"); err != nil {
-		return nil, nil, err
-	}
-	if test, err = data.LoadIDXDir(dir, "test"); err != nil {
-		return nil, nil, err
-	}
-	for _, d := range []*data.Dataset{train, test} {
-		if d.H != models.Height || d.W != models.Width {
-			return nil, nil, fmt.Errorf("data %s: images are %dx%d, the models are built for %dx%d", dir, d.H, d.W, models.Height, models.Width)
-		}
-	}
-	train = train.Subset(cfg.Data.Subset)
+	train, test = set.Train.Subset(cfg.Data.Subset), set.Test
 	if cfg.Data.Binarize == "dynamic" {
 		// The test set is binarised once, from a fixed stream, so the held-out
 		// ELBO of every checkpoint is measured on the same binary images.
 		test = test.Binarized(rng.New(0, models.StreamEval))
 	}
-	return train, test, nil
+	return train, test, &set.Info, nil
+}
+
+// checkLabels refuses data whose labels a model cannot use: a conditional
+// model (or the classifier) needs labels, each below its number of classes.
+func checkLabels(m models.Model, info *data.Info) error {
+	var classes int
+	switch c := m.(type) {
+	case models.Conditional:
+		classes = c.NumClasses()
+	case *models.ClassifierModel:
+		classes = c.Classes
+	default:
+		return nil
+	}
+	switch {
+	case info == nil:
+		return nil
+	case !info.Labelled():
+		return fmt.Errorf("data %s has no labels (a folder of images without class sub-folders), but a %s model learns from labels", info.Dir, m.Kind())
+	case len(info.Classes) > classes:
+		return fmt.Errorf("data %s has %d classes (%s), the %s model %d (set model.classes)", info.Dir, len(info.Classes), info.ClassList(), m.Kind(), classes)
+	}
+	return nil
+}
+
+// describeData words the notes on a data set's split and skipped files.
+func describeData(info *data.Info) string {
+	var s string
+	if info.HeldOut {
+		s += " (test: the held-out tenth)"
+	}
+	if info.Skipped > 0 {
+		s += fmt.Sprintf(", %d unreadable files skipped", info.Skipped)
+	}
+	return s
 }
 
 func newBar(w io.Writer, total, done int) *progressbar.ProgressBar {

@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"image"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -27,7 +30,8 @@ func tinyKind(t *testing.T, kind string, sets ...string) *config.Config {
 	t.Helper()
 	base := []string{"data.subset=640", "train.batch_size=32",
 		"train.log_every=5", "train.sample_every=1000", "train.checkpoint_every=1000", "train.keep_checkpoints=5"}
-	small := map[string][]string{"vae": {"model.hidden=16", "model.latent=4"}, "cgan": {"model.channels=4", "model.latent=8"}}
+	small := map[string][]string{"vae": {"model.hidden=16", "model.latent=4"}, "cgan": {"model.channels=4", "model.latent=8"},
+		"gan": {"model.channels=4", "model.latent=8"}, "gan2d": {"data.dataset=grid25", "model.hidden=16"}}
 	cfg, err := models.LoadConfig(kind, "", append(append(base, small[kind]...), sets...))
 	if err != nil {
 		t.Fatal(err)
@@ -47,16 +51,30 @@ func readTensors(t *testing.T, path string) *checkpoint.File {
 // An interrupted run that is resumed must end with exactly the weights,
 // optimizer moments, RNG state and data position of an uninterrupted one.
 // 30 steps of 32 out of 640 images crosses an epoch boundary at step 20.
+// With experience replay the buffer is part of that state: the cGAN's
+// buffer of 64 is full after step 2, so the cut at step 13 falls while
+// it swaps fakes (and their classes) every step; the 2-D GAN's buffer of
+// 500 fills until step 16, so the cut falls while it fills.
 func TestResumeIsBitIdentical(t *testing.T) {
-	for _, kind := range []string{"vae", "cgan"} {
-		t.Run(kind, func(t *testing.T) { testResumeIsBitIdentical(t, kind) })
+	tests := []struct {
+		kind string
+		sets []string
+	}{
+		{"vae", nil},
+		{"cgan", nil},
+		{"cgan", []string{"train.replay_size=64", "train.replay_share=0.5"}},
+		{"gan", []string{"train.replay_size=64", "train.replay_share=0.25"}},
+		{"gan2d", []string{"train.replay_size=500", "train.replay_share=0.5", "train.label_smoothing=0.1"}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(append([]string{tt.kind}, tt.sets...), " "), func(t *testing.T) { testResumeIsBitIdentical(t, tt.kind, tt.sets...) })
 	}
 }
 
-func testResumeIsBitIdentical(t *testing.T, kind string) {
+func testResumeIsBitIdentical(t *testing.T, kind string, sets ...string) {
 	ctx := context.Background()
 	whole, cut := t.TempDir(), t.TempDir()
-	cfg := tinyKind(t, kind, "train.steps=30")
+	cfg := tinyKind(t, kind, append([]string{"train.steps=30"}, sets...)...)
 	if _, err := Run(ctx, Options{Config: cfg, RunDir: whole}); err != nil {
 		t.Fatal(err)
 	}
@@ -220,5 +238,93 @@ func TestElapsedAtReadsTheRunsWallTimeUpToAStep(t *testing.T) {
 		if got := ElapsedAt(dir, c.step); got != c.want {
 			t.Errorf("ElapsedAt(%d) = %v, want %v", c.step, got, c.want)
 		}
+	}
+}
+
+// writePNGFolder writes n flat 6x6 grey PNGs into dir/<class> for each class
+// (or straight into dir when classes is empty).
+func writePNGFolder(t *testing.T, dir string, classes []string, n int) {
+	t.Helper()
+	subs := classes
+	if len(subs) == 0 {
+		subs = []string{""}
+	}
+	for c, sub := range subs {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < n; i++ {
+			img := image.NewGray(image.Rect(0, 0, 6, 6))
+			for p := range img.Pix {
+				img.Pix[p] = uint8(40*c + 3*i + p)
+			}
+			var b bytes.Buffer
+			if err := png.Encode(&b, img); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, sub, fmt.Sprintf("%03d.png", i)), b.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func TestCheckpointRecordsItsData(t *testing.T) {
+	data := t.TempDir()
+	writePNGFolder(t, data, []string{"cat", "dog"}, 20)
+	res, err := Run(context.Background(), Options{Config: tinyConfig(t, "train.steps=2", "data.dir="+data, "train.batch_size=8"), RunDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, ok, err := models.DataInfo(readTensors(t, res.Checkpoint), res.Checkpoint)
+	if err != nil || !ok {
+		t.Fatalf("the checkpoint records no data (ok %v, err %v)", ok, err)
+	}
+	if info.Kind != "images" || info.Name != filepath.Base(data) || info.Train != 36 || info.Test != 4 || len(info.SHA256) != 64 ||
+		strings.Join(info.Classes, ",") != "cat,dog" {
+		t.Errorf("recorded data %+v: want the image folder, classes cat and dog, 36 training and 4 held-out images", info)
+	}
+}
+
+func TestModelsThatLearnFromLabelsRefuseUnlabelledData(t *testing.T) {
+	unlabelled, many := t.TempDir(), t.TempDir()
+	writePNGFolder(t, unlabelled, nil, 20)
+	var classes []string
+	for c := 0; c < 11; c++ {
+		classes = append(classes, fmt.Sprintf("c%02d", c))
+	}
+	writePNGFolder(t, many, classes, 10)
+	for _, tc := range []struct {
+		name, kind, dir, want string
+	}{
+		{"cgan without labels", "cgan", unlabelled, "has no labels"},
+		{"cgan with more classes than model.classes", "cgan", many, "has 11 classes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tinyKind(t, tc.kind, "train.steps=1", "data.dir="+tc.dir, "train.batch_size=8")
+			_, err := Run(context.Background(), Options{Config: cfg, RunDir: t.TempDir()})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.dir) {
+				t.Errorf("error %v, want one naming %s and saying %q", err, tc.dir, tc.want)
+			}
+		})
+	}
+	// A VAE learns without labels.
+	if _, err := Run(context.Background(), Options{Config: tinyConfig(t, "train.steps=1", "data.dir="+unlabelled, "train.batch_size=8"), RunDir: t.TempDir()}); err != nil {
+		t.Errorf("a VAE on unlabelled images: %v", err)
+	}
+}
+
+func TestResumeRefusesChangedData(t *testing.T) {
+	data := t.TempDir()
+	writePNGFolder(t, data, []string{"cat", "dog"}, 20)
+	cfg := tinyConfig(t, "train.steps=4", "data.dir="+data, "train.batch_size=8")
+	res, err := Run(context.Background(), Options{Config: cfg, RunDir: t.TempDir(), StopAfter: 2})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatal(err)
+	}
+	writePNGFolder(t, data, []string{"cat", "dog"}, 21) // one more image of each class
+	_, err = Run(context.Background(), Options{Config: cfg, RunDir: t.TempDir(), Resume: res.Checkpoint})
+	if err == nil || !strings.Contains(err.Error(), "changed since it was written") {
+		t.Errorf("resuming on changed data: %v", err)
 	}
 }

@@ -1,0 +1,56 @@
+package eval
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gentri/gentri/internal/data"
+)
+
+// The Inception Score is named for the reference data: "mnist_is" against
+// MNIST (as records always had it), "is" against other data, and a record
+// read back has its IS whichever it was.
+func TestISIsNamedForTheReferenceData(t *testing.T) {
+	for _, tc := range []struct {
+		data           *DataRef
+		key, other, is string
+	}{
+		{nil, `"mnist_is":3.5`, `"is":`, "MNIST-IS"},
+		{&DataRef{Name: "mnist", SHA256: data.MNISTSHA256}, `"mnist_is":3.5`, `"is":`, "MNIST-IS"},
+		{&DataRef{Name: "fashion-mnist", SHA256: "2e52"}, `"is":3.5`, `"mnist_is"`, "fashion-mnist-IS"},
+	} {
+		t.Run(tc.is, func(t *testing.T) {
+			rec := &Record{Model: "vae", Data: tc.data, Metrics: &Metrics{N: 2, IS: 3.5}, Floor: &Metrics{N: 2, IS: 7}}
+			if rec.ISName() != tc.is {
+				t.Errorf("ISName() = %q, want %q", rec.ISName(), tc.is)
+			}
+			b, err := json.Marshal(JSONSafe(rec))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := string(b); !strings.Contains(s, tc.key) || strings.Contains(s, tc.other) {
+				t.Errorf("JSON %s: want %s and no %s", s, tc.key, tc.other)
+			}
+			if rec.IS != 3.5 || rec.DataIS != nil {
+				t.Errorf("JSONSafe changed the record itself: %+v", rec.Metrics)
+			}
+			if f := Figures(rec); f[strings.Trim(strings.Split(tc.key, ":")[0], `"`)] != 3.5 {
+				t.Errorf("gates see %v", f)
+			}
+			path := filepath.Join(t.TempDir(), "r.jsonl")
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			recs, err := ReadRecords([]string{path})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := recs[0]; got.IS != 3.5 || got.Floor.IS != 7 || got.DataIS != nil {
+				t.Errorf("read back: IS %v, floor IS %v", got.IS, got.Floor.IS)
+			}
+		})
+	}
+}
