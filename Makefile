@@ -54,11 +54,15 @@ vet:
 # the OpenBLAS build when OpenBLAS is installed. The OpenBLAS build differs from the cgo one only in
 # its matrix products, so it runs the packages that compute with them (BLAS_PKGS).
 BLAS_PKGS := ./internal/nn ./internal/models ./internal/train
+# go test stops a package's binary after 10 minutes by default; ./cmd/gentri runs the CLI end to end
+# and takes several minutes on a loaded 2-core machine, so the guard is wider (the suite's own budget,
+# well under 15 minutes on 2 idle cores, is what CI keeps).
+TEST_TIMEOUT ?= 30m
 test: deps vet
 	CGO_ENABLED=0 $(GO) vet $(PKGS)
-	CGO_ENABLED=0 $(GO) test -count=1 $(PKGS)
+	CGO_ENABLED=0 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 ifeq ($(CGO),1)
-	$(GO) test -count=1 $(PKGS)
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 	# The layers again as a CPU without AVX2+FMA (or not x86) runs them: portable kernels only.
 	CGO_CFLAGS="-O2 -g -DGENTRI_PORTABLE" $(GO) test -count=1 ./internal/nn
 ifeq ($(OPENBLAS),1)
