@@ -163,9 +163,25 @@ type unetGraph struct {
 	out, loss        G.Value
 	grads            G.Nodes
 	vm               G.VM
+	plan             nn.Plan
 }
 
+// newUNetGraph builds the graph and its tape machine, the op outputs
+// sharing buffers by lifetime (nn.PlanBuffers): the parameters' gradients
+// are the only values read after a run beyond the G.Read copies.
 func newUNetGraph(net *UNet, batch int, train bool) (*unetGraph, error) {
+	s, g, err := buildUNetGraph(net, batch, train)
+	if err != nil {
+		return nil, err
+	}
+	if s.vm, s.plan, err = nn.NewTapeMachine(g, s.grads); err != nil {
+		return nil, fmt.Errorf("ddpm u-net: %w", err)
+	}
+	return s, nil
+}
+
+// buildUNetGraph builds the graph of newUNetGraph, without its machine.
+func buildUNetGraph(net *UNet, batch int, train bool) (*unetGraph, *G.ExprGraph, error) {
 	g := G.NewGraph()
 	S := net.Size
 	f32 := func(shape ...int) *tensor.Dense {
@@ -175,7 +191,7 @@ func newUNetGraph(net *UNet, batch int, train bool) (*unetGraph, error) {
 	x := G.NodeFromAny(g, s.x, G.WithName("x"))
 	out, err := net.Apply(g, x, G.NodeFromAny(g, s.tfeat, G.WithName("tfeat")), G.NodeFromAny(g, s.y, G.WithName("y")))
 	if err != nil {
-		return nil, fmt.Errorf("ddpm u-net: %w", err)
+		return nil, nil, fmt.Errorf("ddpm u-net: %w", err)
 	}
 	G.Read(out, &s.out)
 	if train {
@@ -183,11 +199,10 @@ func newUNetGraph(net *UNet, batch int, train bool) (*unetGraph, error) {
 		loss := G.Must(G.Mean(G.Must(G.Square(G.Must(G.Sub(out, G.NodeFromAny(g, s.eps, G.WithName("eps"))))))))
 		G.Read(loss, &s.loss)
 		if s.grads, err = G.Grad(loss, paramNodes(g, net.Params.List)...); err != nil {
-			return nil, fmt.Errorf("ddpm: gradients: %w", err)
+			return nil, nil, fmt.Errorf("ddpm: gradients: %w", err)
 		}
 	}
-	s.vm = G.NewTapeMachine(g)
-	return s, nil
+	return s, g, nil
 }
 
 // setRow fills row i's time features for step t and one-hot label.
