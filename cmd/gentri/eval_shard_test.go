@@ -28,13 +28,8 @@ func recordWithoutTimings(t *testing.T, stdout string) map[string]any {
 // partials that do not make one evaluation are refused, naming the file.
 func TestShardedEvalMergesToTheUnshardedRecord(t *testing.T) {
 	dir := t.TempDir()
-	cls, vae := filepath.Join(dir, "cls"), filepath.Join(dir, "vae")
-	small := []string{"--set", "data.subset=640", "--set", "train.batch_size=32", "--set", "train.checkpoint_every=1000", "--quiet"}
-	if code, _, stderr := run(t, append([]string{"train", "--model", "classifier", "--set", "model.channels=4", "--set", "model.hidden=16",
-		"--set", "train.steps=20", "--out", cls}, small...)...); code != 0 {
-		t.Fatalf("classifier: %s", stderr)
-	}
-	ext := filepath.Join(cls, "ckpt-00000020.safetensors")
+	ext := trainTinyClassifier(t, filepath.Join(dir, "cls"), 20)
+	vae := filepath.Join(dir, "vae")
 	ckpt := trainTiny(t, vae, 10, append([]string{"--model", "vae"}, tiny...)...)
 	eval := []string{"eval", "--checkpoint", ckpt, "--extractor", ext, "--seeds", "100-399", "--iwae-k", "4", "--iwae-images", "20", "--quiet"}
 	code, stdout, stderr := run(t, append(eval, "--json")...)

@@ -227,20 +227,27 @@ func TestSIGTERMWritesCheckpointAndResumes(t *testing.T) {
 	}
 }
 
+// trainTinyClassifier trains a feature network of a few steps on 640
+// MNIST images into out and returns its checkpoint.
+func trainTinyClassifier(t *testing.T, out string, steps int) string {
+	t.Helper()
+	if code, _, stderr := run(t, "train", "--model", "classifier", "--set", "model.channels=4", "--set", "model.hidden=16",
+		"--set", fmt.Sprintf("train.steps=%d", steps), "--set", "data.subset=640", "--set", "train.batch_size=32",
+		"--set", "train.checkpoint_every=1000", "--quiet", "--out", out); code != 0 {
+		t.Fatalf("classifier: %s", stderr)
+	}
+	return filepath.Join(out, fmt.Sprintf("ckpt-%08d.safetensors", steps))
+}
+
 // gentri eval on a small trained VAE with a small trained feature network:
 // every part of the record is there, gates exit 4, --samples judges PNGs.
 func TestEvalEndToEnd(t *testing.T) {
 	dir := t.TempDir()
-	cls, vae := filepath.Join(dir, "cls"), filepath.Join(dir, "vae")
-	small := []string{"--set", "data.subset=640", "--set", "train.batch_size=32", "--set", "train.checkpoint_every=1000", "--quiet"}
-	if code, _, stderr := run(t, append([]string{"train", "--model", "classifier", "--set", "model.channels=4", "--set", "model.hidden=16",
-		"--set", "train.steps=20", "--out", cls}, small...)...); code != 0 {
-		t.Fatalf("classifier: %s", stderr)
-	}
+	ext := trainTinyClassifier(t, filepath.Join(dir, "cls"), 20)
+	vae := filepath.Join(dir, "vae")
 	if code, _, stderr := run(t, append([]string{"train", "--model", "vae", "--set", "train.steps=20", "--out", vae}, append(tiny, "--quiet")...)...); code != 0 {
 		t.Fatalf("vae: %s", stderr)
 	}
-	ext := filepath.Join(cls, "ckpt-00000020.safetensors")
 	ckpt := filepath.Join(vae, "ckpt-00000020.safetensors")
 	base := []string{"eval", "--checkpoint", ckpt, "--extractor", ext, "--n", "300", "--iwae-k", "4", "--iwae-images", "20", "--quiet"}
 	code, stdout, stderr := run(t, append(base, "--json")...)
@@ -352,19 +359,16 @@ func TestTwoDModelTrainEvalSampleEndToEnd(t *testing.T) {
 // --sweep-steps gives one record per step count and the FID-vs-time plot.
 func TestEvalSweepWritesOneRecordPerStepCountAndAPlot(t *testing.T) {
 	dir := t.TempDir()
-	cls, ddpm := filepath.Join(dir, "cls"), filepath.Join(dir, "ddpm")
+	ext := trainTinyClassifier(t, filepath.Join(dir, "cls"), 5)
+	ddpm := filepath.Join(dir, "ddpm")
 	small := []string{"--set", "data.subset=640", "--set", "train.batch_size=32", "--set", "train.checkpoint_every=1000", "--quiet"}
-	if code, _, stderr := run(t, append([]string{"train", "--model", "classifier", "--set", "model.channels=4", "--set", "model.hidden=16",
-		"--set", "train.steps=5", "--out", cls}, small...)...); code != 0 {
-		t.Fatalf("classifier: %s", stderr)
-	}
 	if code, _, stderr := run(t, append([]string{"train", "--model", "ddpm", "--set", "model.channels=8", "--set", "train.timesteps=20",
 		"--set", "sample.steps=4", "--set", "train.sample_every=1000", "--set", "train.steps=3", "--out", ddpm}, small...)...); code != 0 {
 		t.Fatalf("ddpm: %s", stderr)
 	}
 	plotPath := filepath.Join(dir, "sweep.png")
 	code, stdout, stderr := run(t, "eval", "--checkpoint", filepath.Join(ddpm, "ckpt-00000003.safetensors"), "--extractor",
-		filepath.Join(cls, "ckpt-00000005.safetensors"), "--n", "100", "--no-floor", "--sweep-steps", "3,1", "--sweep-plot", plotPath, "--json", "--quiet")
+		ext, "--n", "100", "--no-floor", "--sweep-steps", "3,1", "--sweep-plot", plotPath, "--json", "--quiet")
 	if code != 0 {
 		t.Fatalf("sweep: exit %d: %s", code, stderr)
 	}
@@ -379,13 +383,13 @@ func TestEvalSweepWritesOneRecordPerStepCountAndAPlot(t *testing.T) {
 		t.Fatalf("plot is %dx%d", w, h)
 	}
 	if code, _, _ := run(t, "eval", "--checkpoint", filepath.Join(ddpm, "ckpt-00000003.safetensors"), "--extractor",
-		filepath.Join(cls, "ckpt-00000005.safetensors"), "--sweep-steps", "5,x", "--quiet"); code != exitUsage {
+		ext, "--sweep-steps", "5,x", "--quiet"); code != exitUsage {
 		t.Fatalf("bad --sweep-steps: exit %d, want %d", code, exitUsage)
 	}
 
 	// Several samplers at an equal NFE budget: Heun affords 2 steps in 3 evaluations.
 	code, stdout, stderr = run(t, "eval", "--checkpoint", filepath.Join(ddpm, "ckpt-00000003.safetensors"), "--extractor",
-		filepath.Join(cls, "ckpt-00000005.safetensors"), "--n", "100", "--no-floor", "--sweep-steps", "3", "--sweep-nfe",
+		ext, "--n", "100", "--no-floor", "--sweep-steps", "3", "--sweep-nfe",
 		"--sweep-samplers", "ddim,heun:karras", "--sweep-plot", plotPath, "--json", "--quiet")
 	if code != 0 {
 		t.Fatalf("sampler sweep: exit %d: %s", code, stderr)
@@ -409,7 +413,7 @@ func TestEvalSweepWritesOneRecordPerStepCountAndAPlot(t *testing.T) {
 
 	// --unconditional: the "no class" label, so no class accuracy; it excludes --class and --guidance.
 	ckpt := filepath.Join(ddpm, "ckpt-00000003.safetensors")
-	code, stdout, stderr = run(t, "eval", "--checkpoint", ckpt, "--extractor", filepath.Join(cls, "ckpt-00000005.safetensors"),
+	code, stdout, stderr = run(t, "eval", "--checkpoint", ckpt, "--extractor", ext,
 		"--n", "100", "--no-floor", "--unconditional", "--json", "--quiet")
 	if code != 0 || !strings.Contains(stdout, `"unconditional":true`) || strings.Contains(stdout, "class_accuracy") {
 		t.Fatalf("eval --unconditional: exit %d, want a record without class accuracy:\n%s%s", code, stdout, stderr)
