@@ -98,18 +98,7 @@ func printRecord(w io.Writer, r *Record) {
 			return *m.ClassAccuracy
 		}, "%.4f")
 	}
-	if r.TestNELBO != nil {
-		fmt.Fprintf(tw, "likelihood\ttest -ELBO (nats)\t%.2f\t-\n", *r.TestNELBO)
-	}
-	if r.IWAENLL != nil {
-		fmt.Fprintf(tw, "\tIWAE NLL (k=%d, %d images)\t%.2f\t-\n", r.IWAEK, r.IWAEImages, *r.IWAENLL)
-	}
-	if sp := r.Speed; sp != nil {
-		fmt.Fprintf(tw, "speed\tNFE per sample\t%d\t\n", sp.NFE)
-		fmt.Fprintf(tw, "\ts per 100 samples\t%.4f\t\n", sp.SecondsPer100)
-		fmt.Fprintf(tw, "\tsamples/s\t%.1f\t\n", sp.SamplesPerSecond)
-		fmt.Fprintf(tw, "\tpeak RSS (MiB)\t%.0f\t\n", sp.PeakRSSMB)
-	}
+	printLikelihoodAndSpeed(tw, r, "\t-")
 	tw.Flush()
 	fmt.Fprintf(w, "%s, GOMAXPROCS %d, %s, %s\n", r.Hardware.CPU, r.Hardware.GOMAXPROCS, r.Hardware.BLAS, r.Hardware.Go)
 	for _, wn := range r.Warnings {
@@ -137,20 +126,35 @@ func printUnavailable(w io.Writer, r *Record, src string) {
 	}
 	fmt.Fprintf(w, "not measured: %s\n", r.Unavailable)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	if r.TestNELBO != nil {
-		fmt.Fprintf(tw, "likelihood\ttest -ELBO (nats)\t%.2f\n", *r.TestNELBO)
-	}
-	if r.IWAENLL != nil {
-		fmt.Fprintf(tw, "\tIWAE NLL (k=%d, %d images)\t%.2f\n", r.IWAEK, r.IWAEImages, *r.IWAENLL)
-	}
-	if sp := r.Speed; sp != nil {
-		fmt.Fprintf(tw, "speed\tNFE per sample\t%d\n", sp.NFE)
-		fmt.Fprintf(tw, "\ts per 100 samples\t%.4f\n", sp.SecondsPer100)
-		fmt.Fprintf(tw, "\tsamples/s\t%.1f\n", sp.SamplesPerSecond)
-	}
+	printLikelihoodAndSpeed(tw, r, "")
 	tw.Flush()
 	for _, wn := range r.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", wn)
+	}
+}
+
+// printLikelihoodAndSpeed adds the rows every kind of record shares: the
+// VAE's likelihoods and the sampling speed. floor is what the real-data
+// column shows for a likelihood ("\t-" where the table has that column, ""
+// where it does not); speed has no floor.
+func printLikelihoodAndSpeed(tw io.Writer, r *Record, floor string) {
+	if r.TestNELBO != nil {
+		fmt.Fprintf(tw, "likelihood\ttest -ELBO (nats)\t%.2f%s\n", *r.TestNELBO, floor)
+	}
+	if r.IWAENLL != nil {
+		fmt.Fprintf(tw, "\tIWAE NLL (k=%d, %d images)\t%.2f%s\n", r.IWAEK, r.IWAEImages, *r.IWAENLL, floor)
+	}
+	if sp := r.Speed; sp != nil {
+		blank := ""
+		if floor != "" {
+			blank = "\t"
+		}
+		fmt.Fprintf(tw, "speed\tNFE per sample\t%d%s\n", sp.NFE, blank)
+		fmt.Fprintf(tw, "\ts per 100 samples\t%.4f%s\n", sp.SecondsPer100, blank)
+		fmt.Fprintf(tw, "\tsamples/s\t%.1f%s\n", sp.SamplesPerSecond, blank)
+		if sp.PeakRSSMB > 0 {
+			fmt.Fprintf(tw, "\tpeak RSS (MiB)\t%.0f%s\n", sp.PeakRSSMB, blank)
+		}
 	}
 }
 
@@ -170,11 +174,7 @@ func printModes(w io.Writer, r *Record) {
 	}
 	fmt.Fprintf(tw, "\treverse KL of the HQ histogram (nats)\t%s\n", kl)
 	fmt.Fprintf(tw, "quality\thigh-quality samples (< 3 std)\t%.1f %%\n", 100*md.HighQuality)
-	if sp := r.Speed; sp != nil {
-		fmt.Fprintf(tw, "speed\tNFE per sample\t%d\n", sp.NFE)
-		fmt.Fprintf(tw, "\ts per 100 samples\t%.4f\n", sp.SecondsPer100)
-		fmt.Fprintf(tw, "\tsamples/s\t%.1f\n", sp.SamplesPerSecond)
-	}
+	printLikelihoodAndSpeed(tw, r, "")
 	tw.Flush()
 	fmt.Fprintf(w, "per mode: %v\n", md.PerMode)
 	fmt.Fprintf(w, "plot: %s\n", r.Plot)
