@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/gentri/gentri/internal/eval"
 	"github.com/gentri/gentri/internal/shard"
@@ -95,7 +96,7 @@ func runEvalSweep(ctx context.Context, o evalOptions, s streams) error {
 		}
 	}
 	if len(untrained) > 0 {
-		return fmt.Errorf("%d of the %d points have no checkpoint (train them first: gentri train --sweep %s): %v", len(untrained), len(points), sw.Path, untrained)
+		return fmt.Errorf("%d of the %d points have no checkpoint (train them first: gentri train --sweep %s): %s", len(untrained), len(points), sw.Path, strings.Join(untrained, ", "))
 	}
 	if len(gates.failed) > 0 {
 		return gates
