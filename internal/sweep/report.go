@@ -238,7 +238,7 @@ func (row Row) steps() string {
 func (r *Report) Markdown(w io.Writer) {
 	s := r.Sweep
 	fmt.Fprintf(w, "Sweep %s: %d points in %s", s.Path, len(s.Points), s.Out)
-	if len(s.Seeds) > 0 {
+	if len(s.Seeds) > 1 {
 		fmt.Fprintf(w, "; figures are the mean ± sample standard deviation over the seeds")
 	}
 	fmt.Fprintf(w, ".\n\n")
