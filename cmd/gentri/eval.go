@@ -110,7 +110,7 @@ func newEvalCmd(s streams) *cobra.Command {
 	f.StringVar(&o.Partial, "partial", "", "write what the metrics need of the samples (of --shard's block) to this file, for --merge")
 	f.BoolVar(&o.Merge, "merge", false, "merge the partial files given as arguments into the record of the whole evaluation")
 	f.StringVar(&o.SweepFile, "sweep", "", "evaluate the newest checkpoint of each point of this sweep file (or --index's, or --shard's: I, I+N, …),\n"+
-		"writing each record to the point's folder as eval.json, which `gentri report --sweep` reads")
+		"writing each record to the point's folder as eval.json, which gentri report --sweep reads")
 	f.IntVar(&o.Index, "index", 0, "with --sweep: evaluate point K only")
 	o.sampler = addSamplerFlags(f)
 	return c
