@@ -81,9 +81,11 @@ fuzz:
 
 # scale-check runs examples/k8s and examples/slurm locally as N processes each (a tiny VAE and
 # feature network trained for a few steps), merges, and checks that the shards' samples and merged
-# eval records are the unsharded run's: see docs/scale.md.
+# eval records are the unsharded run's; then their sweep examples on a tiny 2-D sweep, checking that
+# `gentri report` sees every point: see docs/scale.md.
 scale-check: build
 	GENTRI=$(BIN) scripts/scale_local.sh
+	GENTRI=$(BIN) scripts/sweep_local.sh
 
 # bench times the default models' training steps and sampling, and the same models in PyTorch
 # (bench/torch_reference.py, when Debian's python3-torch is installed; GENTRI_PEER=script.py times

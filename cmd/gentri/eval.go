@@ -46,6 +46,8 @@ type evalOptions struct {
 	Seeds, Shard, Partial                                 string // sharded evaluation (eval_shard.go)
 	Merge                                                 bool
 	MergeFiles                                            []string
+	SweepFile                                             string // a sweep's points (eval_sweep.go), with Index or Shard
+	Index                                                 int
 	changed                                               func(name string) bool // the flag was given
 }
 
@@ -62,7 +64,8 @@ func newEvalCmd(s streams) *cobra.Command {
   gentri eval --samples other-tool-samples/
   gentri eval --model ddpm2d --fail-if 'modes.captured<8'    # a 2-D model: modes, % high quality, reverse KL
   gentri eval --model ddpm --seeds 0-9999 --shard 2/4 --partial part-2.safetensors   # shard 2 of 4's samples and features
-  gentri eval --merge part-*.safetensors --json                                      # the record of the unsharded run`,
+  gentri eval --merge part-*.safetensors --json                                      # the record of the unsharded run
+  gentri eval --sweep sweep.yaml --n 500                 # each point's newest checkpoint, its record in the point's eval.json`,
 		Args: func(c *cobra.Command, args []string) error {
 			if merge, _ := c.Flags().GetBool("merge"); merge {
 				return nil
@@ -71,6 +74,9 @@ func newEvalCmd(s streams) *cobra.Command {
 		},
 		RunE: func(c *cobra.Command, args []string) error {
 			o.NSet, o.MergeFiles, o.changed = c.Flags().Changed("n"), args, c.Flags().Changed
+			if o.SweepFile != "" || o.changed("index") {
+				return runEvalSweep(c.Context(), o, s)
+			}
 			if o.Merge || o.Partial != "" || o.Shard != "" || o.Seeds != "" {
 				return runEvalShard(c.Context(), o, s)
 			}
@@ -103,6 +109,9 @@ func newEvalCmd(s streams) *cobra.Command {
 		"(Kubernetes' JOB_COMPLETION_INDEX with GENTRI_SHARD_COUNT, or Slurm's SLURM_ARRAY_TASK_ID with SLURM_ARRAY_TASK_COUNT)")
 	f.StringVar(&o.Partial, "partial", "", "write what the metrics need of the samples (of --shard's block) to this file, for --merge")
 	f.BoolVar(&o.Merge, "merge", false, "merge the partial files given as arguments into the record of the whole evaluation")
+	f.StringVar(&o.SweepFile, "sweep", "", "evaluate the newest checkpoint of each point of this sweep file (or --index's, or --shard's: I, I+N, …),\n"+
+		"writing each record to the point's folder as eval.json, which gentri report --sweep reads")
+	f.IntVar(&o.Index, "index", 0, "with --sweep: evaluate point K only")
 	o.sampler = addSamplerFlags(f)
 	return c
 }

@@ -28,6 +28,8 @@ func runEvalShard(ctx context.Context, o evalOptions, s streams) error {
 		o.Seed, o.N, o.NSet = first, n, true
 	}
 	switch {
+	case o.Partial == "" && o.Samples != "" && o.Seeds != "":
+		return usagef("--seeds with --samples names the files a --partial reads; without --partial every PNG of the folder is scored: drop --seeds")
 	case o.Partial == "" && o.Shard != "":
 		return usagef("--shard %s: one shard's figures are not the model's: write the shard's partial with --partial FILE, then merge them with --merge", o.Shard)
 	case o.Partial == "":
@@ -36,8 +38,8 @@ func runEvalShard(ctx context.Context, o evalOptions, s streams) error {
 		return usagef("--fail-if judges the whole evaluation: give it to --merge")
 	case o.Sweep != "":
 		return usagef("--sweep-steps runs whole evaluations; --partial draws one shard")
-	case o.Samples != "":
-		return usagef("--partial draws a checkpoint's samples; a --samples folder is scored whole")
+	case o.Samples != "" && o.Seeds == "":
+		return usagef("--samples with --partial: give the folder's seeds with --seeds A-B (files seed%%08d.png, as gentri sample --each names them)")
 	case o.N < 2:
 		return usagef("--n must be at least 2, got %d", o.N)
 	}
@@ -49,8 +51,10 @@ func runEvalShard(ctx context.Context, o evalOptions, s streams) error {
 		}
 	}
 	eo, logw := evalOptionsOf(o, s)
-	if err := openForEval(&o, &eo, logw); err != nil {
-		return err
+	if o.Samples == "" {
+		if err := openForEval(&o, &eo, logw); err != nil {
+			return err
+		}
 	}
 	p, err := eval.RunPartial(ctx, eo, spec, o.Partial)
 	if err != nil {
@@ -58,7 +62,7 @@ func runEvalShard(ctx context.Context, o evalOptions, s streams) error {
 	}
 	fmt.Fprintf(logw, "wrote %s (%s)\n", o.Partial, p)
 	if o.JSON {
-		return json.NewEncoder(s.Out).Encode(map[string]any{"partial": o.Partial, "checkpoint": o.Checkpoint, "model": p.Model,
+		return json.NewEncoder(s.Out).Encode(map[string]any{"partial": o.Partial, "checkpoint": o.Checkpoint, "samples": o.Samples, "model": p.Model,
 			"shard": spec.String(), "shard_index": spec.Index, "shard_count": spec.Count, "n": p.Hi - p.Lo, "n_total": p.N,
 			"first_seed": p.Seed + uint64(p.Lo), "last_seed": p.Seed + uint64(p.Hi-1)})
 	}

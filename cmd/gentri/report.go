@@ -19,12 +19,15 @@ type reportOptions struct {
 	Targets   bool
 	Plot      string // the trilemma figure's PNG
 	PlotTitle string
+	// A sweep's table (report_sweep.go).
+	Sweep, Metric, X string
+	JSON             bool
 }
 
 func newReportCmd(s streams) *cobra.Command {
 	var o reportOptions
 	c := &cobra.Command{
-		Use:   "report [--plot OUT.png] RECORD.json...",
+		Use:   "report [--plot OUT.png] RECORD.json... | report --sweep SWEEP.yaml [--json] [--plot OUT.png]",
 		Short: "Turn `gentri eval --json` records into the trilemma's Markdown tables or its figure",
 		Long: `Turn ` + "`gentri eval --json`" + ` records into the trilemma's Markdown tables (one row per model and
 sampler, the real-data floor of each N, the 2-D mode figures) or, with --plot, its figure.
@@ -41,12 +44,22 @@ tie): its points are circles. Records of another N are drawn with another marker
 their label, and each N's real-data floor (the FID of N real images, from the records) is a dashed
 line: read each point against the floor of its own N.
 
-With --plot the tables are written only when --out names a file for them.`,
+With --plot the tables are written only when --out names a file for them.
+
+--sweep reads the record of each point of a sweep (its folder's eval.json, written by
+` + "`gentri eval --sweep`" + `) and writes one table: a row per grid point with its values and each
+figure as the mean ± sample standard deviation over its seeds, then the points that have no record.
+--plot then draws a figure (--metric, default the first column) against the grid's numeric key (--x
+where there are several), one line per combination of the other keys' values.`,
 		Example: `  gentri report runs/trilemma/eval/*.json
   gentri report --out table.md a.json b.json
   gentri report --targets runs/trilemma/eval/*.json   # and whether the trilemma targets are met
-  gentri report --plot trilemma.png runs/trilemma/eval/{vae,cgan,ddpm-ddim50,ddpm-1000}.json`,
+  gentri report --plot trilemma.png runs/trilemma/eval/{vae,cgan,ddpm-ddim50,ddpm-1000}.json
+  gentri report --sweep sweep.yaml --plot lr.png --metric fid`,
 		Args: func(c *cobra.Command, args []string) error {
+			if c.Flags().Changed("sweep") {
+				return noArgs(c, args)
+			}
 			if len(args) == 0 {
 				return usagef("%s: no record files given (see '%s --help')", c.CommandPath(), c.CommandPath())
 			}
@@ -55,6 +68,9 @@ With --plot the tables are written only when --out names a file for them.`,
 	}
 	c.RunE = func(_ *cobra.Command, args []string) error {
 		o.Records = args
+		if o.Sweep != "" || o.JSON || o.Metric != "" || o.X != "" {
+			return runReportSweep(o, s)
+		}
 		return runReport(o, s)
 	}
 	f := c.Flags()
@@ -62,6 +78,10 @@ With --plot the tables are written only when --out names a file for them.`,
 	f.BoolVar(&o.Targets, "targets", false, "add a table of the trilemma's targets for the default models and whether the records meet them")
 	f.StringVar(&o.Plot, "plot", "", "draw the trilemma figure (FID against seconds per 100 samples, recall as colour) to this PNG")
 	f.StringVar(&o.PlotTitle, "plot-title", "", "the figure's title (default \""+eval.DefaultTrilemmaTitle+"\")")
+	f.StringVar(&o.Sweep, "sweep", "", "the table of this sweep file's points, from each point's eval.json")
+	f.BoolVar(&o.JSON, "json", false, "with --sweep: the table as one JSON object")
+	f.StringVar(&o.Metric, "metric", "", "with --sweep --plot: the figure to draw, e.g. fid, recall, modes.captured (default: the table's first)")
+	f.StringVar(&o.X, "x", "", "with --sweep --plot: the grid key across (default: the only one with numeric values)")
 	return c
 }
 

@@ -24,7 +24,8 @@ type trainOptions struct {
 	Sets                                       []string
 	Seed                                       uint64
 	SeedSet, Quiet, JSON, SkipBad              bool
-	stopAfter                                  int // tests only
+	sweep                                      sweepFlags // train_sweep.go
+	stopAfter                                  int        // tests only
 }
 
 func newTrainCmd(s streams) *cobra.Command {
@@ -36,9 +37,14 @@ func newTrainCmd(s streams) *cobra.Command {
 		Example: `  gentri train --model vae
   gentri train --config configs/vae.yaml --set train.steps=2000 --seed 3
   gentri train --resume latest --model vae
-  gentri train --resume latest --out runs/lr3e-4`,
+  gentri train --resume latest --out runs/lr3e-4
+  gentri train --sweep sweep.yaml --list               # the sweep's points, their folders and where each stands
+  gentri train --sweep sweep.yaml --shard auto         # a job array's task: its points, each resumed or started`,
 		RunE: func(c *cobra.Command, _ []string) error {
 			o.SeedSet = c.Flags().Changed("seed")
+			if o.sweep.used(c.Flags()) {
+				return runTrainSweep(c, o, s)
+			}
 			return runTrain(c, o, s)
 		},
 	}
@@ -53,6 +59,7 @@ func newTrainCmd(s streams) *cobra.Command {
 	f.BoolVar(&o.SkipBad, "skip-bad", false, "leave out image files that cannot be decoded, and count them, instead of failing (sets data.skip_bad)")
 	f.BoolVar(&o.Quiet, "quiet", false, "no progress bar or messages on stderr")
 	f.BoolVar(&o.JSON, "json", false, "print the result as one JSON object on stdout")
+	o.sweep.add(f)
 	return c
 }
 

@@ -77,6 +77,9 @@ type PartialMeta struct {
 	IWAEK      int      `json:"iwae_k,omitempty"`
 	IWAEImages int      `json:"iwae_images,omitempty"`
 	Warnings   []string `json:"warnings,omitempty"`
+	// SamplesDir is the folder a partial of saved samples read them from
+	// (Model "samples"; partial_samples.go).
+	SamplesDir string `json:"samples_dir,omitempty"`
 }
 
 // Partial is one shard's partial evaluation.
@@ -231,14 +234,16 @@ func mergePartials(ext *Extractor, ref *Reference, parts []*Partial) (*Record, e
 	}
 	rec := NewRecord(first.Model, ext, first.Seed)
 	rec.Checkpoint, rec.Step, rec.Sampler, rec.Unconditional = first.Checkpoint, first.Step, first.Sampler, first.Unconditional
-	rec.Hardware = first.Hardware
+	rec.SamplesDir, rec.Hardware = first.SamplesDir, first.Hardware
 	metrics, warns, err := scoreFeatures(ref, ext.Model.Classes, feats, probs, labels, first.Seed)
 	if err != nil {
 		return nil, err
 	}
 	rec.Metrics, rec.Warnings = &metrics, warns
-	if rec.Speed, err = summarizeRuns(first.NFE, runs, peak); err != nil {
-		return nil, err
+	if len(runs) > 0 || first.SamplesDir == "" { // saved samples were not timed
+		if rec.Speed, err = summarizeRuns(first.NFE, runs, peak); err != nil {
+			return nil, err
+		}
 	}
 	for _, p := range parts {
 		if p.Shard == 0 {
@@ -424,12 +429,15 @@ func rows(flat []float64, n, d int) [][]float64 {
 }
 
 // RunPartial draws shard spec of the evaluation o describes (a checkpoint's
-// model; not a folder of PNGs, not a 2-D model) and writes its partial to
-// path.
+// model, not a 2-D one; or reads the shard's files of a folder of saved
+// samples) and writes its partial to path.
 func RunPartial(ctx context.Context, o Options, spec shard.Spec, path string) (*Partial, error) {
+	if o.Samples != "" {
+		return runSamplesPartial(ctx, o, spec, path)
+	}
 	switch {
 	case o.Model == nil:
-		return nil, usagef("--partial draws a checkpoint's samples; --samples folders are scored whole")
+		return nil, usagef("--partial: give a checkpoint or a --samples folder")
 	case o.Plot != "":
 		return nil, usagef("--plot draws the samples of a 2-D model; --partial is for image models")
 	}

@@ -40,25 +40,33 @@ func LoadPNGDir(dir string, h, w int) ([][]float32, error) {
 	sort.Strings(names)
 	imgs := make([][]float32, 0, len(names))
 	for _, n := range names {
-		path := filepath.Join(dir, n)
-		img, err := readPNG(path)
+		px, err := loadGrey(filepath.Join(dir, n), h, w)
 		if err != nil {
 			return nil, err
-		}
-		b := img.Bounds()
-		if b.Dx() != w || b.Dy() != h {
-			return nil, fmt.Errorf("samples: %s is %dx%d, want %dx%d", path, b.Dx(), b.Dy(), w, h)
-		}
-		px := make([]float32, h*w)
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
-				g := color.Gray16Model.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.Gray16)
-				px[y*w+x] = float32(g.Y) / 65535
-			}
 		}
 		imgs = append(imgs, px)
 	}
 	return imgs, nil
+}
+
+// loadGrey reads one PNG of h×w pixels as grey values in [0,1].
+func loadGrey(path string, h, w int) ([]float32, error) {
+	img, err := readPNG(path)
+	if err != nil {
+		return nil, err
+	}
+	b := img.Bounds()
+	if b.Dx() != w || b.Dy() != h {
+		return nil, fmt.Errorf("samples: %s is %dx%d, want %dx%d", path, b.Dx(), b.Dy(), w, h)
+	}
+	px := make([]float32, h*w)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			g := color.Gray16Model.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.Gray16)
+			px[y*w+x] = float32(g.Y) / 65535
+		}
+	}
+	return px, nil
 }
 
 func readPNG(path string) (image.Image, error) {
