@@ -18,7 +18,7 @@ ifeq ($(CGO)$(OPENBLAS),11)
 TAGS := -tags openblas
 endif
 
-.PHONY: all build deps data demo test vet fuzz scale-check bench trilemma clean
+.PHONY: all build deps data demo test vet fuzz scale-check bench scaling trilemma clean
 
 all: build
 
@@ -92,6 +92,12 @@ scale-check: build
 # another), and prints the ratios: see docs/performance.md.
 bench: deps
 	scripts/bench.sh
+
+# scaling measures the DDPM's training step (time and peak RSS) against batch size and U-Net width,
+# in gentri and in the PyTorch reference, each point in its own process, and searches the largest
+# width that trains in 4 GiB; SCALING_* variables choose the points: see scripts/scaling.sh.
+scaling: deps
+	scripts/scaling.sh
 
 # trilemma trains the default models (resumably), evaluates them and writes docs/trilemma.md.
 trilemma: build

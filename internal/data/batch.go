@@ -42,7 +42,11 @@ func (b *Batcher) Next(r *rng.RNG) []int {
 func (d *Dataset) Gather(idx []int, x []float32, labels []uint8) {
 	hw := d.H * d.W
 	for k, i := range idx {
-		copy(x[k*hw:(k+1)*hw], d.Pixels[i*hw:(i+1)*hw])
+		if d.bytes != nil {
+			toFloats(x[k*hw:(k+1)*hw], d.bytes[i*hw:(i+1)*hw])
+		} else {
+			copy(x[k*hw:(k+1)*hw], d.Pixels[i*hw:(i+1)*hw])
+		}
 		labels[k] = d.Labels[i]
 	}
 }
@@ -64,7 +68,12 @@ func Binarize(x []float32, r *rng.RNG) {
 // a dynamically binarised model is scored on).
 func (d *Dataset) Binarized(r *rng.RNG) *Dataset {
 	c := *d
-	c.Pixels = append([]float32(nil), d.Pixels...)
+	if d.bytes != nil {
+		c.Pixels, c.bytes = make([]float32, len(d.bytes)), nil
+		toFloats(c.Pixels, d.bytes)
+	} else {
+		c.Pixels = append([]float32(nil), d.Pixels...)
+	}
 	Binarize(c.Pixels, r)
 	return &c
 }

@@ -10,15 +10,34 @@ import (
 // (intensity/255).
 type Dataset struct {
 	N, H, W int
-	Pixels  []float32 // N*H*W, image i at Pixels[i*H*W:(i+1)*H*W]
+	Pixels  []float32 // N*H*W, image i at Pixels[i*H*W:(i+1)*H*W]; nil when held as bytes
 	Labels  []uint8   // N
+	// bytes, when not nil, holds the pixels instead of Pixels, as the 8-bit
+	// intensities the files store: a quarter of the memory. Load keeps an
+	// IDX training split so (MNIST's: 47 MB instead of 188 MB), which only
+	// Gather reads, a batch at a time; Image and Gather give the float32
+	// values Pixels would hold, b/255, bit for bit.
+	bytes []uint8
 }
 
-// Image returns image i's pixels (a sub-slice, no copy). Its capacity is
-// clipped so an append by the caller cannot overwrite image i+1.
+// Image returns image i's pixels: a sub-slice, no copy (its capacity
+// clipped so an append by the caller cannot overwrite image i+1), or a
+// fresh slice when the set is held as bytes.
 func (d *Dataset) Image(i int) []float32 {
 	hw := d.H * d.W
+	if d.bytes != nil {
+		img := make([]float32, hw)
+		toFloats(img, d.bytes[i*hw:(i+1)*hw])
+		return img
+	}
 	return d.Pixels[i*hw : (i+1)*hw : (i+1)*hw]
+}
+
+// toFloats writes the intensities b/255 of src into dst, as every loader scales them.
+func toFloats(dst []float32, src []uint8) {
+	for i, b := range src[:len(dst)] {
+		dst[i] = float32(b) / 255
+	}
 }
 
 // Subset returns the first n examples (n <= 0 or n >= N returns d itself).
@@ -28,6 +47,9 @@ func (d *Dataset) Subset(n int) *Dataset {
 		return d
 	}
 	m := n * d.H * d.W
+	if d.bytes != nil {
+		return &Dataset{N: n, H: d.H, W: d.W, bytes: d.bytes[:m:m], Labels: d.Labels[:n:n]}
+	}
 	return &Dataset{N: n, H: d.H, W: d.W, Pixels: d.Pixels[:m:m], Labels: d.Labels[:n:n]}
 }
 
@@ -37,6 +59,18 @@ var splitPrefix = map[string]string{"train": "train", "test": "t10k"}
 // LoadIDXDir loads split "train" or "test" from dir, which holds the four
 // standard MNIST file names, each plain or with a ".gz" suffix.
 func LoadIDXDir(dir, split string) (*Dataset, error) {
+	d, err := loadIDXBytes(dir, split)
+	if err != nil {
+		return nil, err
+	}
+	pix := make([]float32, len(d.bytes))
+	toFloats(pix, d.bytes)
+	d.Pixels, d.bytes = pix, nil
+	return d, nil
+}
+
+// loadIDXBytes is LoadIDXDir holding the pixels as bytes.
+func loadIDXBytes(dir, split string) (*Dataset, error) {
 	prefix, ok := splitPrefix[split]
 	if !ok {
 		return nil, fmt.Errorf("load %s: unknown split %q (want \"train\" or \"test\")", dir, split)
@@ -69,11 +103,7 @@ func LoadIDXDir(dir, split string) (*Dataset, error) {
 	}
 	// ParseIDX rejects zero dimensions, so H, W > 0 already; labels are bytes,
 	// so every label is <= 255 and datasets with more than 10 classes load too.
-	pix := make([]float32, len(img.Data))
-	for i, b := range img.Data {
-		pix[i] = float32(b) / 255
-	}
-	return &Dataset{N: n, H: h, W: w, Pixels: pix, Labels: lbl.Data}, nil
+	return &Dataset{N: n, H: h, W: w, bytes: img.Data, Labels: lbl.Data}, nil
 }
 
 // findIDX returns dir/base, or dir/base.gz when only that exists.

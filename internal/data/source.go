@@ -167,8 +167,11 @@ func DetectFormat(dir string) string {
 // loadIDXSet reads the IDX files' train split and, when its files are
 // there, the test split; otherwise the held-out tenth of train. The class
 // names are the label values, 0 to the largest label.
+//
+// The training split is held as bytes (Dataset.bytes): a run reads it
+// only a batch at a time.
 func loadIDXSet(dir string, o LoadOptions) (*Set, error) {
-	train, err := LoadIDXDir(dir, "train")
+	train, err := loadIDXBytes(dir, "train")
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +210,9 @@ func loadIDXSet(dir string, o LoadOptions) (*Set, error) {
 // SplitTenth splits d into a training part and a held-out test part: within
 // each class (all of d when it has no labels), in d's order, every tenth
 // example (positions 9, 19, 29, ...) is held out. The split depends on the
-// data alone, so training and evaluation make the same one.
+// data alone, so training and evaluation make the same one. The training
+// part of a set held as bytes is held as bytes too; the test part is
+// always float32.
 func SplitTenth(d *Dataset) (train, test *Dataset) {
 	hw := d.H * d.W
 	train = &Dataset{H: d.H, W: d.W}
@@ -220,7 +225,11 @@ func SplitTenth(d *Dataset) (train, test *Dataset) {
 			dst = test
 		}
 		seen[l]++
-		dst.Pixels = append(dst.Pixels, d.Pixels[i*hw:(i+1)*hw]...)
+		if d.bytes != nil && dst == train {
+			dst.bytes = append(dst.bytes, d.bytes[i*hw:(i+1)*hw]...)
+		} else {
+			dst.Pixels = append(dst.Pixels, d.Image(i)...)
+		}
 		dst.Labels = append(dst.Labels, l)
 		dst.N++
 	}
@@ -244,6 +253,11 @@ func hashDataset(h hash.Hash, d *Dataset) {
 	binary.LittleEndian.PutUint64(dims[8:], uint64(d.H))
 	binary.LittleEndian.PutUint64(dims[16:], uint64(d.W))
 	h.Write(dims[:])
+	if d.bytes != nil {
+		h.Write(d.bytes) // the bytes toByte recovers from their float32 values
+		h.Write(d.Labels)
+		return
+	}
 	buf := make([]byte, 0, 1<<16)
 	for _, p := range d.Pixels {
 		buf = append(buf, toByte(p))

@@ -97,7 +97,9 @@ func (m *AEModel) newGraph(batch int, decode, withGrad bool) (*aeGraph, error) {
 			}
 		}
 	}
-	o.vm = G.NewTapeMachine(g)
+	if o.vm, err = newMachine(g, o.grads); err != nil {
+		return nil, fmt.Errorf("ae: %w", err)
+	}
 	return o, nil
 }
 

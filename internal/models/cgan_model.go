@@ -156,7 +156,9 @@ func (m *GANModel) newDStep(batch int) (*ganDStep, error) {
 	if s.grads, err = G.Grad(loss, paramNodes(g, m.D.Params.List)...); err != nil {
 		return nil, fmt.Errorf("cgan: discriminator gradients: %w", err)
 	}
-	s.vm = G.NewTapeMachine(g)
+	if s.vm, err = newMachine(g, s.grads); err != nil {
+		return nil, fmt.Errorf("cgan: discriminator step: %w", err)
+	}
 	return s, nil
 }
 
@@ -223,7 +225,9 @@ func (m *GANModel) newGStep(batch int) (*ganGStep, error) {
 	if s.grads, err = G.Grad(loss, paramNodes(g, m.G.Params.List)...); err != nil {
 		return nil, fmt.Errorf("cgan: generator gradients: %w", err)
 	}
-	s.vm = G.NewTapeMachine(g)
+	if s.vm, err = newMachine(g, s.grads); err != nil {
+		return nil, fmt.Errorf("cgan: generator step: %w", err)
+	}
 	return s, nil
 }
 
@@ -246,7 +250,9 @@ func (m *GANModel) newSampler() (*ganSampler, error) {
 		return nil, err
 	}
 	G.Read(img, &s.out)
-	s.vm = G.NewTapeMachine(g)
+	if s.vm, err = newMachine(g, nil); err != nil {
+		return nil, fmt.Errorf("cgan: sampler: %w", err)
+	}
 	return s, nil
 }
 

@@ -113,7 +113,9 @@ func (m *ClassifierModel) newStep(batch int) (*classifierStep, error) {
 	if s.grads, err = G.Grad(loss, paramNodes(g, m.Params.List)...); err != nil {
 		return nil, fmt.Errorf("classifier gradients: %w", err)
 	}
-	s.vm = G.NewTapeMachine(g)
+	if s.vm, err = newMachine(g, s.grads); err != nil {
+		return nil, fmt.Errorf("classifier step: %w", err)
+	}
 	return s, nil
 }
 
@@ -163,7 +165,9 @@ func (m *ClassifierModel) Features(imgs [][]float32) (features, probs [][]float6
 		}
 		G.Read(f, &in.features)
 		G.Read(l, &in.logits)
-		in.vm = G.NewTapeMachine(g)
+		if in.vm, err = newMachine(g, nil); err != nil {
+			return nil, nil, fmt.Errorf("classifier features: %w", err)
+		}
 		m.infer = in
 	}
 	pixels := Height * Width

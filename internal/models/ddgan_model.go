@@ -152,7 +152,9 @@ func newDDGANGForward(gen *DDGANGenerator, batch, classes int) (*ddganGForward, 
 		return nil, err
 	}
 	G.Read(out, &f.out)
-	f.vm = G.NewTapeMachine(g)
+	if f.vm, err = newMachine(g, nil); err != nil {
+		return nil, fmt.Errorf("ddgan generator: %w", err)
+	}
 	return f, nil
 }
 
@@ -233,8 +235,10 @@ func (m *DDGANModel) newDStep(batch int, r1 bool) (*ddganDStep, error) {
 	if s.grads, err = G.Grad(loss, wrt...); err != nil {
 		return nil, fmt.Errorf("ddgan: discriminator gradients: %w", err)
 	}
-	s.vm, err = prunedMachine(g, append(outs, s.grads...))
-	return s, err
+	if s.vm, err = newPrunedMachine(g, append(outs, s.grads...), s.grads); err != nil {
+		return nil, fmt.Errorf("ddgan: discriminator step: %w", err)
+	}
+	return s, nil
 }
 
 // prunedMachine compiles only the part of g that the outputs need.
@@ -286,8 +290,10 @@ func (m *DDGANModel) newGStep(batch int) (*ddganGStep, error) {
 	if s.grads, err = G.Grad(loss, paramNodes(g, m.GP.List)...); err != nil {
 		return nil, fmt.Errorf("ddgan: generator gradients: %w", err)
 	}
-	s.vm, err = prunedMachine(g, append(G.Nodes{read}, s.grads...))
-	return s, err
+	if s.vm, err = newPrunedMachine(g, append(G.Nodes{read}, s.grads...), s.grads); err != nil {
+		return nil, fmt.Errorf("ddgan: generator step: %w", err)
+	}
+	return s, nil
 }
 
 // preShape is the shape of the input of D's k-th image-path LReLU for a

@@ -137,7 +137,9 @@ func (m *VAE) newNELBO(batch int, withGrad bool) (*vaeNELBO, error) {
 		}
 		o.gradValues = make([]G.Value, len(o.grads))
 	}
-	o.vm = G.NewTapeMachine(g)
+	if o.vm, err = newMachine(g, o.grads); err != nil {
+		return nil, fmt.Errorf("vae: %w", err)
+	}
 	return o, nil
 }
 
@@ -170,7 +172,9 @@ func (m *VAE) newDecoder(batch int) (*vaeDecoder, error) {
 		return nil, fmt.Errorf("vae decoder: %w", err)
 	}
 	G.Read(G.Must(nn.Sigmoid(logits)), &d.out)
-	d.vm = G.NewTapeMachine(g)
+	if d.vm, err = newMachine(g, nil); err != nil {
+		return nil, fmt.Errorf("vae decoder: %w", err)
+	}
 	return d, nil
 }
 
@@ -193,7 +197,9 @@ func (m *VAE) newRecon(batch int) (*vaeRecon, error) {
 		return nil, fmt.Errorf("vae decoder: %w", err)
 	}
 	G.Read(G.Must(nn.Sigmoid(logits)), &r.out)
-	r.vm = G.NewTapeMachine(g)
+	if r.vm, err = newMachine(g, nil); err != nil {
+		return nil, fmt.Errorf("vae reconstruction: %w", err)
+	}
 	return r, nil
 }
 

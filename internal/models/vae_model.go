@@ -312,7 +312,10 @@ func (m *VAEModel) encodeAll(images [][]float32) (mus, logvars [][]float32, err 
 	var muV, lvV G.Value
 	G.Read(mu, &muV)
 	G.Read(lv, &lvV)
-	vm := G.NewTapeMachine(g)
+	vm, err := newMachine(g, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("vae encoder: %w", err)
+	}
 	x := xT.Data().([]float32)
 	for start := 0; start < len(images); start += vaeEvalBatch {
 		end := min(start+vaeEvalBatch, len(images))
@@ -341,7 +344,9 @@ func (m *VAE) newDecoderLogits(batch int) (*vaeDecoder, error) {
 		return nil, fmt.Errorf("vae decoder: %w", err)
 	}
 	G.Read(logits, &d.out)
-	d.vm = G.NewTapeMachine(g)
+	if d.vm, err = newMachine(g, nil); err != nil {
+		return nil, fmt.Errorf("vae decoder: %w", err)
+	}
 	return d, nil
 }
 

@@ -75,6 +75,25 @@ func NewTapeMachine(g *G.ExprGraph, keep G.Nodes, opts ...G.VMOpt) (G.VM, Plan, 
 	return G.NewTapeMachine(g, append(opts, G.WithPrecompiled(prog, locs))...), plan, nil
 }
 
+// NewPrunedTapeMachine is NewTapeMachine for the part of g that outputs
+// need (Gorgonia's G.CompileFunction over g.ExactSubgraphRoots(outputs)):
+// Gorgonia's Grad builds every gradient of an op on the path (a
+// convolution's dW and db as well as its dx), and a whole-graph program
+// runs all of them, needed or not. The plan covers the nodes of that
+// program only, in its order; the rest of g never runs.
+func NewPrunedTapeMachine(g *G.ExprGraph, outputs, keep G.Nodes, opts ...G.VMOpt) (G.VM, Plan, error) {
+	sub := g.ExactSubgraphRoots(outputs...)
+	prog, locs, err := G.CompileFunction(g, sub.Inputs(), outputs)
+	if err != nil {
+		return nil, Plan{}, fmt.Errorf("compiling the graph: %w", err)
+	}
+	plan, err := PlanBuffers(sub, keep)
+	if err != nil {
+		return nil, Plan{}, err
+	}
+	return G.NewTapeMachine(g, append(opts, G.WithPrecompiled(prog, locs))...), plan, nil
+}
+
 // outBuffer exposes an op's kept output to the planner.
 func (o opBase) outBuffer() *outBuf { return o.out }
 

@@ -49,6 +49,7 @@ type planGraph struct {
 	x     *tensor.Dense
 	h     *G.Node // an intermediate value the caller reads after a run
 	loss  G.Value
+	read  *G.Node // the statement that copies the loss out
 	grads G.Nodes
 	g     *G.ExprGraph
 }
@@ -72,7 +73,7 @@ func newPlanGraph(t *testing.T) *planGraph {
 	p.h = G.Must(conv2d(h, w2, b2, 1, 1))
 	s := G.Must(G.Reshape(G.Must(G.Add(p.h, x)), tensor.Shape{2, 100}))
 	loss := G.Must(G.Mean(G.Must(G.Square(G.Must(SiLU(s))))))
-	G.Read(loss, &p.loss)
+	p.read = G.Read(loss, &p.loss)
 	var err error
 	if p.grads, err = G.Grad(loss, w1, b1, w2, b2, gamma, beta); err != nil {
 		t.Fatal(err)
@@ -123,6 +124,53 @@ func TestPlannedMachineMatchesThePlainOne(t *testing.T) {
 			for i := range as {
 				if math.Float32bits(as[i]) != math.Float32bits(bs[i]) {
 					t.Fatalf("run %d: %s[%d] = %v planned, %v plain", run, v.name, i, as[i], bs[i])
+				}
+			}
+		}
+	}
+}
+
+// A pruned program (the loss and the second convolution's gradients only)
+// plans only what it runs, and gives the bits of the same program on
+// Gorgonia's plain tape machine.
+func TestPrunedPlannedMachineMatchesThePlainOne(t *testing.T) {
+	planned, plain := newPlanGraph(t), newPlanGraph(t)
+	_, full, err := NewTapeMachine(newPlanGraph(t).g, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wanted := func(p *planGraph) G.Nodes { return p.grads[2:4] } // w2, b2
+	vm, plan, err := NewPrunedTapeMachine(planned.g, append(G.Nodes{planned.read}, wanted(planned)...), wanted(planned))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("pruned: %v; whole graph: %v", plan, full)
+	if plan.Outputs == 0 || plan.Outputs >= full.Outputs || !(plan.SharedBytes < plan.Bytes) {
+		t.Fatalf("pruned plan %+v against the whole graph's %+v: it should plan fewer outputs and share some", plan, full)
+	}
+	prog, locs, err := G.CompileFunction(plain.g, plain.g.ExactSubgraphRoots(append(G.Nodes{plain.read}, wanted(plain)...)...).Inputs(), append(G.Nodes{plain.read}, wanted(plain)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plainVM := G.NewTapeMachine(plain.g, G.WithPrecompiled(prog, locs))
+	r := rng.New(6, 0)
+	for run := range 3 {
+		rng.Normal(r, planned.x.Data().([]float32))
+		copy(plain.x.Data().([]float32), planned.x.Data().([]float32))
+		for _, m := range []G.VM{vm, plainVM} {
+			m.Reset()
+			if err := m.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if a, b := planned.loss.Data().(float32), plain.loss.Data().(float32); math.Float32bits(a) != math.Float32bits(b) {
+			t.Fatalf("run %d: loss %v planned, %v plain", run, a, b)
+		}
+		for k, n := range wanted(planned) {
+			as, bs := n.Value().Data().([]float32), wanted(plain)[k].Value().Data().([]float32)
+			for i := range as {
+				if math.Float32bits(as[i]) != math.Float32bits(bs[i]) {
+					t.Fatalf("run %d: gradient %s[%d] = %v planned, %v plain", run, n.Name(), i, as[i], bs[i])
 				}
 			}
 		}
