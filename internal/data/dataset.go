@@ -7,18 +7,26 @@ import (
 )
 
 // Dataset is a set of images with labels, pixels scaled to [0,1] as float32
-// (intensity/255).
+// (intensity/255). An image is C planes of H rows of W pixels (CHW, the
+// layout of PyTorch's tensors); C 0 means 1, so grey data built without it
+// keeps its meaning.
 type Dataset struct {
-	N, H, W int
-	Pixels  []float32 // N*H*W, image i at Pixels[i*H*W:(i+1)*H*W]
-	Labels  []uint8   // N
+	N, C, H, W int
+	Pixels     []float32 // N*C*H*W, image i at Pixels[i*P:(i+1)*P], P = ImageLen()
+	Labels     []uint8   // N
 }
+
+// Channels is C, 1 when unset.
+func (d *Dataset) Channels() int { return max(d.C, 1) }
+
+// ImageLen is the number of values of one image, C*H*W.
+func (d *Dataset) ImageLen() int { return d.Channels() * d.H * d.W }
 
 // Image returns image i's pixels (a sub-slice, no copy). Its capacity is
 // clipped so an append by the caller cannot overwrite image i+1.
 func (d *Dataset) Image(i int) []float32 {
-	hw := d.H * d.W
-	return d.Pixels[i*hw : (i+1)*hw : (i+1)*hw]
+	p := d.ImageLen()
+	return d.Pixels[i*p : (i+1)*p : (i+1)*p]
 }
 
 // Subset returns the first n examples (n <= 0 or n >= N returns d itself).
@@ -27,8 +35,8 @@ func (d *Dataset) Subset(n int) *Dataset {
 	if n <= 0 || n >= d.N {
 		return d
 	}
-	m := n * d.H * d.W
-	return &Dataset{N: n, H: d.H, W: d.W, Pixels: d.Pixels[:m:m], Labels: d.Labels[:n:n]}
+	m := n * d.ImageLen()
+	return &Dataset{N: n, C: d.C, H: d.H, W: d.W, Pixels: d.Pixels[:m:m], Labels: d.Labels[:n:n]}
 }
 
 // splitPrefix maps a split name to the prefix of its standard file names.

@@ -11,11 +11,12 @@ import (
 	"strings"
 )
 
-// LoadPNGDir reads every image of dir (sorted by name) as 28×28 grey pixels
-// in [0,1], so gentri can judge samples made by any tool. Lossy formats are
-// refused (JPEG artefacts move FID), as are other sizes: resizing would
-// measure the resizer.
-func LoadPNGDir(dir string, h, w int) ([][]float32, error) {
+// LoadPNGDir reads every image of dir (sorted by name) as c planes (CHW)
+// of h×w pixels in [0,1] (grey for c = 1, red, green and blue for c = 3),
+// so gentri can judge samples made by any tool. Lossy formats are refused
+// (JPEG artefacts move FID), as are other sizes: resizing would measure
+// the resizer.
+func LoadPNGDir(dir string, c, h, w int) ([][]float32, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("samples: %w", err)
@@ -49,11 +50,17 @@ func LoadPNGDir(dir string, h, w int) ([][]float32, error) {
 		if b.Dx() != w || b.Dy() != h {
 			return nil, fmt.Errorf("samples: %s is %dx%d, want %dx%d", path, b.Dx(), b.Dy(), w, h)
 		}
-		px := make([]float32, h*w)
+		px := make([]float32, c*h*w)
 		for y := 0; y < h; y++ {
 			for x := 0; x < w; x++ {
-				g := color.Gray16Model.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.Gray16)
-				px[y*w+x] = float32(g.Y) / 65535
+				at := img.At(b.Min.X+x, b.Min.Y+y)
+				if c == 1 {
+					g := color.Gray16Model.Convert(at).(color.Gray16)
+					px[y*w+x] = float32(g.Y) / 65535
+					continue
+				}
+				r, g, bl, _ := at.RGBA()
+				px[y*w+x], px[h*w+y*w+x], px[2*h*w+y*w+x] = float32(r)/65535, float32(g)/65535, float32(bl)/65535
 			}
 		}
 		imgs = append(imgs, px)

@@ -167,7 +167,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil
 	}
 
-	x := make([]float32, cfg.Train.BatchSize*trainSet.H*trainSet.W)
+	x := make([]float32, cfg.Train.BatchSize*trainSet.ImageLen())
 	labels := make([]uint8, cfg.Train.BatchSize)
 	window, windowStart := 0, time.Now()
 	for step < cfg.Train.Steps {
@@ -245,9 +245,13 @@ func writeGrid(path string, m models.Model, cfg *config.Config) error {
 	}
 	seeds := make([]uint64, gridRows*gridRows)
 	labels := make([]int, len(seeds))
+	classes := gridRows
+	if c, ok := m.(models.Conditional); ok {
+		classes = min(classes, c.NumClasses()) // a model of fewer classes repeats them
+	}
 	for i := range seeds {
 		seeds[i] = uint64(i)
-		labels[i] = i / gridRows
+		labels[i] = i / gridRows % classes
 	}
 	imgs, err := m.Generate(seeds, labels)
 	if errors.Is(err, models.ErrNotGenerative) {
@@ -256,7 +260,8 @@ func writeGrid(path string, m models.Model, cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("sample grid: %w", err)
 	}
-	return sample.WritePNG(path, sample.Grid(imgs, models.Height, models.Width, gridRows))
+	shape := models.ShapeOf(cfg)
+	return sample.WritePNG(path, sample.GridOf(imgs, shape.C, shape.H, shape.W, gridRows))
 }
 
 // loadData returns the training and test sets, and the identity of image
@@ -269,7 +274,8 @@ func loadData(cfg *config.Config) (train, test *data.Dataset, info *data.Info, e
 		test = mix.Dataset(data.MixtureTestPoints, rng.New(0, models.StreamDataTest).Rand)
 		return train.Subset(cfg.Data.Subset), test, nil, nil
 	}
-	set, err := data.Load(cfg.Data.Dir, data.LoadOptions{Height: models.Height, Width: models.Width, SkipBad: cfg.Data.SkipBad})
+	shape := models.ShapeOf(cfg)
+	set, err := data.Load(cfg.Data.Dir, data.LoadOptions{Channels: shape.C, Height: shape.H, Width: shape.W, SkipBad: cfg.Data.SkipBad})
 	if err != nil {
 		return nil, nil, nil, err
 	}
