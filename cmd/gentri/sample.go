@@ -215,7 +215,9 @@ func sampleLabels(m models.Model, n, class int, uncond bool, cols *int) ([]int, 
 		return nil, usagef("--guidance needs a class: classifier-free guidance pushes each sample towards its label")
 	case !ok && class >= 0:
 		return nil, usagef("--class: a %s model is not conditional", m.Kind())
-	case !ok || uncond:
+	case !ok || uncond || class < 0 && !models.UsesLabels(m):
+		// No class: an unconditional model, --unconditional, or a model
+		// trained without labels (a DDPM with cond_drop 1).
 		for i := range labels {
 			labels[i] = -1
 		}
@@ -272,7 +274,7 @@ func reconstructions(m models.Model, cfg *config.Config, n int) ([][]float32, er
 // its held-out figures are measured on.
 func testImages(cfg *config.Config, n int) ([][]float32, error) {
 	img := models.ShapeOf(cfg)
-	test, err := data.TestSet(cfg.Data.Dir, img.C, img.H, img.W)
+	test, err := data.TestSet(cfg.Data.Dataset, cfg.Data.Dir, img.C, img.H, img.W)
 	if err != nil {
 		return nil, err
 	}

@@ -7,10 +7,13 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gentri/gentri/internal/data"
 )
 
 // colourFolder writes a small labelled folder of n 40x36 RGB PNGs in each
@@ -128,6 +131,94 @@ func TestRGB32TrainsSamplesAndEvaluatesEveryImageKind(t *testing.T) {
 				t.Errorf("data hash %s, the first model's %s: one folder, one shape, one hash", d.SHA256, dataSHA)
 			}
 			dataSHA = d.SHA256
+		})
+	}
+}
+
+// Stacked MNIST end to end: the kinds that can do without labels train on
+// it (a VAE, a DDPM that drops every label, a ddgan of one class), the
+// class-conditional GAN is refused with the way out, and eval counts the
+// modes of the samples with the MNIST classifier, out of 1000, with the
+// KL of their histogram to uniform, and says which figures it leaves out.
+func TestStackedMNISTTrainsAndCountsModes(t *testing.T) {
+	if _, err := data.MNISTDir(""); err != nil {
+		t.Skipf("no MNIST: %v", err)
+	}
+	tmp := t.TempDir()
+	ext := trainTinyClassifier(t, filepath.Join(tmp, "cls"), 20)
+	stacked := []string{"--set", "data.dataset=stacked_mnist", "--set", "data.channels=3", "--set", "data.subset=256",
+		"--set", "train.batch_size=16", "--set", "train.steps=2", "--set", "train.checkpoint_every=2", "--set", "train.sample_every=2", "--quiet"}
+	trainArgs := func(kind, out string, sets ...string) []string {
+		args := append([]string{"train", "--model", kind, "--out", out}, stacked...)
+		for _, s := range sets {
+			args = append(args, "--set", s)
+		}
+		return args
+	}
+	code, _, stderr := run(t, trainArgs("cgan", filepath.Join(tmp, "cgan"), "model.channels=4", "model.latent=4")...)
+	if code == 0 || !strings.Contains(stderr, "stacked-mnist") || !strings.Contains(stderr, "has no labels") || !strings.Contains(stderr, "gan kind") {
+		t.Errorf("cgan on Stacked MNIST: exit %d, stderr %q; want a refusal naming the data and the gan kind", code, stderr)
+	}
+	// The ddgan's evaluation is the others' path: it only trains here.
+	for _, k := range []struct {
+		kind string
+		sets []string
+		eval bool
+	}{
+		{"vae", []string{"model.hidden=16", "model.latent=4"}, true},
+		{"ddpm", []string{"model.channels=8", "model.classes=2", "train.cond_drop=1", "train.timesteps=20", "sample.steps=2"}, true},
+		{"ddgan", []string{"model.channels=8", "model.d_channels=4", "model.latent=4", "model.classes=1"}, false},
+	} {
+		t.Run(k.kind, func(t *testing.T) {
+			out := filepath.Join(tmp, k.kind)
+			if code, _, stderr := run(t, trainArgs(k.kind, out, k.sets...)...); code != 0 {
+				t.Fatalf("train: exit %d: %s", code, stderr)
+			}
+			if !k.eval {
+				return
+			}
+			ckpt := filepath.Join(out, "ckpt-00000002.safetensors")
+			code, stdout, stderr := run(t, "eval", "--checkpoint", ckpt, "--extractor", ext, "--n", "100", "--iwae-k", "0", "--json", "--quiet")
+			if code != 0 {
+				t.Fatalf("eval: exit %d: %s", code, stderr)
+			}
+			var rec struct {
+				Data struct {
+					Name, Kind string
+				} `json:"data"`
+				FeatureNetwork struct {
+					TrainedOn string `json:"trained_on"`
+				} `json:"feature_network"`
+				Stacked, Floor *struct {
+					N, Modes, Of int
+					KL           float64
+					Note         string
+					PerMode      []int `json:"per_mode"`
+				}
+				Unavailable string   `json:"unavailable"`
+				FID         *float64 `json:"fid"`
+			}
+			if err := json.Unmarshal([]byte(strings.ReplaceAll(strings.ReplaceAll(stdout, `"stacked_modes_floor"`, `"floor"`), `"stacked_modes"`, `"stacked"`)), &rec); err != nil {
+				t.Fatalf("eval --json: %v\n%s", err, stdout)
+			}
+			s := rec.Stacked
+			if s == nil || s.N != 100 || s.Of != 1000 || s.Modes < 1 || s.Modes > 100 || len(s.PerMode) != 1000 || !strings.Contains(s.Note, "natural log") || math.IsNaN(s.KL) {
+				t.Fatalf("stacked figures %+v: want N 100, 1 to 100 modes of 1000, the KL and its note", s)
+			}
+			// The tiny classifier of 20 steps tells few digits apart: the
+			// floor's count says little here, only that it is made.
+			if fl := rec.Floor; fl == nil || fl.N != 100 || fl.Of != 1000 || fl.Modes < 1 {
+				t.Errorf("real floor %+v: want the figures of 100 training images", fl)
+			}
+			if rec.Data.Name != "stacked-mnist" || rec.Data.Kind != "stacked_mnist" || rec.FeatureNetwork.TrainedOn != "mnist" || rec.FID != nil || !strings.Contains(rec.Unavailable, "FID") {
+				t.Errorf("record %s: want the stacked data, the MNIST classifier, no FID and why", stdout)
+			}
+			if k.kind != "vae" {
+				return
+			}
+			if code, stdout, _ := run(t, "eval", "--checkpoint", ckpt, "--extractor", ext, "--n", "100", "--iwae-k", "0", "--quiet"); code != 0 || !strings.Contains(stdout, "modes covered") || !strings.Contains(stdout, "/ 1000") {
+				t.Errorf("table: exit %d:\n%s", code, stdout)
+			}
 		})
 	}
 }

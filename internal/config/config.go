@@ -37,7 +37,7 @@ type Model struct {
 
 // Data says which images to train on and how to present them.
 type Data struct {
-	Dataset string `yaml:"dataset"` // "mnist" (images: MNIST, or what data.dir holds), or the 2-D mixtures "ring8" | "grid25"
+	Dataset string `yaml:"dataset"` // "mnist" (images: MNIST, or what data.dir holds), "stacked_mnist", or the 2-D mixtures "ring8" | "grid25"
 	Dir     string `yaml:"dir"`     // folder of IDX files, CIFAR-10 batches or images; "" = locate MNIST
 	// Channels (1 grey, 3 RGB) and Size (the side in pixels, 28 or 32) are
 	// the shape every image is converted to and the models are built for;

@@ -279,9 +279,10 @@ func TestValidateNamesKeyAndValue(t *testing.T) {
 		{"kind", func(c *Config) { c.Model.Kind = "gan" }, `model.kind: must be "vae", the kind whose defaults this config was built on, got "gan"`},
 		{"hidden", func(c *Config) { own(c).Hidden = 0 }, "model.hidden: must be in [1, 65536], got 0"},
 		{"latent", func(c *Config) { own(c).Latent = 4097 }, "model.latent: must be in [1, 4096], got 4097"},
-		{"dataset", func(c *Config) { c.Data.Dataset = "cifar" }, `data.dataset: must be one of mnist, ring8, grid25, got "cifar"`},
+		{"dataset", func(c *Config) { c.Data.Dataset = "cifar" }, `data.dataset: must be one of mnist, stacked_mnist, ring8, grid25, got "cifar"`},
 		{"channels", func(c *Config) { c.Data.Channels = 2 }, "data.channels: must be 1 (grey) or 3 (RGB), got 2"},
 		{"size", func(c *Config) { c.Data.Size = 64 }, "data.size: must be 28 or 32 (pixels a side), got 64"},
+		{"stacked shape", func(c *Config) { c.Data.Dataset = "stacked_mnist" }, "data.channels: must be 3 for stacked_mnist"},
 		{"shape of points", func(c *Config) { c.Data.Dataset, c.Data.Binarize, c.Data.Size = "ring8", "none", 28 }, "data.size: must be 0 for a 2-D mixture"},
 		{"binarize", func(c *Config) { c.Data.Binarize = "static" }, `data.binarize: must be one of dynamic, none, got "static"`},
 		{"subset", func(c *Config) { c.Data.Subset = -1 }, "data.subset: must be >= 0, got -1"},
@@ -451,7 +452,7 @@ func TestPointKindsAndMixturesGoTogether(t *testing.T) {
 		{"images on ring8", "vae", []string{"data.dataset=ring8"}, []string{`data.dataset: "ring8" is a set of 2-D points`, `model.kind "vae"`, "(the 2-D kinds are pts)"}},
 		{"binarised points", "pts", append(pts[:len(pts):len(pts)], "data.binarize=dynamic"), []string{"data.binarize: must be none for a 2-D mixture"}},
 		{"a data folder for drawn points", "pts", append(pts[:len(pts):len(pts)], "data.dir=/tmp"), []string{"data.dir"}},
-		{"unknown dataset", "vae", []string{"data.dataset=ring"}, []string{`data.dataset: must be one of mnist, ring8, grid25, got "ring"`}},
+		{"unknown dataset", "vae", []string{"data.dataset=ring"}, []string{`data.dataset: must be one of mnist, stacked_mnist, ring8, grid25, got "ring"`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

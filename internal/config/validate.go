@@ -29,8 +29,8 @@ func (c *Config) Validate() error {
 	// of data.channels x data.size x data.size.
 	mixture := d.Dataset == "ring8" || d.Dataset == "grid25"
 	switch points := c.kind != nil && c.kind.Points; {
-	case d.Dataset != "mnist" && !mixture:
-		check("data.dataset", false, "one of mnist, ring8, grid25", d.Dataset)
+	case d.Dataset != "mnist" && d.Dataset != "stacked_mnist" && !mixture:
+		check("data.dataset", false, "one of mnist, stacked_mnist, ring8, grid25", d.Dataset)
 	case c.kind == nil:
 	case points && !mixture:
 		v.Add(fmt.Errorf("data.dataset: model.kind %q models 2-D points: want ring8 or grid25, got %q", m.Kind, d.Dataset))
@@ -45,7 +45,12 @@ func (c *Config) Validate() error {
 		check("data.dir", d.Dir == "", `"" for a 2-D mixture (its points are drawn, not read)`, d.Dir)
 		check("data.skip_bad", !d.SkipBad, `false for a 2-D mixture (its points are drawn, not read)`, d.SkipBad)
 	}
-	if !mixture {
+	switch {
+	case d.Dataset == "stacked_mnist":
+		// Three 28x28 digits as the red, green and blue planes.
+		check("data.channels", d.Channels == 3, "3 for stacked_mnist (a digit in each of R, G, B)", d.Channels)
+		check("data.size", d.Size == 28, "28 for stacked_mnist (MNIST's digits)", d.Size)
+	case !mixture:
 		check("data.channels", d.Channels == 1 || d.Channels == 3, "1 (grey) or 3 (RGB)", d.Channels)
 		check("data.size", d.Size == 28 || d.Size == 32, "28 or 32 (pixels a side)", d.Size)
 	}

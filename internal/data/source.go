@@ -46,6 +46,9 @@ type Info struct {
 	HeldOut bool `json:"held_out,omitempty"`
 	// Skipped counts the unreadable files left out (LoadOptions.SkipBad).
 	Skipped int `json:"skipped,omitempty"`
+	// Source is the data Stacked MNIST was drawn from (LoadStacked); nil
+	// for any other.
+	Source *Info `json:"source,omitempty"`
 }
 
 // Labelled reports whether the data has class labels.
@@ -169,12 +172,12 @@ func (s *Set) fillInfo() {
 	s.Info.SHA256 = contentHash(s)
 }
 
-// TestSet is the test split of the data in dir as Load reads it, at the
-// models' shape. Unreadable image files are left out: a run that trained on
-// the data either met none or was told to skip them, so its split is the
-// same either way.
-func TestSet(dir string, channels, height, width int) (*Dataset, error) {
-	s, err := Load(dir, LoadOptions{Channels: channels, Height: height, Width: width, SkipBad: true})
+// TestSet is the test split of data.dataset's images in dir as
+// LoadDataset reads them, at the models' shape. Unreadable image files are
+// left out: a run that trained on the data either met none or was told to
+// skip them, so its split is the same either way.
+func TestSet(dataset, dir string, channels, height, width int) (*Dataset, error) {
+	s, err := LoadDataset(dataset, dir, LoadOptions{Channels: channels, Height: height, Width: width, SkipBad: true})
 	if err != nil {
 		return nil, err
 	}

@@ -240,11 +240,13 @@ func runImages(ctx context.Context, o Options) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	if set.Info.Kind == data.KindStacked {
+		return runStacked(ctx, o, set)
+	}
 	ext, unavailable, err := o.extractor(ctx, set.Info)
 	if err != nil {
 		return nil, err
 	}
-
 	var ref *Reference
 	if ext != nil {
 		if ref, err = NewReference(ext, set.Test); err != nil {
@@ -325,7 +327,11 @@ func (o *Options) referenceData() (*data.Set, error) {
 		}
 	}
 	img := o.shape()
-	set, err := data.Load(dir, data.LoadOptions{Channels: img.C, Height: img.H, Width: img.W, SkipBad: skipBad})
+	dataset := ""
+	if o.Config != nil {
+		dataset = o.Config.Data.Dataset
+	}
+	set, err := data.LoadDataset(dataset, dir, data.LoadOptions{Channels: img.C, Height: img.H, Width: img.W, SkipBad: skipBad})
 	if err != nil {
 		return nil, fmt.Errorf("reference data: %w", err)
 	}

@@ -176,8 +176,8 @@ func Run(o Options) (*Record, error) {
 // TestSet loads the test set of the data in dir (MNIST, found as for
 // training, when empty), binarised as the model's held-out figures are (the
 // fixed draw of stream StreamEval of seed 0) when binarized.
-func TestSet(dir string, shape models.Shape, binarized bool) (*data.Dataset, error) {
-	test, err := data.TestSet(dir, shape.C, shape.H, shape.W)
+func TestSet(dataset, dir string, shape models.Shape, binarized bool) (*data.Dataset, error) {
+	test, err := data.TestSet(dataset, dir, shape.C, shape.H, shape.W)
 	if err != nil {
 		return nil, err
 	}

@@ -100,7 +100,7 @@ func TestProjectDrawsTheCodesOrTheirPrincipalComponents(t *testing.T) {
 // test set: the record's spread is that of the codes Encode gives for the
 // test images, and the three files are written.
 func TestAutoencoderTrainsAndItsTestCodesAreMeasured(t *testing.T) {
-	test, err := TestSet("", models.DefaultShape, true)
+	test, err := TestSet("mnist", "", models.DefaultShape, true)
 	if err != nil {
 		t.Skipf("no MNIST: %v", err)
 	}
@@ -189,7 +189,7 @@ func TestAutoencoderTrainsAndItsTestCodesAreMeasured(t *testing.T) {
 }
 
 func TestRunRefusesBadOptions(t *testing.T) {
-	test, err := TestSet("", models.DefaultShape, false)
+	test, err := TestSet("mnist", "", models.DefaultShape, false)
 	if err != nil {
 		t.Skipf("no MNIST: %v", err)
 	}

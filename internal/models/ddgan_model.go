@@ -122,6 +122,10 @@ func (m *DDGANModel) NumParams() int  { return m.GP.Count() + m.D.Params.Count()
 func (m *DDGANModel) NumClasses() int { return m.Classes }
 func (m *DDGANModel) pixels() int     { return m.Image.Pixels() }
 
+// UsesLabels is false for a model of one class (model.classes 1): every
+// image is class 0, and the model is unconditional.
+func (m *DDGANModel) UsesLabels() bool { return m.Classes > 1 }
+
 // SetSampler accepts only the model's own sampler: T posterior steps, one
 // generator evaluation each (Steps 0 or T; no guidance, no DDIM).
 func (m *DDGANModel) SetSampler(o SamplerOptions) error {

@@ -114,6 +114,10 @@ func (m *DDPMModel) NumClasses() int { return m.Net.Classes }
 func (m *DDPMModel) pixels() int     { return m.Net.ImageChannels * m.Net.Size * m.Net.Size }
 func (m *DDPMModel) noClass() int    { return m.Net.Classes }
 
+// UsesLabels is false when every image trains as "no class" (cond_drop
+// 1): the model is then unconditional, and samples so by default.
+func (m *DDPMModel) UsesLabels() bool { return m.CondDrop < 1 }
+
 // SetSampler chooses how Generate samples:
 //
 //	ddpm:    ancestral sampling on Steps steps (0 = all T; fewer is the

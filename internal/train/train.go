@@ -252,6 +252,9 @@ func writeGrid(path string, m models.Model, cfg *config.Config) error {
 	for i := range seeds {
 		seeds[i] = uint64(i)
 		labels[i] = i / gridRows % classes
+		if _, cond := m.(models.Conditional); cond && !models.UsesLabels(m) {
+			labels[i] = -1 // no class: a model trained without labels
+		}
 	}
 	imgs, err := m.Generate(seeds, labels)
 	if errors.Is(err, models.ErrNotGenerative) {
@@ -275,7 +278,7 @@ func loadData(cfg *config.Config) (train, test *data.Dataset, info *data.Info, e
 		return train.Subset(cfg.Data.Subset), test, nil, nil
 	}
 	shape := models.ShapeOf(cfg)
-	set, err := data.Load(cfg.Data.Dir, data.LoadOptions{Channels: shape.C, Height: shape.H, Width: shape.W, SkipBad: cfg.Data.SkipBad})
+	set, err := data.LoadDataset(cfg.Data.Dataset, cfg.Data.Dir, data.LoadOptions{Channels: shape.C, Height: shape.H, Width: shape.W, SkipBad: cfg.Data.SkipBad})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -303,12 +306,28 @@ func checkLabels(m models.Model, info *data.Info) error {
 	switch {
 	case info == nil:
 		return nil
+	case !info.Labelled() && !models.UsesLabels(m) && classes > 0:
+		// A DDPM with cond_drop 1, a ddgan of one class: every label is 0,
+		// unused or the one class.
+		return nil
 	case !info.Labelled():
-		return fmt.Errorf("data %s has no labels (a folder of images without class sub-folders), but a %s model learns from labels", info.Dir, m.Kind())
+		return fmt.Errorf("data %s (%s) has no labels (a folder of images without class sub-folders, or Stacked MNIST), but a %s model learns from labels%s",
+			info.Dir, info.Name, m.Kind(), labelFreeHint(m))
 	case len(info.Classes) > classes:
 		return fmt.Errorf("data %s has %d classes (%s), the %s model %d (set model.classes)", info.Dir, len(info.Classes), info.ClassList(), m.Kind(), classes)
 	}
 	return nil
+}
+
+// labelFreeHint says how a conditional kind trains without labels.
+func labelFreeHint(m models.Model) string {
+	if _, ok := m.(models.LabelUser); ok {
+		return " (set train.cond_drop=1 for a DDPM that trains every image as \"no class\", model.classes=1 for a ddgan of one class)"
+	}
+	if _, ok := m.(models.Conditional); ok {
+		return " (the gan kind is this model without labels)"
+	}
+	return ""
 }
 
 // describeData words the notes on a data set's split and skipped files.
