@@ -143,6 +143,9 @@ func runStacked(ctx context.Context, o Options, set *data.Set) (*Record, error) 
 		return nil, usagef("--n %d: want at least one sample", n)
 	}
 	m, cfg := o.Model, o.Config
+	if _, ok := m.(models.Conditional); o.Unconditional && !ok {
+		return nil, usagef("--unconditional: a %s model has no classes to leave out", cfg.Model.Kind)
+	}
 	rec := NewRecord(cfg.Model.Kind, ext, o.Seed)
 	rec.Checkpoint, rec.Step, rec.Sampler = o.Checkpoint, o.Step, SamplerOf(m)
 	rec.Unconditional = o.Unconditional
