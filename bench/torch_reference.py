@@ -56,8 +56,9 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CONFIGS = os.path.join(HERE, "..", "configs")
-SIDE = 28  # MNIST images are SIDE x SIDE
+SIDE = 28  # MNIST images are SIDE x SIDE: the default shape, 1 x 28 x 28 (data.channels, data.size)
 PIXELS = SIDE * SIDE
+IMAGE = (1, SIDE)  # (channels, side): a model is built for one; the configs' data.channels and data.size
 KINDS = ("vae", "cgan", "ddpm", "ddgan")  # the models written here, each with a configs/<kind>.yaml
 
 
@@ -115,11 +116,12 @@ def mlp(sizes):
 
 
 class VAE(nn.Module):
-    def __init__(self, hidden=512, latent=20):
+    def __init__(self, hidden=512, latent=20, image=IMAGE):
         super().__init__()
-        self.latent = latent
-        self.enc = mlp([PIXELS, hidden, hidden, 2 * latent])  # [mu | log sigma^2]
-        self.dec = mlp([latent, hidden, hidden, PIXELS])  # Bernoulli logits
+        self.latent, self.image = latent, image
+        pixels = image[0] * image[1] * image[1]  # a CHW image, flattened
+        self.enc = mlp([pixels, hidden, hidden, 2 * latent])  # [mu | log sigma^2]
+        self.dec = mlp([latent, hidden, hidden, pixels])  # Bernoulli logits
 
     def negative_elbo(self, x):
         """Mean over the batch of -E_q[log p(x|z)] + KL(q(z|x) || N(0, I)), one z per image."""
@@ -137,28 +139,28 @@ class VAE(nn.Module):
 # The conditional GAN.
 
 class Generator(nn.Module):
-    def __init__(self, latent=64, channels=64, classes=10):
+    def __init__(self, latent=64, channels=64, classes=10, image=IMAGE):
         super().__init__()
-        self.width = 2 * channels
+        self.width, self.base = 2 * channels, image[1] // 4  # 7 for 28 pixels, 8 for 32
         self.emb = nn.Embedding(classes, classes)
-        self.fc = nn.Linear(latent + classes, self.width * 7 * 7)
+        self.fc = nn.Linear(latent + classes, self.width * self.base * self.base)
         self.bn0 = nn.BatchNorm2d(self.width)
         self.c1 = nn.Conv2d(self.width, channels, 3, padding=1)
         self.bn1 = nn.BatchNorm2d(channels)
-        self.c2 = nn.Conv2d(channels, 1, 3, padding=1)
+        self.c2 = nn.Conv2d(channels, image[0], 3, padding=1)
 
     def forward(self, z, y):
-        h = self.fc(torch.cat((z, self.emb(y)), dim=1)).reshape(len(z), self.width, 7, 7)
-        h = F.interpolate(F.relu(self.bn0(h)), scale_factor=2, mode="nearest")  # 14 x 14
-        h = F.interpolate(F.relu(self.bn1(self.c1(h))), scale_factor=2, mode="nearest")  # 28 x 28
+        h = self.fc(torch.cat((z, self.emb(y)), dim=1)).reshape(len(z), self.width, self.base, self.base)
+        h = F.interpolate(F.relu(self.bn0(h)), scale_factor=2, mode="nearest")  # 14 x 14 (16 x 16)
+        h = F.interpolate(F.relu(self.bn1(self.c1(h))), scale_factor=2, mode="nearest")  # 28 x 28 (32 x 32)
         return torch.tanh(self.c2(h))
 
 
 class Discriminator(nn.Module):
-    def __init__(self, channels=64, classes=10):
+    def __init__(self, channels=64, classes=10, image=IMAGE):
         super().__init__()
-        features = 2 * channels * 7 * 7
-        self.c1 = nn.Conv2d(1, channels, 4, stride=2, padding=1)
+        features = 2 * channels * (image[1] // 4) ** 2
+        self.c1 = nn.Conv2d(image[0], channels, 4, stride=2, padding=1)
         self.c2 = nn.Conv2d(channels, 2 * channels, 4, stride=2, padding=1)
         self.fc = nn.Linear(features, 1)
         self.proj = nn.Embedding(classes, features)
@@ -171,12 +173,12 @@ class Discriminator(nn.Module):
 class CGAN(nn.Module):
     """G, D and the weight average of G that samples (g, d, g_ema in a checkpoint)."""
 
-    def __init__(self, latent=64, channels=64, classes=10):
+    def __init__(self, latent=64, channels=64, classes=10, image=IMAGE):
         super().__init__()
-        self.latent, self.classes = latent, classes
-        self.g = Generator(latent, channels, classes)
-        self.d = Discriminator(channels, classes)
-        self.g_ema = Generator(latent, channels, classes)
+        self.latent, self.classes, self.image = latent, classes, image
+        self.g = Generator(latent, channels, classes, image)
+        self.d = Discriminator(channels, classes, image)
+        self.g_ema = Generator(latent, channels, classes, image)
         self.g_ema.load_state_dict(self.g.state_dict())
         self.g_ema.requires_grad_(False)
 
@@ -230,13 +232,14 @@ class UNet(nn.Module):
     """The DDPM's noise predictor; with style > 0 (the ddgan's generator) every residual block is
     modulated by a style vector (Res), and null_class=False drops the "no class" embedding row."""
 
-    def __init__(self, channels=16, mult=(1, 2, 4), res_blocks=1, classes=10, groups=8, style=0, null_class=True):
+    def __init__(self, channels=16, mult=(1, 2, 4), res_blocks=1, classes=10, groups=8, style=0, null_class=True,
+                 image_channels=1):
         super().__init__()
         C, E = channels, 4 * channels
         self.channels = C
         self.temb = nn.Sequential(nn.Linear(C, E), nn.SiLU(), nn.Linear(E, E))
         self.cemb = nn.Embedding(classes + 1 if null_class else classes, E)  # row `classes`: "no class"
-        self.inc = nn.Conv2d(1, C, 3, padding=1)
+        self.inc = nn.Conv2d(image_channels, C, 3, padding=1)  # levels 28/14/7, or 32/16/8
 
         # Going down, every layer's output is kept for the way up (the stem's too).
         self.down = nn.ModuleList()
@@ -260,7 +263,7 @@ class UNet(nn.Module):
             if level > 0:
                 self.up.append(nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
                                              nn.Conv2d(width, width, 3, padding=1)))
-        self.out = nn.Sequential(nn.GroupNorm(groups, width), nn.SiLU(), nn.Conv2d(width, 1, 3, padding=1))
+        self.out = nn.Sequential(nn.GroupNorm(groups, width), nn.SiLU(), nn.Conv2d(width, image_channels, 3, padding=1))
 
     def forward(self, x, t, y, w=None):
         emb = self.temb(timestep_embedding(t, self.channels)) + self.cemb(y)
@@ -279,11 +282,11 @@ class UNet(nn.Module):
 class DDPM(nn.Module):
     """The trained network and its weight average (net and ema in a checkpoint)."""
 
-    def __init__(self, channels=16, classes=10):
+    def __init__(self, channels=16, classes=10, image=IMAGE):
         super().__init__()
-        self.classes = classes
-        self.net = UNet(channels, classes=classes)
-        self.ema = UNet(channels, classes=classes)
+        self.classes, self.image = classes, image
+        self.net = UNet(channels, classes=classes, image_channels=image[0])
+        self.ema = UNet(channels, classes=classes, image_channels=image[0])
         self.ema.load_state_dict(self.net.state_dict())
         self.ema.requires_grad_(False)
 
@@ -341,9 +344,9 @@ class DDGANGenerator(UNet):
     """G(x_{t+1}, t, z, y) -> x0_hat: the DDPM's U-Net with AdaGN in every residual block, driven by
     w = zmap(PixelNorm(z)) (nz -> 4C -> 4C, SiLU after each), K class rows, tanh out."""
 
-    def __init__(self, channels=16, latent=100, classes=10):
+    def __init__(self, channels=16, latent=100, classes=10, image_channels=1):
         E = 4 * channels
-        super().__init__(channels, classes=classes, style=E, null_class=False)
+        super().__init__(channels, classes=classes, style=E, null_class=False, image_channels=image_channels)
         self.latent = latent
         self.zmap = nn.Sequential(nn.Linear(latent, E), nn.SiLU(), nn.Linear(E, E), nn.SiLU())
 
@@ -367,15 +370,15 @@ class DDGANDown(nn.Module):
 
 
 class DDGANDiscriminator(nn.Module):
-    """D(x_t, x_{t+1}, t, y) -> logit: a 1x1 conv on the pair as two channels, Down blocks to dch at
+    """D(x_t, x_{t+1}, t, y) -> logit: a 1x1 conv on the pair as 2 x image channels, Down blocks to dch at
     14x14 and 2 dch at 7x7 (each adding a projection of the time embedding), a 3x3 conv, LReLU, the
     sum over the plane, then fc(f) + <proj(y), f> (projection head). LReLU slopes 0.2 throughout."""
 
-    def __init__(self, channels=64, classes=10):
+    def __init__(self, channels=64, classes=10, image_channels=1):
         super().__init__()
         ch = self.channels = channels
         self.temb = nn.Sequential(nn.Linear(ch, ch), nn.LeakyReLU(0.2), nn.Linear(ch, ch), nn.LeakyReLU(0.2))
-        self.inc = nn.Conv2d(2, ch, 1)
+        self.inc = nn.Conv2d(2 * image_channels, ch, 1)
         self.b1, self.b2 = DDGANDown(ch, ch, ch), DDGANDown(ch, 2 * ch, ch)
         self.final = nn.Conv2d(2 * ch, 2 * ch, 3, padding=1)
         self.fc, self.proj = nn.Linear(2 * ch, 1), nn.Embedding(classes, 2 * ch)
@@ -394,13 +397,13 @@ class DDGANDiscriminator(nn.Module):
 class DDGAN(nn.Module):
     """G, D and the weight average of G that samples (G, D, ema in a checkpoint), and the schedule."""
 
-    def __init__(self, channels=16, d_channels=64, latent=100, classes=10, timesteps=4):
+    def __init__(self, channels=16, d_channels=64, latent=100, classes=10, timesteps=4, image=IMAGE):
         super().__init__()
-        self.latent, self.classes = latent, classes
+        self.latent, self.classes, self.image = latent, classes, image
         self.schedule = DDGANSchedule(timesteps)
-        self.G = DDGANGenerator(channels, latent, classes)
-        self.D = DDGANDiscriminator(d_channels, classes)
-        self.ema = DDGANGenerator(channels, latent, classes)
+        self.G = DDGANGenerator(channels, latent, classes, image[0])
+        self.D = DDGANDiscriminator(d_channels, classes, image[0])
+        self.ema = DDGANGenerator(channels, latent, classes, image[0])
         self.ema.load_state_dict(self.G.state_dict())
         self.ema.requires_grad_(False)
 
@@ -410,7 +413,7 @@ class DDGAN(nn.Module):
         x_t ~ q(x_t | x_{t+1}, ema(x_{t+1}, t, z, y)); `batch` rows go through the network at a time."""
         out = []
         for y in labels.split(batch):
-            x = torch.randn(len(y), 1, SIDE, SIDE)
+            x = torch.randn(len(y), self.image[0], self.image[1], self.image[1])
             for step in reversed(range(self.schedule.T)):
                 t = torch.full((len(y),), step)
                 x = self.schedule.posterior(self.ema(x, t, torch.randn(len(y), self.latent), y), x, t)
@@ -422,15 +425,16 @@ class DDGAN(nn.Module):
 # Building the default models from the configs.
 
 def build(kind, cfgs):
-    m = cfgs[kind]["model"]
+    m, d = cfgs[kind]["model"], cfgs[kind].get("data", {})
+    image = (d.get("channels", IMAGE[0]), d.get("size", IMAGE[1]))
     if kind == "vae":
-        return VAE(m["hidden"], m["latent"])
+        return VAE(m["hidden"], m["latent"], image)
     if kind == "cgan":
-        return CGAN(m["latent"], m["channels"], m["classes"])
+        return CGAN(m["latent"], m["channels"], m["classes"], image)
     if kind == "ddpm":
-        return DDPM(m["channels"], m["classes"])
+        return DDPM(m["channels"], m["classes"], image)
     if kind == "ddgan":
-        return DDGAN(m["channels"], m["d_channels"], m["latent"], m["classes"], cfgs[kind]["train"]["timesteps"])
+        return DDGAN(m["channels"], m["d_channels"], m["latent"], m["classes"], cfgs[kind]["train"]["timesteps"], image)
     raise ValueError("no PyTorch reference for a %s model" % kind)
 
 
@@ -479,7 +483,8 @@ def bench_vae(cfgs, steps):
     vae = build("vae", cfgs)
     opt = adam(vae.parameters(), train)
     batch = train["batch_size"]
-    x = torch.rand(batch, PIXELS).round()  # a binary batch, as dynamic binarisation gives
+    c, side = vae.image
+    x = torch.rand(batch, c * side * side).round()  # a binary batch, as dynamic binarisation gives
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -499,7 +504,7 @@ def bench_cgan(cfgs, steps):
     gan = build("cgan", cfgs)
     opt_g, opt_d = adam(gan.g.parameters(), train), adam(gan.d.parameters(), train, "lr_d")
     batch, decay = train["batch_size"], train["ema"]
-    real = torch.rand(batch, 1, SIDE, SIDE) * 2 - 1
+    real = torch.rand(batch, gan.image[0], gan.image[1], gan.image[1]) * 2 - 1
     y = torch.randint(0, gan.classes, (batch,))
 
     def step():  # non-saturating losses; D steps on detached fakes, then G is scored by the new D
@@ -530,7 +535,7 @@ def bench_ddpm(cfgs, steps):
     opt = adam(ddpm.net.parameters(), train)
     batch, decay, T = train["batch_size"], train["ema"], train["timesteps"]
     alpha_bar = linear_alpha_bar(T, train["beta_start"], train["beta_end"])
-    x0 = torch.rand(batch, 1, SIDE, SIDE) * 2 - 1
+    x0 = torch.rand(batch, ddpm.image[0], ddpm.image[1], ddpm.image[1]) * 2 - 1
     labels = torch.arange(batch) % ddpm.classes
 
     def step():  # epsilon prediction, the simple MSE; some labels dropped to "no class"
@@ -547,7 +552,7 @@ def bench_ddpm(cfgs, steps):
 
     s = median_seconds(step, steps)
     emit(what="ddpm_train_step", batch=batch, params=n_params(ddpm.net), ms=s * 1e3, samples_per_s=batch / s)
-    xt = torch.randn(64, 1, SIDE, SIDE)
+    xt = torch.randn(64, *x0.shape[1:])
     t, y = torch.full((64,), T // 2), torch.full((64,), ddpm.classes)
     with torch.no_grad():
         s = median_seconds(lambda: ddpm.ema(xt, t, y), steps)
@@ -566,7 +571,7 @@ def bench_ddgan(cfgs, steps):
     G, D, sched = gan.G, gan.D, gan.schedule
     opt_g, opt_d = adam(G.parameters(), train), adam(D.parameters(), train, "lr_d")
     batch, decay, r1, lazy_reg = train["batch_size"], train["ema"], train["r1"], train["lazy_reg"]
-    x0 = torch.rand(batch, 1, SIDE, SIDE) * 2 - 1
+    x0 = torch.rand(batch, gan.image[0], gan.image[1], gan.image[1]) * 2 - 1
     y = torch.arange(batch) % gan.classes
     steps_taken = [0]
 

@@ -87,7 +87,7 @@ func runLatent(o latentOptions, s streams) error {
 	if dir == "" {
 		dir = cfg.Data.Dir
 	}
-	test, err := latent.TestSet(dir, cfg.Data.Binarize == "dynamic")
+	test, err := latent.TestSet(cfg.Data.Dataset, dir, models.ShapeOf(cfg), cfg.Data.Binarize == "dynamic")
 	if err != nil {
 		return err
 	}

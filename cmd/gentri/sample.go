@@ -96,6 +96,7 @@ func runSample(o sampleOptions, s streams) error {
 	if err != nil {
 		return err
 	}
+	shape := models.ShapeOf(cfg)
 	if err := o.sampler.apply(m); err != nil {
 		return err
 	}
@@ -142,7 +143,7 @@ func runSample(o sampleOptions, s streams) error {
 	var imgs [][]float32
 	cols := o.Cols
 	if o.Recon {
-		imgs, err = reconstructions(m, cfg.Data.Dir, cfg.Data.Binarize == "dynamic", o.N)
+		imgs, err = reconstructions(m, cfg, o.N)
 		if err != nil {
 			return err
 		}
@@ -164,7 +165,7 @@ func runSample(o sampleOptions, s streams) error {
 		if o.Each != "" {
 			for i, img := range imgs {
 				p := filepath.Join(o.Each, fmt.Sprintf("seed%08d.png", seeds[i]))
-				if err := sample.WritePNG(p, sample.Gray(img, models.Height, models.Width)); err != nil {
+				if err := sample.WritePNG(p, sample.Picture(img, shape.C, shape.H, shape.W)); err != nil {
 					return err
 				}
 			}
@@ -182,7 +183,7 @@ func runSample(o sampleOptions, s streams) error {
 		}
 		img, what = sample.Scatter(pts, mix.Means, eval.HighQualityStds*mix.Std), "points"
 	} else {
-		img = sample.Grid(imgs, models.Height, models.Width, cols)
+		img = sample.GridOf(imgs, shape.C, shape.H, shape.W, cols)
 	}
 	if err := sample.WritePNG(o.Out, img); err != nil {
 		return err
@@ -214,7 +215,9 @@ func sampleLabels(m models.Model, n, class int, uncond bool, cols *int) ([]int, 
 		return nil, usagef("--guidance needs a class: classifier-free guidance pushes each sample towards its label")
 	case !ok && class >= 0:
 		return nil, usagef("--class: a %s model is not conditional", m.Kind())
-	case !ok || uncond:
+	case !ok || uncond || class < 0 && !models.UsesLabels(m):
+		// No class: an unconditional model, --unconditional, or a model
+		// trained without labels (a DDPM with cond_drop 1).
 		for i := range labels {
 			labels[i] = -1
 		}
@@ -245,12 +248,12 @@ func guidanceOf(m models.Model) float64 {
 
 // reconstructions returns the first n test images, each followed by its
 // reconstruction.
-func reconstructions(m models.Model, dir string, binarized bool, n int) ([][]float32, error) {
+func reconstructions(m models.Model, cfg *config.Config, n int) ([][]float32, error) {
 	rc, ok := m.(models.Reconstructor)
 	if !ok {
 		return nil, usagef("--recon: a %s cannot reconstruct images", m.Kind())
 	}
-	xs, err := testImages(dir, binarized, n)
+	xs, err := testImages(cfg, n)
 	if err != nil {
 		return nil, err
 	}
@@ -265,16 +268,17 @@ func reconstructions(m models.Model, dir string, binarized bool, n int) ([][]flo
 	return out, nil
 }
 
-// testImages returns the first n test images of the data in dir (MNIST
-// when ""; fewer if the test set is smaller); a model trained on binarised
-// data sees (and shows) the same fixed binarisation its held-out figures are
-// measured on.
-func testImages(dir string, binarized bool, n int) ([][]float32, error) {
-	test, err := data.TestSet(dir, models.Height, models.Width)
+// testImages returns the first n test images of cfg's data (MNIST when
+// data.dir is ""; fewer if the test set is smaller), at its shape; a model
+// trained on binarised data sees (and shows) the same fixed binarisation
+// its held-out figures are measured on.
+func testImages(cfg *config.Config, n int) ([][]float32, error) {
+	img := models.ShapeOf(cfg)
+	test, err := data.TestSet(cfg.Data.Dataset, cfg.Data.Dir, img.C, img.H, img.W)
 	if err != nil {
 		return nil, err
 	}
-	if binarized {
+	if cfg.Data.Binarize == "dynamic" {
 		test = test.Binarized(rng.New(0, models.StreamEval))
 	}
 	xs := make([][]float32, min(n, test.N))
@@ -290,6 +294,7 @@ func testImages(dir string, binarized bool, n int) ([][]float32, error) {
 // --forward, for each of the first test images a row of it under
 // q(x_t | x_0), starting with the clean image.
 func runChain(o sampleOptions, s streams, m models.Model, cfg *config.Config) error {
+	shape := models.ShapeOf(cfg)
 	flag, spec := "--trajectory", o.Trajectory
 	if o.Trajectory == "" {
 		flag, spec = "--forward", o.Forward
@@ -318,7 +323,7 @@ func runChain(o sampleOptions, s streams, m models.Model, cfg *config.Config) er
 		if o.Class >= 0 || o.Unconditional || o.Each != "" {
 			return usagef("--class, --unconditional and --each choose or write samples; --forward draws test images")
 		}
-		xs, err := testImages(cfg.Data.Dir, cfg.Data.Binarize == "dynamic", o.N)
+		xs, err := testImages(cfg, o.N)
 		if err != nil {
 			return err
 		}
@@ -354,12 +359,12 @@ func runChain(o sampleOptions, s streams, m models.Model, cfg *config.Config) er
 	for i, img := range finals {
 		if o.Each != "" {
 			p := filepath.Join(o.Each, fmt.Sprintf("seed%08d.png", seeds[i]))
-			if err := sample.WritePNG(p, sample.Gray(img, models.Height, models.Width)); err != nil {
+			if err := sample.WritePNG(p, sample.Picture(img, shape.C, shape.H, shape.W)); err != nil {
 				return err
 			}
 		}
 	}
-	if err := sample.WritePNG(o.Out, sample.Grid(cells, models.Height, models.Width, len(steps)+1)); err != nil {
+	if err := sample.WritePNG(o.Out, sample.GridOf(cells, shape.C, shape.H, shape.W, len(steps)+1)); err != nil {
 		return err
 	}
 	if !o.Quiet {

@@ -31,6 +31,7 @@ const seedsBatch = 100
 // complete: a rerun keeps those, after checking each is a 28x28 PNG, and
 // draws the rest.
 func runSampleSeeds(o sampleOptions, s streams, m models.Model, cfg *config.Config) error {
+	shape := models.ShapeOf(cfg)
 	switch {
 	case o.Seeds == "":
 		return usagef("--shard divides a list of seeds: give it with --seeds, e.g. --seeds 0-49999")
@@ -69,7 +70,7 @@ func runSampleSeeds(o sampleOptions, s streams, m models.Model, cfg *config.Conf
 	}
 	var todo []int // positions in seeds still to draw
 	for i := lo; i < hi; i++ {
-		done, err := completeSample(eachPath(o.Each, seeds[i]))
+		done, err := completeSample(eachPath(o.Each, seeds[i]), shape)
 		if err != nil {
 			return err
 		}
@@ -104,7 +105,7 @@ func runSampleSeeds(o sampleOptions, s streams, m models.Model, cfg *config.Conf
 			return fmt.Errorf("shard %s: %w", spec, err)
 		}
 		for j, img := range imgs {
-			if err := sample.WritePNG(eachPath(o.Each, bs[j]), sample.Gray(img, models.Height, models.Width)); err != nil {
+			if err := sample.WritePNG(eachPath(o.Each, bs[j]), sample.Picture(img, shape.C, shape.H, shape.W)); err != nil {
 				return err
 			}
 		}
@@ -154,7 +155,7 @@ func eachPath(dir string, seed uint64) string {
 // files are renamed into place whole, so one that exists is complete; one
 // that is not a 28x28 PNG was not written by gentri, and is refused rather
 // than overwritten.
-func completeSample(path string) (bool, error) {
+func completeSample(path string, shape models.Shape) (bool, error) {
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
 		return false, nil
@@ -164,8 +165,8 @@ func completeSample(path string) (bool, error) {
 	}
 	defer f.Close()
 	c, format, err := image.DecodeConfig(f)
-	if err != nil || format != "png" || c.Width != models.Width || c.Height != models.Height {
-		return false, fmt.Errorf("%s exists but is not a %dx%d PNG (%v): move it away and rerun to draw it again", path, models.Width, models.Height, err)
+	if err != nil || format != "png" || c.Width != shape.W || c.Height != shape.H {
+		return false, fmt.Errorf("%s exists but is not a %dx%d PNG (%v): move it away and rerun to draw it again", path, shape.W, shape.H, err)
 	}
 	return true, nil
 }

@@ -37,8 +37,13 @@ type Model struct {
 
 // Data says which images to train on and how to present them.
 type Data struct {
-	Dataset  string `yaml:"dataset"`  // "mnist" (images: MNIST, or what data.dir holds), or the 2-D mixtures "ring8" | "grid25"
-	Dir      string `yaml:"dir"`      // folder of IDX files, CIFAR-10 batches or images; "" = locate MNIST
+	Dataset string `yaml:"dataset"` // "mnist" (images: MNIST, or what data.dir holds), "stacked_mnist", or the 2-D mixtures "ring8" | "grid25"
+	Dir     string `yaml:"dir"`     // folder of IDX files, CIFAR-10 batches or images; "" = locate MNIST
+	// Channels (1 grey, 3 RGB) and Size (the side in pixels, 28 or 32) are
+	// the shape every image is converted to and the models are built for;
+	// 0 for the 2-D mixtures, whose points have no shape.
+	Channels int    `yaml:"channels"`
+	Size     int    `yaml:"size"`
 	Binarize string `yaml:"binarize"` // "dynamic" | "none"
 	Subset   int    `yaml:"subset"`   // first N training images, 0 = all
 	// SkipBad leaves out undecodable image files (counted in the checkpoint's

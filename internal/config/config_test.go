@@ -42,7 +42,7 @@ func mustDefault(kind string) []byte {
 
 var testSchema = NewSchema(
 	&Kind{Name: "vae", Default: mustDefault("vae"), Section: func() Section { return &latent{} }},
-	&Kind{Name: "other", Default: []byte("model: {kind: other}\nsample: {steps: 3}\n"), Section: func() Section { return &other{} }},
+	&Kind{Name: "other", Default: []byte("model: {kind: other}\ndata: {channels: 1, size: 28}\nsample: {steps: 3}\n"), Section: func() Section { return &other{} }},
 	&Kind{Name: "pts", Default: []byte("model: {kind: pts, hidden: 8, latent: 2}\ndata: {dataset: ring8}\n"), Section: func() Section { return &latent{} }, Points: true},
 )
 
@@ -50,7 +50,7 @@ var testSchema = NewSchema(
 func vaeDefault() *Config {
 	return &Config{
 		Model: Model{Kind: "vae"},
-		Data:  Data{Dataset: "mnist", Dir: "", Binarize: "dynamic", Subset: 0},
+		Data:  Data{Dataset: "mnist", Dir: "", Channels: 1, Size: 28, Binarize: "dynamic", Subset: 0},
 		Train: Train{Seed: 1, Steps: 20000, BatchSize: 128, LR: 0.001, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8,
 			LogEvery: 100, SampleEvery: 2000, CheckpointEvery: 2000, KeepCheckpoints: 3},
 		Sample: Sample{N: 64, Seed: 0},
@@ -279,7 +279,11 @@ func TestValidateNamesKeyAndValue(t *testing.T) {
 		{"kind", func(c *Config) { c.Model.Kind = "gan" }, `model.kind: must be "vae", the kind whose defaults this config was built on, got "gan"`},
 		{"hidden", func(c *Config) { own(c).Hidden = 0 }, "model.hidden: must be in [1, 65536], got 0"},
 		{"latent", func(c *Config) { own(c).Latent = 4097 }, "model.latent: must be in [1, 4096], got 4097"},
-		{"dataset", func(c *Config) { c.Data.Dataset = "cifar" }, `data.dataset: must be one of mnist, ring8, grid25, got "cifar"`},
+		{"dataset", func(c *Config) { c.Data.Dataset = "cifar" }, `data.dataset: must be one of mnist, stacked_mnist, ring8, grid25, got "cifar"`},
+		{"channels", func(c *Config) { c.Data.Channels = 2 }, "data.channels: must be 1 (grey) or 3 (RGB), got 2"},
+		{"size", func(c *Config) { c.Data.Size = 64 }, "data.size: must be 28 or 32 (pixels a side), got 64"},
+		{"stacked shape", func(c *Config) { c.Data.Dataset = "stacked_mnist" }, "data.channels: must be 3 for stacked_mnist"},
+		{"shape of points", func(c *Config) { c.Data.Dataset, c.Data.Binarize, c.Data.Size = "ring8", "none", 28 }, "data.size: must be 0 for a 2-D mixture"},
 		{"binarize", func(c *Config) { c.Data.Binarize = "static" }, `data.binarize: must be one of dynamic, none, got "static"`},
 		{"subset", func(c *Config) { c.Data.Subset = -1 }, "data.subset: must be >= 0, got -1"},
 		{"steps", func(c *Config) { c.Train.Steps = 0 }, "train.steps: must be >= 1, got 0"},
@@ -313,8 +317,8 @@ func TestValidateNamesKeyAndValue(t *testing.T) {
 		c := Config{schema: testSchema}
 		err := c.Validate()
 		wantErr(t, err, "model.kind", "one of other, pts, vae", "data.dataset", "train.steps", "sample.n")
-		if n := strings.Count(err.Error(), "\n") + 1; n != 12 {
-			t.Errorf("want 12 lines, got %d:\n%v", n, err)
+		if n := strings.Count(err.Error(), "\n") + 1; n != 14 {
+			t.Errorf("want 14 lines, got %d:\n%v", n, err)
 		}
 	})
 	if err := vaeDefault().Validate(); err != nil {
@@ -353,7 +357,7 @@ func TestYAMLRoundTripsThroughParse(t *testing.T) {
 
 func TestKeysComeFromTags(t *testing.T) {
 	keys := vaeDefault().Keys()
-	if len(keys) != 21 || keys[0] != "model.kind" || keys[1] != "model.hidden" || keys[len(keys)-1] != "sample.seed" {
+	if len(keys) != 23 || keys[0] != "model.kind" || keys[1] != "model.hidden" || keys[len(keys)-1] != "sample.seed" {
 		t.Errorf("Keys() = %v", keys)
 	}
 	for _, k := range keys {
@@ -410,7 +414,7 @@ func TestKeyOfAnotherKindIsRejected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if y := string(c.YAML()); strings.Contains(y, "channels") || strings.Contains(y, "steps: 3") {
+	if y := string(c.YAML()); strings.Contains(strings.Split(y, "data:")[0], "channels") || strings.Contains(y, "steps: 3") {
 		t.Fatalf("vae YAML shows keys of other:\n%s", y)
 	}
 }
@@ -448,7 +452,7 @@ func TestPointKindsAndMixturesGoTogether(t *testing.T) {
 		{"images on ring8", "vae", []string{"data.dataset=ring8"}, []string{`data.dataset: "ring8" is a set of 2-D points`, `model.kind "vae"`, "(the 2-D kinds are pts)"}},
 		{"binarised points", "pts", append(pts[:len(pts):len(pts)], "data.binarize=dynamic"), []string{"data.binarize: must be none for a 2-D mixture"}},
 		{"a data folder for drawn points", "pts", append(pts[:len(pts):len(pts)], "data.dir=/tmp"), []string{"data.dir"}},
-		{"unknown dataset", "vae", []string{"data.dataset=ring"}, []string{`data.dataset: must be one of mnist, ring8, grid25, got "ring"`}},
+		{"unknown dataset", "vae", []string{"data.dataset=ring"}, []string{`data.dataset: must be one of mnist, stacked_mnist, ring8, grid25, got "ring"`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

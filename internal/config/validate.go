@@ -25,22 +25,34 @@ func (c *Config) Validate() error {
 	default:
 		c.Own.Validate(c, &v)
 	}
-	// The 2-D kinds model the points of a mixture, every other kind 28x28 images.
+	// The 2-D kinds model the points of a mixture, every other kind images
+	// of data.channels x data.size x data.size.
 	mixture := d.Dataset == "ring8" || d.Dataset == "grid25"
 	switch points := c.kind != nil && c.kind.Points; {
-	case d.Dataset != "mnist" && !mixture:
-		check("data.dataset", false, "one of mnist, ring8, grid25", d.Dataset)
+	case d.Dataset != "mnist" && d.Dataset != "stacked_mnist" && !mixture:
+		check("data.dataset", false, "one of mnist, stacked_mnist, ring8, grid25", d.Dataset)
 	case c.kind == nil:
 	case points && !mixture:
 		v.Add(fmt.Errorf("data.dataset: model.kind %q models 2-D points: want ring8 or grid25, got %q", m.Kind, d.Dataset))
 	case mixture && !points:
-		v.Add(fmt.Errorf("data.dataset: %q is a set of 2-D points, but model.kind %q models 28x28 images (the 2-D kinds are %s)",
+		v.Add(fmt.Errorf("data.dataset: %q is a set of 2-D points, but model.kind %q models images (the 2-D kinds are %s)",
 			d.Dataset, m.Kind, strings.Join(c.schema.PointKinds(), ", ")))
 	}
 	if mixture {
+		check("data.channels", d.Channels == 0, "0 for a 2-D mixture (its points have no image shape)", d.Channels)
+		check("data.size", d.Size == 0, "0 for a 2-D mixture (its points have no image shape)", d.Size)
 		check("data.binarize", d.Binarize == "none", `none for a 2-D mixture`, d.Binarize)
 		check("data.dir", d.Dir == "", `"" for a 2-D mixture (its points are drawn, not read)`, d.Dir)
 		check("data.skip_bad", !d.SkipBad, `false for a 2-D mixture (its points are drawn, not read)`, d.SkipBad)
+	}
+	switch {
+	case d.Dataset == "stacked_mnist":
+		// Three 28x28 digits as the red, green and blue planes.
+		check("data.channels", d.Channels == 3, "3 for stacked_mnist (a digit in each of R, G, B)", d.Channels)
+		check("data.size", d.Size == 28, "28 for stacked_mnist (MNIST's digits)", d.Size)
+	case !mixture:
+		check("data.channels", d.Channels == 1 || d.Channels == 3, "1 (grey) or 3 (RGB)", d.Channels)
+		check("data.size", d.Size == 28 || d.Size == 32, "28 or 32 (pixels a side)", d.Size)
 	}
 	check("data.binarize", d.Binarize == "dynamic" || d.Binarize == "none", "one of dynamic, none", d.Binarize)
 	check("data.subset", d.Subset >= 0, ">= 0", d.Subset)

@@ -38,9 +38,9 @@ func (b *Batcher) Next(r *rng.RNG) []int {
 	return idx
 }
 
-// Gather copies the images and labels at idx into x (len(idx)*H*W) and labels.
+// Gather copies the images and labels at idx into x (len(idx)*C*H*W) and labels.
 func (d *Dataset) Gather(idx []int, x []float32, labels []uint8) {
-	hw := d.H * d.W
+	hw := d.ImageLen()
 	for k, i := range idx {
 		if d.bytes != nil {
 			toFloats(x[k*hw:(k+1)*hw], d.bytes[i*hw:(i+1)*hw])

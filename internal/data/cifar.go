@@ -24,8 +24,8 @@ var cifarClasses = []string{"airplane", "automobile", "bird", "cat", "deer", "do
 
 // loadCIFARSet reads data_batch_*.bin (sorted by name) as the training split
 // and test_batch.bin as the test split (the held-out tenth of the training
-// batches when it is missing). Each image goes through GreyResize to the
-// models' size until the models take RGB.
+// batches when it is missing). Each image goes through Resize to the
+// models' shape: kept RGB with 3 channels, turned grey with 1.
 func loadCIFARSet(dir string, o LoadOptions) (*Set, error) {
 	if o.Height <= 0 || o.Width <= 0 {
 		return nil, fmt.Errorf("data %s: CIFAR-10 needs the models' image size to be resized to", dir)
@@ -37,7 +37,7 @@ func loadCIFARSet(dir string, o LoadOptions) (*Set, error) {
 	}
 	skipped := 0
 	read := func(paths []string) (*Dataset, error) {
-		d := &Dataset{H: o.Height, W: o.Width}
+		d := &Dataset{C: o.channels(), H: o.Height, W: o.Width}
 		for _, p := range paths {
 			if err := readCIFARFile(p, d); err != nil {
 				if o.SkipBad {
@@ -102,7 +102,7 @@ func readCIFARFile(path string, d *Dataset) error {
 			img.Pix[4*p+2] = rec[1+2*plane+p]
 			img.Pix[4*p+3] = 0xff
 		}
-		d.Pixels = append(d.Pixels, GreyResize(img, d.H, d.W)...)
+		d.Pixels = append(d.Pixels, Resize(img, d.Channels(), d.H, d.W)...)
 		d.Labels = append(d.Labels, rec[0])
 		d.N++
 	}

@@ -7,11 +7,13 @@ import (
 )
 
 // Dataset is a set of images with labels, pixels scaled to [0,1] as float32
-// (intensity/255).
+// (intensity/255). An image is C planes of H rows of W pixels (CHW, the
+// layout of PyTorch's tensors); C 0 means 1, so grey data built without it
+// keeps its meaning.
 type Dataset struct {
-	N, H, W int
-	Pixels  []float32 // N*H*W, image i at Pixels[i*H*W:(i+1)*H*W]; nil when held as bytes
-	Labels  []uint8   // N
+	N, C, H, W int
+	Pixels     []float32 // N*C*H*W, image i at Pixels[i*P:(i+1)*P], P = ImageLen(); nil when held as bytes
+	Labels     []uint8   // N
 	// bytes, when not nil, holds the pixels instead of Pixels, as the 8-bit
 	// intensities the files store: a quarter of the memory. Load keeps an
 	// IDX training split so (MNIST's: 47 MB instead of 188 MB), which only
@@ -20,17 +22,23 @@ type Dataset struct {
 	bytes []uint8
 }
 
+// Channels is C, 1 when unset.
+func (d *Dataset) Channels() int { return max(d.C, 1) }
+
+// ImageLen is the number of values of one image, C*H*W.
+func (d *Dataset) ImageLen() int { return d.Channels() * d.H * d.W }
+
 // Image returns image i's pixels: a sub-slice, no copy (its capacity
 // clipped so an append by the caller cannot overwrite image i+1), or a
 // fresh slice when the set is held as bytes.
 func (d *Dataset) Image(i int) []float32 {
-	hw := d.H * d.W
+	p := d.ImageLen()
 	if d.bytes != nil {
-		img := make([]float32, hw)
-		toFloats(img, d.bytes[i*hw:(i+1)*hw])
+		img := make([]float32, p)
+		toFloats(img, d.bytes[i*p:(i+1)*p])
 		return img
 	}
-	return d.Pixels[i*hw : (i+1)*hw : (i+1)*hw]
+	return d.Pixels[i*p : (i+1)*p : (i+1)*p]
 }
 
 // toFloats writes the intensities b/255 of src into dst, as every loader scales them.
@@ -46,11 +54,11 @@ func (d *Dataset) Subset(n int) *Dataset {
 	if n <= 0 || n >= d.N {
 		return d
 	}
-	m := n * d.H * d.W
+	m := n * d.ImageLen()
 	if d.bytes != nil {
-		return &Dataset{N: n, H: d.H, W: d.W, bytes: d.bytes[:m:m], Labels: d.Labels[:n:n]}
+		return &Dataset{N: n, C: d.C, H: d.H, W: d.W, bytes: d.bytes[:m:m], Labels: d.Labels[:n:n]}
 	}
-	return &Dataset{N: n, H: d.H, W: d.W, Pixels: d.Pixels[:m:m], Labels: d.Labels[:n:n]}
+	return &Dataset{N: n, C: d.C, H: d.H, W: d.W, Pixels: d.Pixels[:m:m], Labels: d.Labels[:n:n]}
 }
 
 // splitPrefix maps a split name to the prefix of its standard file names.

@@ -83,10 +83,10 @@ func loadImageSet(dir string, o LoadOptions) (*Set, error) {
 	if len(empty) > 0 {
 		return nil, fmt.Errorf("data %s: class folder %q holds no PNG or JPEG images", dir, empty[0])
 	}
-	all := &Dataset{H: o.Height, W: o.Width}
+	all := &Dataset{C: o.channels(), H: o.Height, W: o.Width}
 	skipped := 0
 	for _, f := range files {
-		pix, err := readImageFile(f.path, o.Height, o.Width)
+		pix, err := readImageFile(f.path, o.channels(), o.Height, o.Width)
 		if err != nil {
 			if o.SkipBad {
 				skipped++
@@ -135,9 +135,9 @@ func isImageName(name string) bool {
 	return imageExts[strings.ToLower(filepath.Ext(name))]
 }
 
-// readImageFile decodes one PNG or JPEG file into h*w grey intensities in
-// [0,1]; errors name the file.
-func readImageFile(path string, h, w int) ([]float32, error) {
+// readImageFile decodes one PNG or JPEG file into c planes of h*w
+// intensities in [0,1] (Resize); errors name the file.
+func readImageFile(path string, c, h, w int) ([]float32, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("image %w", err)
@@ -162,7 +162,7 @@ func readImageFile(path string, h, w int) ([]float32, error) {
 	if b.Dx() <= 0 || b.Dy() <= 0 {
 		return nil, fmt.Errorf("image %s: empty %s image (%dx%d)", path, format, b.Dx(), b.Dy())
 	}
-	return GreyResize(img, h, w), nil
+	return Resize(img, c, h, w), nil
 }
 
 // GreyResize turns img into h*w grey intensities in [0,1]: the largest
@@ -173,6 +173,14 @@ func readImageFile(path string, h, w int) ([]float32, error) {
 // covers, fractional pixels weighted by their overlap); the result is
 // rounded to 8 bits, as an 8-bit image file would hold it.
 func GreyResize(img image.Image, h, w int) []float32 {
+	return Resize(img, 1, h, w)
+}
+
+// Resize turns img into c planes (CHW) of h*w intensities in [0,1], cut
+// and resized as GreyResize does: c 1 is GreyResize's grey, c 3 the red,
+// green and blue planes, each resized on its own (transparent pixels count
+// as black). A grey source gives three equal planes.
+func Resize(img image.Image, c, h, w int) []float32 {
 	b := img.Bounds()
 	cw, ch := b.Dx(), b.Dy()
 	if cw*h > ch*w { // too wide: crop the width
@@ -182,37 +190,55 @@ func GreyResize(img image.Image, h, w int) []float32 {
 	}
 	x0 := b.Min.X + (b.Dx()-cw)/2
 	y0 := b.Min.Y + (b.Dy()-ch)/2
-	grey := make([]float64, cw*ch)
+	planes := make([][]float64, c)
+	for k := range planes {
+		planes[k] = make([]float64, cw*ch)
+	}
 	for y := 0; y < ch; y++ {
 		for x := 0; x < cw; x++ {
 			r, g, bl, _ := img.At(x0+x, y0+y).RGBA() // 16-bit, alpha premultiplied
-			grey[y*cw+x] = (0.299*float64(r) + 0.587*float64(g) + 0.114*float64(bl)) / 0xffff
+			if c == 1 {
+				planes[0][y*cw+x] = (0.299*float64(r) + 0.587*float64(g) + 0.114*float64(bl)) / 0xffff
+				continue
+			}
+			planes[0][y*cw+x] = float64(r) / 0xffff
+			planes[1][y*cw+x] = float64(g) / 0xffff
+			planes[2][y*cw+x] = float64(bl) / 0xffff
 		}
 	}
 	rows := areaWeights(ch, h)
 	cols := areaWeights(cw, w)
+	out := make([]float32, c*h*w)
+	for k, plane := range planes {
+		areaResize(out[k*h*w:(k+1)*h*w], plane, cw, ch, rows, cols)
+	}
+	return out
+}
+
+// areaResize writes the area mean of the cw x ch plane src, at the weights
+// rows and cols, into dst (len(rows) x len(cols)), rounded to 8 bits.
+func areaResize(dst []float32, src []float64, cw, ch int, rows, cols [][]tap) {
+	w := len(cols)
 	// Resize along x, then along y: the area mean is separable.
 	tmp := make([]float64, ch*w)
 	for y := 0; y < ch; y++ {
 		for x, ws := range cols {
 			var s float64
 			for _, t := range ws {
-				s += t.w * grey[y*cw+t.i]
+				s += t.w * src[y*cw+t.i]
 			}
 			tmp[y*w+x] = s
 		}
 	}
-	out := make([]float32, h*w)
 	for y, ws := range rows {
 		for x := 0; x < w; x++ {
 			var s float64
 			for _, t := range ws {
 				s += t.w * tmp[t.i*w+x]
 			}
-			out[y*w+x] = float32(quantise(s)) / 255
+			dst[y*w+x] = float32(quantise(s)) / 255
 		}
 	}
-	return out
 }
 
 // quantise rounds an intensity in [0,1] to a byte.

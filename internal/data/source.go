@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"image"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -35,13 +36,19 @@ type Info struct {
 	Classes []string `json:"classes,omitempty"`
 	Train   int      `json:"train"`
 	Test    int      `json:"test"`
-	Height  int      `json:"height"`
-	Width   int      `json:"width"`
+	// Channels is 1 (grey) or 3 (RGB); 0 in records written before data
+	// had a channel count, all of them grey.
+	Channels int `json:"channels,omitempty"`
+	Height   int `json:"height"`
+	Width    int `json:"width"`
 	// HeldOut: the data has no test split, so Test is the held-out tenth
 	// (see SplitTenth).
 	HeldOut bool `json:"held_out,omitempty"`
 	// Skipped counts the unreadable files left out (LoadOptions.SkipBad).
 	Skipped int `json:"skipped,omitempty"`
+	// Source is the data Stacked MNIST was drawn from (LoadStacked); nil
+	// for any other.
+	Source *Info `json:"source,omitempty"`
 }
 
 // Labelled reports whether the data has class labels.
@@ -63,14 +70,20 @@ type Set struct {
 
 // LoadOptions say how Load presents the images.
 type LoadOptions struct {
-	// Height and Width are the models' image size: image folders and
-	// CIFAR-10 are resized to it; IDX files must already have it (0 = any).
+	// Channels (1 grey, 3 RGB; 0 = 1), Height and Width are the models'
+	// image shape: every image is converted to it (grey images replicated
+	// into three planes, colour turned grey by luma, cut to a centred
+	// square and area-resized as Resize does). Height 0 leaves IDX images
+	// as they are (image folders and CIFAR-10 need a size).
+	Channels      int
 	Height, Width int
 	// SkipBad leaves out image files (and CIFAR-10 batches) that cannot be
 	// decoded, counting them in Info.Skipped, instead of failing on the
 	// first.
 	SkipBad bool
 }
+
+func (o LoadOptions) channels() int { return max(o.Channels, 1) }
 
 // known is a data set recognised by its content.
 type known struct {
@@ -121,27 +134,50 @@ func Load(dir string, o LoadOptions) (*Set, error) {
 		return nil, err
 	}
 	s.Info.Dir = dir
-	s.Info.Train, s.Info.Test = s.Train.N, s.Test.N
-	s.Info.Height, s.Info.Width = s.Train.H, s.Train.W
-	s.Info.SHA256 = contentHash(s)
-	if k, ok := knownData[s.Info.SHA256]; ok {
-		// The names come after the hash, which covers the label values.
-		s.Info.Name = k.name
-		if k.classes != nil {
-			s.Info.Classes = k.classes
+	s.Info.Name = filepath.Base(filepath.Clean(dir))
+	if s.Info.Kind == KindIDX && o.Height > 0 && (o.channels() != 1 || o.Height != s.Train.H || o.Width != s.Train.W) {
+		// IDX files of a known data set keep its name at another shape:
+		// "mnist-3x32x32".
+		s.fillInfo()
+		k, ok := knownData[s.Info.SHA256]
+		s.Train = reshapeGrey(s.Train, o.channels(), o.Height, o.Width)
+		s.Test = reshapeGrey(s.Test, o.channels(), o.Height, o.Width)
+		s.fillInfo()
+		if ok {
+			k.name = fmt.Sprintf("%s-%dx%dx%d", k.name, o.channels(), o.Height, o.Width)
+			s.Info.nameKnown(k)
 		}
-	} else {
-		s.Info.Name = filepath.Base(filepath.Clean(dir))
+		return s, nil
+	}
+	s.fillInfo()
+	if k, ok := knownData[s.Info.SHA256]; ok {
+		s.Info.nameKnown(k)
 	}
 	return s, nil
 }
 
-// TestSet is the test split of the data in dir as Load reads it, at the
-// models' size. Unreadable image files are left out: a run that trained on
-// the data either met none or was told to skip them, so its split is the
-// same either way.
-func TestSet(dir string, height, width int) (*Dataset, error) {
-	s, err := Load(dir, LoadOptions{Height: height, Width: width, SkipBad: true})
+// nameKnown names data recognised as k. The names come after the hash,
+// which covers the label values.
+func (i *Info) nameKnown(k known) {
+	i.Name = k.name
+	if k.classes != nil {
+		i.Classes = k.classes
+	}
+}
+
+// fillInfo sets the sizes, shape and content hash of s.Info from its splits.
+func (s *Set) fillInfo() {
+	s.Info.Train, s.Info.Test = s.Train.N, s.Test.N
+	s.Info.Channels, s.Info.Height, s.Info.Width = s.Train.Channels(), s.Train.H, s.Train.W
+	s.Info.SHA256 = contentHash(s)
+}
+
+// TestSet is the test split of data.dataset's images in dir as
+// LoadDataset reads them, at the models' shape. Unreadable image files are
+// left out: a run that trained on the data either met none or was told to
+// skip them, so its split is the same either way.
+func TestSet(dataset, dir string, channels, height, width int) (*Dataset, error) {
+	s, err := LoadDataset(dataset, dir, LoadOptions{Channels: channels, Height: height, Width: width, SkipBad: true})
 	if err != nil {
 		return nil, err
 	}
@@ -184,17 +220,13 @@ func loadIDXSet(dir string, o LoadOptions) (*Set, error) {
 		s.Train, s.Test = SplitTenth(train)
 		s.Info.HeldOut = true
 	}
-	for _, d := range []*Dataset{s.Train, s.Test} {
-		if o.Height > 0 && (d.H != o.Height || d.W != o.Width) {
-			return nil, fmt.Errorf("data %s: images are %dx%d, the models are built for %dx%d", dir, d.H, d.W, o.Height, o.Width)
-		}
-	}
 	if s.Train.N == 0 || s.Test.N == 0 {
 		return nil, fmt.Errorf("data %s: %d training and %d test images; a data set without t10k files needs at least 10 images of a class to hold out a tenth", dir, s.Train.N, s.Test.N)
 	}
 	if s.Test.H != s.Train.H || s.Test.W != s.Train.W {
 		return nil, fmt.Errorf("data %s: test images are %dx%d, training images %dx%d", dir, s.Test.H, s.Test.W, s.Train.H, s.Train.W)
 	}
+
 	top := 0
 	for _, d := range []*Dataset{s.Train, s.Test} {
 		for _, l := range d.Labels {
@@ -214,9 +246,9 @@ func loadIDXSet(dir string, o LoadOptions) (*Set, error) {
 // part of a set held as bytes is held as bytes too; the test part is
 // always float32.
 func SplitTenth(d *Dataset) (train, test *Dataset) {
-	hw := d.H * d.W
-	train = &Dataset{H: d.H, W: d.W}
-	test = &Dataset{H: d.H, W: d.W}
+	hw := d.ImageLen()
+	train = &Dataset{C: d.C, H: d.H, W: d.W}
+	test = &Dataset{C: d.C, H: d.H, W: d.W}
 	var seen [256]int
 	for i := 0; i < d.N; i++ {
 		l := d.Labels[i]
@@ -236,11 +268,15 @@ func SplitTenth(d *Dataset) (train, test *Dataset) {
 	return train, test
 }
 
-// contentHash is Info.SHA256: the kind, the class names, then each split's
-// shape, pixel bytes and labels.
+// contentHash is Info.SHA256: the kind, the class names, the channels when
+// not grey (grey data hashes as it did before data had channels), then each
+// split's size, pixel bytes and labels.
 func contentHash(s *Set) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "gentri data v1\nkind %s\nclasses %q\n", s.Info.Kind, s.Info.Classes)
+	if c := s.Train.Channels(); c != 1 {
+		fmt.Fprintf(h, "channels %d\n", c)
+	}
 	for _, d := range []*Dataset{s.Train, s.Test} {
 		hashDataset(h, d)
 	}
@@ -268,6 +304,34 @@ func hashDataset(h hash.Hash, d *Dataset) {
 	}
 	h.Write(buf)
 	h.Write(d.Labels)
+}
+
+// reshapeGrey converts d's grey images (one plane each) to c planes of
+// h x w: resized by area averaging when the size differs (Resize), then
+// replicated into every plane. d is returned as it is when it has that
+// shape already.
+func reshapeGrey(d *Dataset, c, h, w int) *Dataset {
+	if d.Channels() == c && d.H == h && d.W == w {
+		return d
+	}
+	out := &Dataset{N: d.N, C: c, H: h, W: w, Labels: d.Labels, Pixels: make([]float32, 0, d.N*c*h*w)}
+	src := &image.Gray{Stride: d.W, Rect: image.Rect(0, 0, d.W, d.H)}
+	for i := 0; i < d.N; i++ {
+		plane := d.Image(i)
+		if d.H != h || d.W != w {
+			if src.Pix == nil {
+				src.Pix = make([]byte, d.H*d.W)
+			}
+			for j, p := range plane {
+				src.Pix[j] = toByte(p)
+			}
+			plane = Resize(src, 1, h, w)
+		}
+		for range c {
+			out.Pixels = append(out.Pixels, plane...)
+		}
+	}
+	return out
 }
 
 // toByte inverts the b/255 scaling every loader applies.

@@ -84,6 +84,76 @@ func TestGreyResize(t *testing.T) {
 	}
 }
 
+func TestResizeKeepsColourPlanes(t *testing.T) {
+	// 4x2 RGB: the centred 2x2 square, area-averaged to 1x1, one value a plane.
+	img := image.NewRGBA(image.Rect(0, 0, 4, 2))
+	for i, px := range []color.RGBA{{9, 9, 9, 255}, {200, 0, 10, 255}, {100, 50, 20, 255}, {9, 9, 9, 255},
+		{9, 9, 9, 255}, {0, 100, 30, 255}, {100, 250, 40, 255}, {9, 9, 9, 255}} {
+		img.SetRGBA(i%4, i/4, px)
+	}
+	for _, tc := range []struct {
+		name string
+		c    int
+		want []byte
+	}{
+		{"RGB: red, green, blue planes (CHW)", 3, []byte{100, 100, 25}},
+		{"grey: the luma of the mean, 0.299·100 + 0.587·100 + 0.114·25 = 91.45", 1, []byte{91}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := bytesOf(Resize(img, tc.c, 1, 1)); !slices.Equal(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+	// A grey source gives three equal planes.
+	g := &image.Gray{Pix: []uint8{10, 20, 30, 40}, Stride: 2, Rect: image.Rect(0, 0, 2, 2)}
+	if got := bytesOf(Resize(g, 3, 2, 2)); !slices.Equal(got, []byte{10, 20, 30, 40, 10, 20, 30, 40, 10, 20, 30, 40}) {
+		t.Errorf("grey to RGB: %v", got)
+	}
+}
+
+// Every loader produces the shape asked for: CIFAR-10 kept RGB at 3x32x32
+// (byte for byte) or turned grey and resized, an image folder of grey PNGs
+// replicated into three planes; only grey data hashes as it did before
+// data had channels.
+func TestLoadGivesTheModelsShape(t *testing.T) {
+	cifar := t.TempDir()
+	os.WriteFile(filepath.Join(cifar, "data_batch_1.bin"), cifarBatch(100, 255, 128, 0), 0o644)
+	rgb, err := Load(cifar, LoadOptions{Channels: 3, Height: 32, Width: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := rgb.Train; d.Channels() != 3 || d.H != 32 || len(d.Image(0)) != 3*32*32 || rgb.Info.Channels != 3 {
+		t.Fatalf("CIFAR-10 at 3x32x32: %dx%dx%d, %d values an image", d.Channels(), d.H, d.W, len(d.Image(0)))
+	}
+	if px := bytesOf(rgb.Train.Image(0)); px[0] != 255 || px[1024] != 128 || px[2048] != 0 || px[3071] != 0 {
+		t.Errorf("CIFAR-10 planes: red %d, green %d, blue %d: want the record's 255, 128, 0", px[0], px[1024], px[2048])
+	}
+	grey, err := Load(cifar, LoadOptions{Channels: 1, Height: 32, Width: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if grey.Info.SHA256 == rgb.Info.SHA256 || grey.Info.Channels != 1 {
+		t.Errorf("grey and RGB versions of one folder share the hash %s", grey.Info.Short())
+	}
+	folder := imageFolder(t)
+	g1, err := Load(folder, LoadOptions{Height: 28, Width: 28})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g3, err := Load(folder, LoadOptions{Channels: 3, Height: 32, Width: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := g3.Train.Image(5)
+	if len(px) != 3*32*32 || px[0] != px[1024] || px[0] != px[2048] || px[0] != g1.Train.Image(5)[0] {
+		t.Errorf("grey PNGs at 3x32x32: %d values, planes start %v %v %v (grey %v)", len(px), px[0], px[1024], px[2048], g1.Train.Image(5)[0])
+	}
+	if g1.Train.Channels() != 1 || g1.Info.Channels != 1 || len(g1.Train.Image(0)) != 28*28 {
+		t.Errorf("grey PNGs at 1x28x28: %d channels", g1.Train.Channels())
+	}
+}
+
 // imageFolder writes classes "b" (12 images) and "a" (11 images), each
 // image a flat 8x8 grey of its index, plus a stray text file.
 func imageFolder(t *testing.T) string {
@@ -318,8 +388,15 @@ func TestLoadIDXFolderRecordsItsIdentity(t *testing.T) {
 	if s.Info.Kind != KindIDX || !slices.Equal(s.Info.Classes, []string{"0", "1", "2"}) || !s.Info.HeldOut || s.Test.N != 3 || s.Train.N != 27 {
 		t.Errorf("info %+v: want kind idx, classes 0-2, 27 training images and 3 held out", s.Info)
 	}
-	if _, err := Load(dir, LoadOptions{Height: 28, Width: 28}); err == nil || !strings.Contains(err.Error(), "2x2") {
-		t.Errorf("IDX images of another size: error %v, want one naming their size", err)
+	// At another shape the images are resized and replicated; the hash
+	// and the name follow the shape.
+	big, err := Load(dir, LoadOptions{Channels: 3, Height: 28, Width: 28})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if big.Train.Channels() != 3 || big.Train.H != 28 || big.Info.Channels != 3 || big.Info.SHA256 == s.Info.SHA256 ||
+		len(big.Train.Image(0)) != 3*28*28 || big.Train.Image(0)[3*28*28-1] != float32(7)/255 {
+		t.Errorf("IDX data at 3x28x28: info %+v, %d values an image", big.Info, len(big.Train.Image(0)))
 	}
 	// The hash follows the content, not the path; a changed pixel changes it.
 	other := t.TempDir()

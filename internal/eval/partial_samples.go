@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/gentri/gentri/internal/models"
 	"github.com/gentri/gentri/internal/shard"
 	"github.com/gentri/gentri/internal/version"
 )
@@ -39,8 +38,9 @@ func runSamplesPartial(ctx context.Context, o Options, spec shard.Spec, path str
 	}
 	bar := o.bar(hi-lo, what)
 	imgs := make([][]float32, 0, hi-lo)
+	img := o.shape()
 	for i := lo; i < hi; i++ {
-		px, err := loadGrey(filepath.Join(o.Samples, SeedFileName(o.Seed+uint64(i))), models.Height, models.Width)
+		px, err := loadPlanes(filepath.Join(o.Samples, SeedFileName(o.Seed+uint64(i))), img.C, img.H, img.W)
 		if err != nil {
 			return nil, UsageError{fmt.Errorf("%w (a shard reads seeds %d-%d of --samples, named as gentri sample --each names them)",
 				err, o.Seed+uint64(lo), o.Seed+uint64(hi-1))}

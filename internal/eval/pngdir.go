@@ -11,11 +11,12 @@ import (
 	"strings"
 )
 
-// LoadPNGDir reads every image of dir (sorted by name) as 28×28 grey pixels
-// in [0,1], so gentri can judge samples made by any tool. Lossy formats are
-// refused (JPEG artefacts move FID), as are other sizes: resizing would
-// measure the resizer.
-func LoadPNGDir(dir string, h, w int) ([][]float32, error) {
+// LoadPNGDir reads every image of dir (sorted by name) as c planes (CHW)
+// of h×w pixels in [0,1] (grey for c = 1, red, green and blue for c = 3),
+// so gentri can judge samples made by any tool. Lossy formats are refused
+// (JPEG artefacts move FID), as are other sizes: resizing would measure
+// the resizer.
+func LoadPNGDir(dir string, c, h, w int) ([][]float32, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("samples: %w", err)
@@ -40,7 +41,7 @@ func LoadPNGDir(dir string, h, w int) ([][]float32, error) {
 	sort.Strings(names)
 	imgs := make([][]float32, 0, len(names))
 	for _, n := range names {
-		px, err := loadGrey(filepath.Join(dir, n), h, w)
+		px, err := loadPlanes(filepath.Join(dir, n), c, h, w)
 		if err != nil {
 			return nil, err
 		}
@@ -49,8 +50,9 @@ func LoadPNGDir(dir string, h, w int) ([][]float32, error) {
 	return imgs, nil
 }
 
-// loadGrey reads one PNG of h×w pixels as grey values in [0,1].
-func loadGrey(path string, h, w int) ([]float32, error) {
+// loadPlanes reads one PNG of h×w pixels as c planes (CHW) in [0,1]: grey
+// for c = 1, red, green and blue for c = 3.
+func loadPlanes(path string, c, h, w int) ([]float32, error) {
 	img, err := readPNG(path)
 	if err != nil {
 		return nil, err
@@ -59,11 +61,17 @@ func loadGrey(path string, h, w int) ([]float32, error) {
 	if b.Dx() != w || b.Dy() != h {
 		return nil, fmt.Errorf("samples: %s is %dx%d, want %dx%d", path, b.Dx(), b.Dy(), w, h)
 	}
-	px := make([]float32, h*w)
+	px := make([]float32, c*h*w)
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
-			g := color.Gray16Model.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.Gray16)
-			px[y*w+x] = float32(g.Y) / 65535
+			at := img.At(b.Min.X+x, b.Min.Y+y)
+			if c == 1 {
+				g := color.Gray16Model.Convert(at).(color.Gray16)
+				px[y*w+x] = float32(g.Y) / 65535
+				continue
+			}
+			r, g, bl, _ := at.RGBA()
+			px[y*w+x], px[h*w+y*w+x], px[2*h*w+y*w+x] = float32(r)/65535, float32(g)/65535, float32(bl)/65535
 		}
 	}
 	return px, nil

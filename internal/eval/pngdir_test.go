@@ -31,7 +31,7 @@ func TestLoadPNGDir(t *testing.T) {
 	dir := t.TempDir()
 	writeGray(t, filepath.Join(dir, "b.png"), 28, 28, 51)
 	writeGray(t, filepath.Join(dir, "a.png"), 28, 28, 0)
-	imgs, err := LoadPNGDir(dir, 28, 28)
+	imgs, err := LoadPNGDir(dir, 1, 28, 28)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestLoadPNGDir(t *testing.T) {
 			} else {
 				os.WriteFile(filepath.Join(d, c.file), []byte("x"), 0o644)
 			}
-			if _, err := LoadPNGDir(d, 28, 28); err == nil || !strings.Contains(err.Error(), c.want) {
+			if _, err := LoadPNGDir(d, 1, 28, 28); err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err = %v, want %q", err, c.want)
 			}
 		})

@@ -73,7 +73,11 @@ type Record struct {
 	// The image metrics; nil for a 2-D model, which has Modes instead.
 	*Metrics
 	Modes *ModeFigures `json:"modes,omitempty"`
-	Plot  string       `json:"plot,omitempty"` // 2-D: the scatter plot written
+	// Stacked are the mode figures of a Stacked MNIST model, and
+	// StackedFloor those of as many of its training images.
+	Stacked      *StackedFigures `json:"stacked_modes,omitempty"`
+	StackedFloor *StackedFigures `json:"stacked_modes_floor,omitempty"`
+	Plot         string          `json:"plot,omitempty"` // 2-D: the scatter plot written
 
 	TestNELBO  *float64 `json:"test_nelbo,omitempty"`
 	IWAENLL    *float64 `json:"iwae_nll,omitempty"`
@@ -350,7 +354,7 @@ func summarizeRuns(nfe int, runs []time.Duration, peakRSSMB float64) (*Speed, er
 // sample and the duration of each timed batch.
 func generate(m models.Model, o GenerateOptions) (imgs [][]float32, labels []int, nfe int, runs []time.Duration, err error) {
 	classes := 0
-	if c, ok := m.(models.Conditional); ok && !o.Unconditional {
+	if c, ok := m.(models.Conditional); ok && !o.Unconditional && models.UsesLabels(m) {
 		classes = c.NumClasses()
 	}
 	nfe = 1

@@ -25,7 +25,7 @@ type Options struct {
 	Config     *config.Config
 	Checkpoint string // where Model came from, for the record and the plots
 	Step       int
-	Samples    string // a folder of 28x28 PNGs instead of a model
+	Samples    string // a folder of 1x28x28 PNGs instead of a model
 
 	N          int
 	NSet       bool // N was chosen: 2-D models otherwise draw MixtureSamples
@@ -240,6 +240,9 @@ func runImages(ctx context.Context, o Options) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	if set.Info.Kind == data.KindStacked {
+		return runStacked(ctx, o, set)
+	}
 	ext, unavailable, err := o.extractor(ctx, set.Info)
 	if err != nil {
 		return nil, err
@@ -301,6 +304,17 @@ func addFloor(o Options, ext *Extractor, ref *Reference, set *data.Set, rec *Rec
 	return nil
 }
 
+// shape is the image shape evaluated: the checkpoint's, 1x28x28 for
+// --samples.
+func (o *Options) shape() models.Shape {
+	if o.Config != nil {
+		if s := models.ShapeOf(o.Config); s != (models.Shape{}) {
+			return s
+		}
+	}
+	return models.DefaultShape
+}
+
 // referenceData loads the data to compare with: --data, else the
 // checkpoint's data.dir (MNIST when both are empty), checked against the
 // identity the checkpoint records.
@@ -312,7 +326,12 @@ func (o *Options) referenceData() (*data.Set, error) {
 			dir = o.Config.Data.Dir
 		}
 	}
-	set, err := data.Load(dir, data.LoadOptions{Height: models.Height, Width: models.Width, SkipBad: skipBad})
+	img := o.shape()
+	dataset := ""
+	if o.Config != nil {
+		dataset = o.Config.Data.Dataset
+	}
+	set, err := data.LoadDataset(dataset, dir, data.LoadOptions{Channels: img.C, Height: img.H, Width: img.W, SkipBad: skipBad})
 	if err != nil {
 		return nil, fmt.Errorf("reference data: %w", err)
 	}
@@ -324,7 +343,8 @@ func (o *Options) referenceData() (*data.Set, error) {
 }
 
 func runSamples(o Options, ext *Extractor, ref *Reference) (*Record, error) {
-	imgs, err := LoadPNGDir(o.Samples, models.Height, models.Width)
+	img := o.shape()
+	imgs, err := LoadPNGDir(o.Samples, img.C, img.H, img.W)
 	if err != nil {
 		return nil, UsageError{err}
 	}
@@ -461,6 +481,15 @@ const mnistTrainImages = 60000
 // labels (or with one class) has none: then ext is nil and unavailable says
 // which figures are missing and why.
 func (o *Options) extractor(ctx context.Context, info data.Info) (ext *Extractor, unavailable string, err error) {
+	ext, unavailable, err = o.findExtractor(ctx, info)
+	if err == nil && ext != nil && ext.Model.Image != o.shape() {
+		return nil, "", usagef("the feature network %s classifies %s images, but the images here are %s", ext.Path, ext.Model.Image, o.shape())
+	}
+	return ext, unavailable, err
+}
+
+// findExtractor is extractor without the check of the network's shape.
+func (o *Options) findExtractor(ctx context.Context, info data.Info) (ext *Extractor, unavailable string, err error) {
 	if o.Extractor != "" {
 		ext, err := OpenExtractor(o.Extractor)
 		return ext, "", err
@@ -532,6 +561,7 @@ func featureConfig(cfg *config.Config, info data.Info, skipBad bool) {
 	t.BatchSize = min(t.BatchSize, info.Train)
 	t.Steps = min(t.Steps, max(1, int(math.Ceil(epochs*float64(info.Train)/float64(t.BatchSize)))))
 	cfg.Data.Dir, cfg.Data.SkipBad = info.Dir, skipBad
+	cfg.Data.Channels, cfg.Data.Size = max(info.Channels, 1), info.Height
 	cfg.Own.(*models.ClassifierConfig).Classes = len(info.Classes)
 }
 

@@ -124,6 +124,10 @@ func printUnavailable(w io.Writer, r *Record, src string) {
 	if d := r.Data; d != nil {
 		fmt.Fprintf(w, "reference %s: %s split, %d images\n", d.Name, d.Split, d.Images)
 	}
+	if r.Stacked != nil {
+		fmt.Fprintf(w, "modes counted by %s\n", r.FeatureNetwork.describe())
+		printStacked(w, r)
+	}
 	fmt.Fprintf(w, "not measured: %s\n", r.Unavailable)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	printLikelihoodAndSpeed(tw, r, "")

@@ -176,8 +176,8 @@ func Run(o Options) (*Record, error) {
 // TestSet loads the test set of the data in dir (MNIST, found as for
 // training, when empty), binarised as the model's held-out figures are (the
 // fixed draw of stream StreamEval of seed 0) when binarized.
-func TestSet(dir string, binarized bool) (*data.Dataset, error) {
-	test, err := data.TestSet(dir, models.Height, models.Width)
+func TestSet(dataset, dir string, shape models.Shape, binarized bool) (*data.Dataset, error) {
+	test, err := data.TestSet(dataset, dir, shape.C, shape.H, shape.W)
 	if err != nil {
 		return nil, err
 	}
@@ -377,8 +377,8 @@ func writeDecodings(path string, ae models.Autoencoder, o Options, codes, xs [][
 	for k, p := range pairs {
 		cells = append(append(append(cells, xs[p[0]]), decoded[k*o.Steps:(k+1)*o.Steps]...), xs[p[1]])
 	}
-	h, w := models.Height, models.Width
-	img := sample.Beside(sample.Grid(prior, h, w, sample.SquareCols(len(prior))), sample.Grid(cells, h, w, o.Steps+2))
+	c, h, w := o.Test.Channels(), o.Test.H, o.Test.W
+	img := sample.Beside(sample.GridOf(prior, c, h, w, sample.SquareCols(len(prior))), sample.GridOf(cells, c, h, w, o.Steps+2))
 	if err := sample.WritePNG(path, img); err != nil {
 		return nil, err
 	}

@@ -100,7 +100,7 @@ func TestProjectDrawsTheCodesOrTheirPrincipalComponents(t *testing.T) {
 // test set: the record's spread is that of the codes Encode gives for the
 // test images, and the three files are written.
 func TestAutoencoderTrainsAndItsTestCodesAreMeasured(t *testing.T) {
-	test, err := TestSet("", true)
+	test, err := TestSet("mnist", "", models.DefaultShape, true)
 	if err != nil {
 		t.Skipf("no MNIST: %v", err)
 	}
@@ -113,12 +113,12 @@ func TestAutoencoderTrainsAndItsTestCodesAreMeasured(t *testing.T) {
 		t.Fatal(err)
 	}
 	train = train.Subset(60 * 64).Binarized(rng.New(1, models.StreamTrain))
-	m := models.NewAEModel(models.Height*models.Width, 32, 3, 1, 3e-3, 0.9, 0.999, 1e-8)
+	m := models.NewAEModel(models.DefaultShape.Pixels(), 32, 3, 1, 3e-3, 0.9, 0.999, 1e-8)
 	before, err := m.Evaluate(test)
 	if err != nil {
 		t.Fatal(err)
 	}
-	const B, P = 64, models.Height * models.Width
+	B, P := 64, models.DefaultShape.Pixels()
 	for s := range 60 {
 		x := train.Pixels[s*B*P : (s+1)*B*P]
 		if _, err := m.TrainStep(models.Batch{N: B, X: x}, nil); err != nil {
@@ -189,11 +189,11 @@ func TestAutoencoderTrainsAndItsTestCodesAreMeasured(t *testing.T) {
 }
 
 func TestRunRefusesBadOptions(t *testing.T) {
-	test, err := TestSet("", false)
+	test, err := TestSet("mnist", "", models.DefaultShape, false)
 	if err != nil {
 		t.Skipf("no MNIST: %v", err)
 	}
-	ae := models.NewAEModel(models.Height*models.Width, 4, 2, 1, 1e-3, 0.9, 0.999, 1e-8)
+	ae := models.NewAEModel(models.DefaultShape.Pixels(), 4, 2, 1, 1e-3, 0.9, 0.999, 1e-8)
 	ok := Options{Model: ae, Test: test.Subset(10), Out: t.TempDir(), Prior: 1, Pairs: 1, Steps: 2}
 	tests := []struct {
 		name string

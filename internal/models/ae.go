@@ -240,6 +240,6 @@ var aeKind = &Kind{
 	Caps:    CapReconstruct | CapLatent,
 	New: func(cfg *config.Config) (Model, error) {
 		s, t := cfg.Own.(*LatentConfig), cfg.Train
-		return NewAEModel(Height*Width, s.Hidden, s.Latent, t.Seed, t.LR, t.Beta1, t.Beta2, t.Eps), nil
+		return NewAEModel(ShapeOf(cfg).Pixels(), s.Hidden, s.Latent, t.Seed, t.LR, t.Beta1, t.Beta2, t.Eps), nil
 	},
 }

@@ -62,14 +62,14 @@ func TestAEGradientMatchesFiniteDifferences(t *testing.T) {
 // with 2 % of its pixels flipped: a data set an autoencoder learns in a
 // few hundred steps.
 func prototypes(n int, seed uint64) *data.Dataset {
-	const P = Height * Width
+	P := DefaultShape.Pixels()
 	r := rng.New(seed, 0)
-	d := &data.Dataset{N: n, H: Height, W: Width, Pixels: make([]float32, n*P), Labels: make([]uint8, n)}
+	d := &data.Dataset{N: n, H: DefaultShape.H, W: DefaultShape.W, Pixels: make([]float32, n*P), Labels: make([]uint8, n)}
 	for i := range n {
 		k := r.IntN(4)
 		d.Labels[i] = uint8(k)
 		for p := range P {
-			row, col := p/Width, p%Width
+			row, col := p/DefaultShape.W, p%DefaultShape.W
 			on := (k == 0 && row < 14) || (k == 1 && row >= 14) || (k == 2 && col < 14) || (k == 3 && col >= 14)
 			if r.Float64() < 0.02 {
 				on = !on
@@ -87,7 +87,7 @@ func prototypes(n int, seed uint64) *data.Dataset {
 // checkpoint restores them.
 func TestAETrainsAndItsCodesDecodeToItsReconstructions(t *testing.T) {
 	train, test := prototypes(512, 1), prototypes(vaeEvalBatch, 2)
-	m := NewAEModel(Height*Width, 32, 2, 1, 3e-3, 0.9, 0.999, 1e-8)
+	m := NewAEModel(DefaultShape.Pixels(), 32, 2, 1, 3e-3, 0.9, 0.999, 1e-8)
 	testRec := func() float64 {
 		ev, err := m.Evaluate(test)
 		if err != nil {
@@ -99,7 +99,7 @@ func TestAETrainsAndItsCodesDecodeToItsReconstructions(t *testing.T) {
 		return ev[0].Value
 	}
 	before := testRec()
-	const B, P = 64, Height * Width
+	B, P := 64, DefaultShape.Pixels()
 	for s := range 150 {
 		start := (s * B) % train.N
 		if _, err := m.TrainStep(Batch{N: B, X: train.Pixels[start*P : (start+B)*P]}, nil); err != nil {
@@ -136,7 +136,7 @@ func TestAETrainsAndItsCodesDecodeToItsReconstructions(t *testing.T) {
 		}
 	}
 
-	b := NewAEModel(Height*Width, 32, 2, 7, 3e-3, 0.9, 0.999, 1e-8)
+	b := NewAEModel(DefaultShape.Pixels(), 32, 2, 7, 3e-3, 0.9, 0.999, 1e-8)
 	if err := b.Load(&checkpoint.File{Tensors: m.State(true)}, true); err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestAETrainsAndItsCodesDecodeToItsReconstructions(t *testing.T) {
 
 // Bad input is an error, not a panic.
 func TestAERefusesImagesAndCodesOfTheWrongSize(t *testing.T) {
-	m := NewAEModel(Height*Width, 8, 3, 1, 1e-3, 0.9, 0.999, 1e-8)
+	m := NewAEModel(DefaultShape.Pixels(), 8, 3, 1, 1e-3, 0.9, 0.999, 1e-8)
 	if _, err := m.Encode([][]float32{make([]float32, 10)}); err == nil {
 		t.Error("Encode of a 10-pixel image: no error")
 	}
@@ -161,7 +161,7 @@ func TestAERefusesImagesAndCodesOfTheWrongSize(t *testing.T) {
 	if _, err := m.TrainStep(Batch{N: 4, X: make([]float32, 10)}, nil); err == nil {
 		t.Error("TrainStep on a short batch: no error")
 	}
-	v := NewVAEModel(Height*Width, 8, 3, 1, 1e-3, 0.9, 0.999, 1e-8)
+	v := NewVAEModel(DefaultShape.Pixels(), 8, 3, 1, 1e-3, 0.9, 0.999, 1e-8)
 	if _, err := v.Encode([][]float32{make([]float32, 10)}); err == nil {
 		t.Error("VAE Encode of a 10-pixel image: no error")
 	}
@@ -173,7 +173,7 @@ func TestAERefusesImagesAndCodesOfTheWrongSize(t *testing.T) {
 // The VAE's code is its posterior mean, and decoding it is its
 // reconstruction.
 func TestVAECodeIsThePosteriorMean(t *testing.T) {
-	m := NewVAEModel(Height*Width, 16, 2, 3, 1e-3, 0.9, 0.999, 1e-8)
+	m := NewVAEModel(DefaultShape.Pixels(), 16, 2, 3, 1e-3, 0.9, 0.999, 1e-8)
 	xs := [][]float32{prototypes(1, 4).Image(0)}
 	mus, _, err := m.encodeAll(xs)
 	if err != nil {

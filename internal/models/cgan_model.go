@@ -44,6 +44,7 @@ type CGANModel struct{ *GANModel }
 // unconditional GAN.
 type CGANOptions struct {
 	Latent, Channels, Classes int
+	Image                     Shape // the images' shape; zero = DefaultShape
 	Seed                      uint64
 	LRG, LRD, Beta1, Beta2    float64
 	Eps, EMA, LabelSmoothing  float64
@@ -65,13 +66,14 @@ func NewCGANModel(o CGANOptions) *CGANModel { return &CGANModel{NewGANModel(o)} 
 func NewGANModel(o CGANOptions) *GANModel {
 	r := rng.New(o.Seed, StreamInit)
 	gp, dp, ep := nn.NewParams(tensor.Float32, r), nn.NewParams(tensor.Float32, r), nn.NewParams(tensor.Float32, r)
+	img := o.Image.orDefault()
 	m := &GANModel{
-		G:        NewGenerator(gp, "g", o.Latent, o.Channels, o.Classes),
-		D:        NewDiscriminator(dp, "d", o.Channels, o.Classes),
-		GEMA:     NewGenerator(ep, "g_ema", o.Latent, o.Channels, o.Classes),
+		G:        NewGenerator(gp, "g", o.Latent, o.Channels, o.Classes, img),
+		D:        NewDiscriminator(dp, "d", o.Channels, o.Classes, img),
+		GEMA:     NewGenerator(ep, "g_ema", o.Latent, o.Channels, o.Classes, img),
 		EMADecay: o.EMA,
 		loss:     ganLoss{kind: o.Loss, smoothing: o.LabelSmoothing},
-		replay:   newReplayBuffer(o.ReplaySize, o.ReplayShare, Height*Width, o.Classes > 0),
+		replay:   newReplayBuffer(o.ReplaySize, o.ReplayShare, img.Pixels(), o.Classes > 0),
 	}
 	copyState(m.GEMA.state(), m.G.state())
 	m.OptG = nn.NewAdam(gp.List, o.LRG, o.Beta1, o.Beta2, o.Eps)
@@ -110,7 +112,7 @@ func copyState(dst, src []*nn.Param) {
 // through D as one batch, and the gradient is taken with respect to D's
 // parameters only.
 type ganDStep struct {
-	x, y        *tensor.Dense // (2B, 1, H, W): real then fake; (2B, classes), nil without classes
+	x, y        *tensor.Dense // (2B, C, H, W): real then fake; (2B, classes), nil without classes
 	loss, dReal G.Value
 	dFake       G.Value
 	grads       G.Nodes
@@ -137,7 +139,7 @@ func (m *GANModel) labelTensor(rows int) *tensor.Dense {
 func (m *GANModel) newDStep(batch int) (*ganDStep, error) {
 	g := G.NewGraph()
 	s := &ganDStep{
-		x: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(2*batch, 1, Height, Width)),
+		x: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(2*batch, m.D.Image.C, m.D.Image.H, m.D.Image.W)),
 		y: m.labelTensor(2 * batch),
 	}
 	logits, err := m.D.Apply(g, G.NodeFromAny(g, s.x, G.WithName("x")), labelInput(g, s.y))
@@ -366,7 +368,7 @@ func (m *GANModel) Generate(seeds []uint64, labels []int) ([][]float32, error) {
 		}
 	}
 	s := m.sampler
-	lat, pixels := m.GEMA.Latent, Height*Width
+	lat, pixels := m.GEMA.Latent, m.GEMA.Image.Pixels()
 	z := s.z.Data().([]float32)
 	var out [][]float32
 	for start := 0; start < len(seeds); start += ganSampleBatch {
@@ -494,9 +496,10 @@ func (s *GANTrainConfig) Validate(c *config.Config, v *config.Checker) {
 }
 
 // options are the CGANOptions of a config with these training keys.
-func (s *GANTrainConfig) options(t config.Train, latent, channels, classes int) CGANOptions {
+func (s *GANTrainConfig) options(cfg *config.Config, latent, channels, classes int) CGANOptions {
+	t := cfg.Train
 	return CGANOptions{
-		Latent: latent, Channels: channels, Classes: classes, Seed: t.Seed,
+		Latent: latent, Channels: channels, Classes: classes, Image: ShapeOf(cfg), Seed: t.Seed,
 		LRG: t.LR, LRD: s.LRD, Beta1: t.Beta1, Beta2: t.Beta2, Eps: t.Eps,
 		EMA: s.EMA, LabelSmoothing: s.LabelSmoothing, Loss: s.Loss,
 		ReplaySize: s.ReplaySize, ReplayShare: s.ReplayShare,
@@ -509,7 +512,7 @@ var cganKind = &Kind{
 	Caps:    CapConditional,
 	New: func(cfg *config.Config) (Model, error) {
 		s := cfg.Own.(*CGANConfig)
-		return NewCGANModel(s.options(cfg.Train, s.Latent, s.Channels, s.Classes)), nil
+		return NewCGANModel(s.options(cfg, s.Latent, s.Channels, s.Classes)), nil
 	},
 }
 
@@ -518,6 +521,6 @@ var ganKind = &Kind{
 	Summary: "unconditional GAN: the cgan's networks without the label input",
 	New: func(cfg *config.Config) (Model, error) {
 		s := cfg.Own.(*GANConfig)
-		return NewGANModel(s.options(cfg.Train, s.Latent, s.Channels, 0)), nil
+		return NewGANModel(s.options(cfg, s.Latent, s.Channels, 0)), nil
 	},
 }

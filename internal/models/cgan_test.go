@@ -59,7 +59,7 @@ func TestCGANGradientsMatchFiniteDifferences(t *testing.T) {
 			return weightedSum(g, img, rng.New(2, 0))
 		}},
 		{"discriminator with projection head", false, 0, func(_ *Generator, d *Discriminator, g *G.ExprGraph) *G.Node {
-			x := G.NodeFromAny(g, dense64(rng.New(3, 0), batch, 1, Height, Width), G.WithName("x"))
+			x := G.NodeFromAny(g, dense64(rng.New(3, 0), batch, 1, DefaultShape.H, DefaultShape.W), G.WithName("x"))
 			logits := G.Must(d.Apply(g, x, G.NodeFromAny(g, oneHot64(labels, classes), G.WithName("y"))))
 			return weightedSum(g, logits, rng.New(4, 0))
 		}},
@@ -79,8 +79,8 @@ func TestCGANGradientsMatchFiniteDifferences(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := rng.New(7, StreamInit)
-			gen := NewGenerator(nn.NewParams(tensor.Float64, r), "g", 3, 2, classes)
-			d := NewDiscriminator(nn.NewParams(tensor.Float64, r), "d", 2, classes)
+			gen := NewGenerator(nn.NewParams(tensor.Float64, r), "g", 3, 2, classes, DefaultShape)
+			d := NewDiscriminator(nn.NewParams(tensor.Float64, r), "d", 2, classes, DefaultShape)
 			params := d.Params.List
 			if c.wrtG {
 				params = gen.Params.List
@@ -105,8 +105,8 @@ func TestCGANGradientsMatchFiniteDifferences(t *testing.T) {
 // discriminatorLoss scores fixed real and fake batches with D.
 func discriminatorLoss(g *G.ExprGraph, d *Discriminator, l ganLoss, labels []int) *G.Node {
 	y := G.NodeFromAny(g, oneHot64(labels, d.Classes), G.WithName("y"))
-	real := G.NodeFromAny(g, dense64(rng.New(8, 0), len(labels), 1, Height, Width), G.WithName("real"))
-	fake := G.NodeFromAny(g, dense64(rng.New(9, 0), len(labels), 1, Height, Width), G.WithName("fake"))
+	real := G.NodeFromAny(g, dense64(rng.New(8, 0), len(labels), 1, DefaultShape.H, DefaultShape.W), G.WithName("real"))
+	fake := G.NodeFromAny(g, dense64(rng.New(9, 0), len(labels), 1, DefaultShape.H, DefaultShape.W), G.WithName("fake"))
 	return l.discriminator(g, G.Must(d.Apply(g, real, y)), G.Must(d.Apply(g, fake, y)))
 }
 
@@ -157,7 +157,7 @@ func TestCGANGeneratorStepScoresWithTheUpdatedDiscriminator(t *testing.T) {
 		Beta1: 0.5, Beta2: 0.999, Eps: 1e-8, EMA: 0.999, Loss: "ns"})
 	const n = 4
 	r := rng.New(2, 0)
-	b := Batch{N: n, X: make([]float32, n*Height*Width), Labels: []uint8{0, 1, 2, 1}}
+	b := Batch{N: n, X: make([]float32, n*DefaultShape.Pixels()), Labels: []uint8{0, 1, 2, 1}}
 	for i := range b.X {
 		b.X[i] = float32(r.Float64())
 	}
@@ -235,7 +235,7 @@ func TestGANWithoutClassesHasNoLabelInput(t *testing.T) {
 	// MNIST labels come with every batch; the unconditional GAN ignores them,
 	// even ones a conditional model would refuse.
 	const n = 4
-	batch := Batch{N: n, X: make([]float32, n*Height*Width), Labels: []uint8{9, 200, 0, 1}}
+	batch := Batch{N: n, X: make([]float32, n*DefaultShape.Pixels()), Labels: []uint8{9, 200, 0, 1}}
 	ms, err := m.TrainStep(batch, rng.New(1, StreamTrain))
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,7 @@ func TestTrajectoryEndsAtTheSampleOfGenerate(t *testing.T) {
 		}
 	}
 	ddgan := tinyDDGAN(t, 2, 0)
-	if _, err := ddgan.TrainStep(tinyBatch(4, Height*Width, 5), rng.New(5, StreamTrain)); err != nil {
+	if _, err := ddgan.TrainStep(tinyBatch(4, DefaultShape.Pixels(), 5), rng.New(5, StreamTrain)); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -160,12 +160,12 @@ func TestForwardFollowsTheSchedule(t *testing.T) {
 	}
 
 	ddgan := tinyDDGAN(t, 1, 0)
-	big := make([]float32, Height*Width)
+	big := make([]float32, DefaultShape.Pixels())
 	strips, err = ddgan.Forward([][]float32{big}, []uint64{5}, []int{1, 0})
 	if err != nil {
 		t.Fatal(err)
 	}
-	eps = make([]float32, Height*Width)
+	eps = make([]float32, DefaultShape.Pixels())
 	rng.Normal(rng.New(5, StreamSample), eps)
 	sc := ddgan.Sched
 	for j, e := range eps[:5] {

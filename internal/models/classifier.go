@@ -19,30 +19,33 @@ var ErrNotGenerative = errors.New("this model does not generate images")
 
 // Classifier is the LeNet-style MNIST classifier whose penultimate features
 // and class probabilities `gentri eval` uses in place of Inception
-// (docs/metrics.md §1):
+// (docs/metrics.md §1), for images of shape (channels, S, S):
 //
-//	Conv3×3 1→C, ReLU, MaxPool 2 → Conv3×3 C→2C, ReLU, MaxPool 2
-//	→ Linear(2C·7·7, H), ReLU  (the features) → Linear(H, classes)  (the logits)
+//	Conv3×3 channels→C, ReLU, MaxPool 2 → Conv3×3 C→2C, ReLU, MaxPool 2
+//	→ Linear(2C·(S/4)², H), ReLU  (the features) → Linear(H, classes)  (the logits)
+//
+// (S/4 is 7 for MNIST's 28 pixels, 8 for 32.)
 type Classifier struct {
 	Channels, Hidden, Classes int
+	Image                     Shape // the images it classifies
 	Params                    *nn.Params
 	c1, c2                    *nn.Conv2d
 	fc1, fc2                  *nn.Linear
 }
 
-// NewClassifier creates the network's parameters.
-func NewClassifier(ps *nn.Params, channels, hidden, classes int) *Classifier {
+// NewClassifier creates the network's parameters for images of shape img.
+func NewClassifier(ps *nn.Params, img Shape, channels, hidden, classes int) *Classifier {
 	c := channels
 	return &Classifier{
-		Channels: c, Hidden: hidden, Classes: classes, Params: ps,
-		c1:  nn.NewConv2d(ps, "c1", 1, c, 3, 1, 1),
+		Channels: c, Hidden: hidden, Classes: classes, Image: img, Params: ps,
+		c1:  nn.NewConv2d(ps, "c1", img.C, c, 3, 1, 1),
 		c2:  nn.NewConv2d(ps, "c2", c, 2*c, 3, 1, 1),
-		fc1: nn.NewLinear(ps, "fc1", 2*c*7*7, hidden),
+		fc1: nn.NewLinear(ps, "fc1", 2*c*(img.H/4)*(img.W/4), hidden),
 		fc2: nn.NewLinear(ps, "fc2", hidden, classes),
 	}
 }
 
-// Apply returns the features (B, hidden) and logits (B, classes) of x (B, 1, 28, 28).
+// Apply returns the features (B, hidden) and logits (B, classes) of x (B, C, H, W).
 func (m *Classifier) Apply(g *G.ExprGraph, x *G.Node) (features, logits *G.Node, err error) {
 	batch := x.Shape()[0]
 	h := x
@@ -57,7 +60,7 @@ func (m *Classifier) Apply(g *G.ExprGraph, x *G.Node) (features, logits *G.Node,
 			return nil, nil, fmt.Errorf("classifier max pool: %w", err)
 		}
 	}
-	h = G.Must(G.Reshape(h, tensor.Shape{batch, 2 * m.Channels * 7 * 7}))
+	h = G.Must(G.Reshape(h, tensor.Shape{batch, 2 * m.Channels * (m.Image.H / 4) * (m.Image.W / 4)}))
 	if h, err = m.fc1.Apply(g, h); err != nil {
 		return nil, nil, err
 	}
@@ -79,9 +82,10 @@ type ClassifierModel struct {
 // classifierEvalBatch is the fixed batch of the inference graph.
 const classifierEvalBatch = 500
 
-// NewClassifierModel returns an untrained classifier.
-func NewClassifierModel(channels, hidden, classes int, seed uint64, lr, beta1, beta2, eps float64) *ClassifierModel {
-	c := NewClassifier(nn.NewParams(tensor.Float32, rng.New(seed, StreamInit)), channels, hidden, classes)
+// NewClassifierModel returns an untrained classifier of images of shape img
+// (zero: DefaultShape).
+func NewClassifierModel(img Shape, channels, hidden, classes int, seed uint64, lr, beta1, beta2, eps float64) *ClassifierModel {
+	c := NewClassifier(nn.NewParams(tensor.Float32, rng.New(seed, StreamInit)), img.orDefault(), channels, hidden, classes)
 	return &ClassifierModel{Classifier: c, Opt: nn.NewAdam(c.Params.List, lr, beta1, beta2, eps)}
 }
 
@@ -98,7 +102,7 @@ type classifierStep struct {
 func (m *ClassifierModel) newStep(batch int) (*classifierStep, error) {
 	g := G.NewGraph()
 	s := &classifierStep{
-		x: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(batch, 1, Height, Width)),
+		x: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(batch, m.Image.C, m.Image.H, m.Image.W)),
 		y: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(batch, m.Classes)),
 	}
 	_, logits, err := m.Apply(g, G.NodeFromAny(g, s.x, G.WithName("x")))
@@ -158,7 +162,7 @@ type classifierInfer struct {
 func (m *ClassifierModel) Features(imgs [][]float32) (features, probs [][]float64, err error) {
 	if m.infer == nil {
 		g := G.NewGraph()
-		in := &classifierInfer{x: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(classifierEvalBatch, 1, Height, Width))}
+		in := &classifierInfer{x: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(classifierEvalBatch, m.Image.C, m.Image.H, m.Image.W))}
 		f, l, err := m.Apply(g, G.NodeFromAny(g, in.x, G.WithName("x")))
 		if err != nil {
 			return nil, nil, err
@@ -170,7 +174,7 @@ func (m *ClassifierModel) Features(imgs [][]float32) (features, probs [][]float6
 		}
 		m.infer = in
 	}
-	pixels := Height * Width
+	pixels := m.Image.Pixels()
 	x := m.infer.x.Data().([]float32)
 	for start := 0; start < len(imgs); start += classifierEvalBatch {
 		end := min(start+classifierEvalBatch, len(imgs))
@@ -256,6 +260,6 @@ var classifierKind = &Kind{
 	Summary: "MNIST classifier: the feature network of gentri eval",
 	New: func(cfg *config.Config) (Model, error) {
 		s, t := cfg.Own.(*ClassifierConfig), cfg.Train
-		return NewClassifierModel(s.Channels, s.Hidden, s.Classes, t.Seed, t.LR, t.Beta1, t.Beta2, t.Eps), nil
+		return NewClassifierModel(ShapeOf(cfg), s.Channels, s.Hidden, s.Classes, t.Seed, t.LR, t.Beta1, t.Beta2, t.Eps), nil
 	},
 }

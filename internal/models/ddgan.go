@@ -137,12 +137,15 @@ type DDGANGenerator struct {
 	zmap0, zmap2 *nn.Linear
 }
 
-// NewDDGANGenerator creates G's parameters under prefix ("G.", "ema.").
-func NewDDGANGenerator(ps *nn.Params, prefix string, channels, classes, latent int) (*DDGANGenerator, error) {
+// NewDDGANGenerator creates G's parameters under prefix ("G.", "ema.") for
+// images of shape img (zero: DefaultShape; square).
+func NewDDGANGenerator(ps *nn.Params, prefix string, channels, classes, latent int, img Shape) (*DDGANGenerator, error) {
 	if latent < 1 {
 		return nil, fmt.Errorf("ddgan: latent size %d, want >= 1", latent)
 	}
-	net, err := NewUNet(ps, prefix, UNetOptions{Channels: channels, Classes: classes, Style: 4 * channels, NoNullClass: true})
+	img = img.orDefault()
+	net, err := NewUNet(ps, prefix, UNetOptions{Channels: channels, Classes: classes, Style: 4 * channels, NoNullClass: true,
+		Size: img.H, ImageChannels: img.C})
 	if err != nil {
 		return nil, fmt.Errorf("ddgan generator: %w", err)
 	}
@@ -168,7 +171,7 @@ func PixelNorm(z []float32, dim int) {
 	}
 }
 
-// Apply returns x̂_0 (B, 1, S, S) for x_{t+1} (B, 1, S, S), the step's
+// Apply returns x̂_0 (B, ch, S, S) for x_{t+1} (B, ch, S, S), the step's
 // sinusoidal features tfeat (B, C), one-hot labels y (B, K) and the
 // PixelNorm'ed latent z (B, nz).
 func (m *DDGANGenerator) Apply(g *G.ExprGraph, x, tfeat, y, z *G.Node) (*G.Node, error) {
@@ -189,13 +192,14 @@ func (m *DDGANGenerator) Apply(g *G.ExprGraph, x, tfeat, y, z *G.Node) (*G.Node,
 }
 
 // DDGANDiscriminator is D(x_t, x_{t+1}, t, y) → logit, time-conditioned, on
-// the pair stacked as two channels, with a projection head for the class
-// (Miyato & Koyama 2018); every LReLU has slope 0.2 and dch = D channels:
+// the pair stacked as channels (x_t's ch planes, then x_{t+1}'s), with a
+// projection head for the class (Miyato & Koyama 2018); every LReLU has
+// slope 0.2 and dch = D channels:
 //
 //	temb = LReLU(temb.2(LReLU(temb.0(sinusoid(t, dch)))))
-//	h = inc(cat[x_t, x_{t+1}])            1×1 conv 2 → dch, at 28×28
-//	h = b2(b1(h, temb), temb)             Down dch → dch (14×14), dch → 2dch (7×7)
-//	f = Σ_{7×7} LReLU(final(h))           3×3 conv 2dch → 2dch
+//	h = inc(cat[x_t, x_{t+1}])            1×1 conv 2ch → dch, at S×S (28×28)
+//	h = b2(b1(h, temb), temb)             Down dch → dch (S/2: 14×14), dch → 2dch (S/4: 7×7)
+//	f = Σ_{S/4×S/4} LReLU(final(h))       3×3 conv 2dch → 2dch
 //	D = fc(f) + ⟨proj(y), f⟩
 //
 // with Down(x) = (c2(avgpool(LReLU(c1(LReLU(x)) + t(temb)))) + skip(avgpool(x)))/√2,
@@ -217,8 +221,9 @@ type ddganDown struct {
 	t            *nn.Linear
 }
 
-// NewDDGANDiscriminator creates D's parameters under prefix ("D.").
-func NewDDGANDiscriminator(ps *nn.Params, prefix string, channels, classes int) (*DDGANDiscriminator, error) {
+// NewDDGANDiscriminator creates D's parameters under prefix ("D.") for
+// pairs of images of imageChannels planes each (0 = 1).
+func NewDDGANDiscriminator(ps *nn.Params, prefix string, channels, classes, imageChannels int) (*DDGANDiscriminator, error) {
 	c := channels
 	if c < 2 || c%2 != 0 || classes < 1 {
 		return nil, fmt.Errorf("ddgan discriminator: %d channels, %d classes: want an even width >= 2 and a class", c, classes)
@@ -226,7 +231,7 @@ func NewDDGANDiscriminator(ps *nn.Params, prefix string, channels, classes int) 
 	d := &DDGANDiscriminator{Channels: c, Classes: classes, Params: ps}
 	d.temb0 = nn.NewLinear(ps, prefix+"temb.0", c, c)
 	d.temb2 = nn.NewLinear(ps, prefix+"temb.2", c, c)
-	d.inc = nn.NewConv2d(ps, prefix+"inc", 2, c, 1, 1, 0)
+	d.inc = nn.NewConv2d(ps, prefix+"inc", 2*max(imageChannels, 1), c, 1, 1, 0)
 	for i, io := range [][2]int{{c, c}, {c, 2 * c}} {
 		p := fmt.Sprintf("%sb%d", prefix, i+1)
 		d.blocks[i] = &ddganDown{
@@ -272,8 +277,8 @@ func (a *dActs) lrelu(x *G.Node) (*G.Node, error) {
 	return lrelu(x)
 }
 
-// Apply returns the logits (B) for pairs (B, 2, S, S) (channel 0 x_t,
-// channel 1 x_{t+1}), sinusoidal step features tfeat (B, dch) and one-hot
+// Apply returns the logits (B) for pairs (B, 2ch, S, S) (the first ch
+// channels x_t, the others x_{t+1}), sinusoidal step features tfeat (B, dch) and one-hot
 // labels y (B, K).
 func (d *DDGANDiscriminator) Apply(g *G.ExprGraph, pair, tfeat, y *G.Node) (*G.Node, error) {
 	return d.apply(g, pair, tfeat, y, &dActs{})
@@ -311,7 +316,7 @@ func (d *DDGANDiscriminator) apply(g *G.ExprGraph, pair, tfeat, y *G.Node, acts 
 		return nil, err
 	}
 	s := h.Shape()
-	// Σ over the 7×7 plane as a sum over the last axis (Gorgonia's Sum is
+	// Σ over the S/4×S/4 plane as a sum over the last axis (Gorgonia's Sum is
 	// wrong along a middle axis of a 4-D tensor when its size exceeds 2).
 	f, err := G.Sum(G.Must(G.Reshape(h, tensor.Shape{s[0], s[1], s[2] * s[3]})), 2)
 	if err != nil {

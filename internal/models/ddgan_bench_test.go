@@ -34,7 +34,7 @@ func benchDDGAN(b *testing.B) (*DDGANModel, int) {
 // (torch_reference.py ddgan_train_step).
 func BenchmarkDDGANTrainStep(b *testing.B) {
 	m, batch := benchDDGAN(b)
-	bt := tinyBatch(batch, Height*Width, 1)
+	bt := tinyBatch(batch, DefaultShape.Pixels(), 1)
 	r := rng.New(1, StreamTrain)
 	s := medianRunAfter(b, 1, func() error { _, err := m.TrainStep(bt, r); return err })
 	b.ReportMetric(s*1e3, "ms/step")

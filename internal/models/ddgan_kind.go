@@ -55,7 +55,7 @@ var ddganKind = &Kind{
 		s, t := cfg.Own.(*DDGANConfig), cfg.Train
 		return NewDDGANModel(DDGANOptions{
 			T: s.Timesteps, R1: s.R1, LazyReg: s.LazyReg, Latent: s.Latent, Channels: s.Channels, DChannels: s.DChannels,
-			Classes: s.Classes, Seed: t.Seed, LRG: t.LR, LRD: s.LRD, Beta1: t.Beta1, Beta2: t.Beta2, Eps: t.Eps, EMA: s.EMA,
+			Classes: s.Classes, Image: ShapeOf(cfg), Seed: t.Seed, LRG: t.LR, LRD: s.LRD, Beta1: t.Beta1, Beta2: t.Beta2, Eps: t.Eps, EMA: s.EMA,
 		})
 	},
 }

@@ -36,6 +36,7 @@ type DDGANModel struct {
 	OptD     *nn.Adam
 	Sched    *DDGANSchedule
 	Classes  int
+	Image    Shape // the images' shape
 	EMADecay float64
 	R1       float64 // weight γ of the R1 penalty (0 = off)
 	LazyReg  int     // R1 every LazyReg D steps
@@ -67,6 +68,7 @@ type DDGANOptions struct {
 	Channels  int     // G's base width C (16)
 	DChannels int     // D's width dch (64)
 	Classes   int     // 10
+	Image     Shape   // the images' shape (zero: DefaultShape)
 	Seed      uint64
 	LRG, LRD  float64 // 1.6e-4, 1.25e-4
 	Beta1     float64 // 0.5
@@ -94,15 +96,19 @@ func NewDDGANModel(o DDGANOptions) (*DDGANModel, error) {
 	}
 	r := rng.New(o.Seed, StreamInit)
 	gp, dp, ep := nn.NewParams(tensor.Float32, r), nn.NewParams(tensor.Float32, r), nn.NewParams(tensor.Float32, r)
-	m := &DDGANModel{GP: gp, EP: ep, Sched: sched, Classes: o.Classes, EMADecay: o.EMA, R1: o.R1, LazyReg: o.LazyReg,
+	img := o.Image.orDefault()
+	if img.H != img.W || img.H%4 != 0 {
+		return nil, fmt.Errorf("ddgan: images of %s: want square ones whose side is divisible by 4", img)
+	}
+	m := &DDGANModel{GP: gp, EP: ep, Sched: sched, Classes: o.Classes, Image: img, EMADecay: o.EMA, R1: o.R1, LazyReg: o.LazyReg,
 		R1Step: o.R1Step, inferBatch: ddganInferBatch}
-	if m.G, err = NewDDGANGenerator(gp, "G.", o.Channels, o.Classes, o.Latent); err != nil {
+	if m.G, err = NewDDGANGenerator(gp, "G.", o.Channels, o.Classes, o.Latent, img); err != nil {
 		return nil, err
 	}
-	if m.D, err = NewDDGANDiscriminator(dp, "D.", o.DChannels, o.Classes); err != nil {
+	if m.D, err = NewDDGANDiscriminator(dp, "D.", o.DChannels, o.Classes, img.C); err != nil {
 		return nil, err
 	}
-	if m.EMA, err = NewDDGANGenerator(ep, "ema.", o.Channels, o.Classes, o.Latent); err != nil {
+	if m.EMA, err = NewDDGANGenerator(ep, "ema.", o.Channels, o.Classes, o.Latent, img); err != nil {
 		return nil, err
 	}
 	copyState(ep.List, gp.List)
@@ -114,7 +120,11 @@ func NewDDGANModel(o DDGANOptions) (*DDGANModel, error) {
 func (m *DDGANModel) Kind() string    { return "ddgan" }
 func (m *DDGANModel) NumParams() int  { return m.GP.Count() + m.D.Params.Count() }
 func (m *DDGANModel) NumClasses() int { return m.Classes }
-func (m *DDGANModel) pixels() int     { return Height * Width }
+func (m *DDGANModel) pixels() int     { return m.Image.Pixels() }
+
+// UsesLabels is false for a model of one class (model.classes 1): every
+// image is class 0, and the model is unconditional.
+func (m *DDGANModel) UsesLabels() bool { return m.Classes > 1 }
 
 // SetSampler accepts only the model's own sampler: T posterior steps, one
 // generator evaluation each (Steps 0 or T; no guidance, no DDIM).
@@ -144,7 +154,8 @@ type ddganGForward struct {
 
 func newDDGANGForward(gen *DDGANGenerator, batch, classes int) (*ddganGForward, error) {
 	g := G.NewGraph()
-	f := &ddganGForward{batch: batch, x: f32(batch, 1, Height, Width), tfeat: f32(batch, gen.Net.Channels),
+	S, ch := gen.Net.Size, gen.Net.ImageChannels
+	f := &ddganGForward{batch: batch, x: f32(batch, ch, S, S), tfeat: f32(batch, gen.Net.Channels),
 		y: f32(batch, classes), z: f32(batch, gen.Latent)}
 	out, err := gen.Apply(g, G.NodeFromAny(g, f.x, G.WithName("x")), G.NodeFromAny(g, f.tfeat, G.WithName("tfeat")),
 		G.NodeFromAny(g, f.y, G.WithName("y")), G.NodeFromAny(g, f.z, G.WithName("z")))
@@ -158,7 +169,7 @@ func newDDGANGForward(gen *DDGANGenerator, batch, classes int) (*ddganGForward, 
 	return f, nil
 }
 
-// ddganDStep is a graph of D on a fixed batch of pairs (rows, 2, S, S)
+// ddganDStep is a graph of D on a fixed batch of pairs (rows, 2ch, S, S)
 // with their step features and one-hot labels, whose gradient is taken wrt
 // D's parameters.
 //
@@ -185,7 +196,8 @@ func (m *DDGANModel) newDStep(batch int, r1 bool) (*ddganDStep, error) {
 	if r1 {
 		rows = batch
 	}
-	s := &ddganDStep{rows: rows, pair: f32(rows, 2, Height, Width), tfeat: f32(rows, m.D.Channels), y: f32(rows, m.Classes)}
+	img := m.Image
+	s := &ddganDStep{rows: rows, pair: f32(rows, 2*img.C, img.H, img.W), tfeat: f32(rows, m.D.Channels), y: f32(rows, m.Classes)}
 	pair := G.NodeFromAny(g, s.pair, G.WithName("pair"))
 	acts := &dActs{}
 	if m.R1 > 0 && !r1 {
@@ -268,8 +280,9 @@ type ddganGStep struct {
 
 func (m *DDGANModel) newGStep(batch int) (*ddganGStep, error) {
 	g := G.NewGraph()
-	s := &ddganGStep{x: f32(batch, 1, Height, Width), tfeat: f32(batch, m.G.Net.Channels), y: f32(batch, m.Classes),
-		z: f32(batch, m.G.Latent), c1: f32(batch, 1, Height, Width), k: f32(batch, 1, Height, Width), dtfeat: f32(batch, m.D.Channels)}
+	img := m.Image
+	s := &ddganGStep{x: f32(batch, img.C, img.H, img.W), tfeat: f32(batch, m.G.Net.Channels), y: f32(batch, m.Classes),
+		z: f32(batch, m.G.Latent), c1: f32(batch, img.C, img.H, img.W), k: f32(batch, img.C, img.H, img.W), dtfeat: f32(batch, m.D.Channels)}
 	x := G.NodeFromAny(g, s.x, G.WithName("x"))
 	y := G.NodeFromAny(g, s.y, G.WithName("y"))
 	x0, err := m.G.Apply(g, x, G.NodeFromAny(g, s.tfeat, G.WithName("tfeat")), y, G.NodeFromAny(g, s.z, G.WithName("z")))
@@ -300,9 +313,9 @@ func (m *DDGANModel) newGStep(batch int) (*ddganGStep, error) {
 // batch of rows: each Down block's input and its c1's output, then the
 // final conv's output.
 func (m *DDGANModel) preShape(rows, k int) []int {
-	c := m.D.Channels
-	return [][]int{{rows, c, Height, Width}, {rows, c, Height, Width}, {rows, c, Height / 2, Width / 2},
-		{rows, 2 * c, Height / 2, Width / 2}, {rows, 2 * c, Height / 4, Width / 4}}[k]
+	c, H, W := m.D.Channels, m.Image.H, m.Image.W
+	return [][]int{{rows, c, H, W}, {rows, c, H, W}, {rows, c, H / 2, W / 2},
+		{rows, 2 * c, H / 2, W / 2}, {rows, 2 * c, H / 4, W / 4}}[k]
 }
 
 // ensureGraphs builds the training graphs for batch B on first use.

@@ -182,7 +182,7 @@ func stateBytes(t *testing.T, m Model) []byte {
 
 func TestDDGANTrainingIsReproducibleAndResumesExactly(t *testing.T) {
 	const steps = 3
-	b := tinyBatch(4, Height*Width, 7)
+	b := tinyBatch(4, DefaultShape.Pixels(), 7)
 	run := func(m *DDGANModel, r *rng.RNG, n int) [][]Metric {
 		var ms [][]Metric
 		for range n {
@@ -247,7 +247,7 @@ func checkpointOf(t *testing.T, m Model) *checkpoint.File {
 
 func TestDDGANSamplesDependOnlyOnSeedAndLabel(t *testing.T) {
 	m := tinyDDGAN(t, 5, 0)
-	b := tinyBatch(4, Height*Width, 1)
+	b := tinyBatch(4, DefaultShape.Pixels(), 1)
 	if _, err := m.TrainStep(b, rng.New(5, StreamTrain)); err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestDDGANSamplesDependOnlyOnSeedAndLabel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 6 || len(all[0]) != Height*Width {
+	if len(all) != 6 || len(all[0]) != DefaultShape.Pixels() {
 		t.Fatalf("%d samples of %d pixels", len(all), len(all[0]))
 	}
 	for i := range seeds {
@@ -295,7 +295,7 @@ func TestDDGANDiscriminatorLearns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := tinyBatch(8, Height*Width, 2)
+	b := tinyBatch(8, DefaultShape.Pixels(), 2)
 	for i := range b.X {
 		b.X[i] = 1 // white images: D can tell them from G's by their mean
 	}
@@ -413,7 +413,7 @@ func newR1Exact(t *testing.T, m *DDGANModel, s *ddganDStep) *r1Exact {
 	t.Helper()
 	B := s.rows / 2
 	ps := nn.NewParams(tensor.Float64, rng.New(0, 0))
-	d, err := NewDDGANDiscriminator(ps, "D.", m.D.Channels, m.Classes)
+	d, err := NewDDGANDiscriminator(ps, "D.", m.D.Channels, m.Classes, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,7 +423,7 @@ func newR1Exact(t *testing.T, m *DDGANModel, s *ddganDStep) *r1Exact {
 			dst[j] = float64(v)
 		}
 	}
-	P := Height * Width
+	P := DefaultShape.Pixels()
 	to64 := func(src []float32, n int, shape ...int) *tensor.Dense {
 		out := make([]float64, n)
 		for j := range out {
@@ -432,7 +432,7 @@ func newR1Exact(t *testing.T, m *DDGANModel, s *ddganDStep) *r1Exact {
 		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(out))
 	}
 	g := G.NewGraph()
-	pair := G.NodeFromAny(g, to64(s.pair.Data().([]float32), B*2*P, B, 2, Height, Width), G.WithName("pair"))
+	pair := G.NodeFromAny(g, to64(s.pair.Data().([]float32), B*2*P, B, 2, DefaultShape.H, DefaultShape.W), G.WithName("pair"))
 	logits, err := d.Apply(g, pair, G.NodeFromAny(g, to64(s.tfeat.Data().([]float32), B*d.Channels, B, d.Channels), G.WithName("tf")),
 		G.NodeFromAny(g, to64(s.y.Data().([]float32), B*m.Classes, B, m.Classes), G.WithName("y")))
 	if err != nil {
@@ -452,7 +452,7 @@ func (e *r1Exact) value() float64 {
 	if err := runVM(e.vm); err != nil {
 		panic(err)
 	}
-	P := Height * Width
+	P := DefaultShape.Pixels()
 	g := e.dpair.Value().Data().([]float64)
 	ss := 0.0
 	for i := range e.rows {
@@ -481,7 +481,7 @@ func TestDDGANGradientsMatchFiniteDifferences(t *testing.T) {
 	labels := []int{0, 2, 1}
 	r := rng.New(11, 0)
 	ps := nn.NewParams(tensor.Float64, r)
-	d, err := NewDDGANDiscriminator(ps, "D.", 4, classes)
+	d, err := NewDDGANDiscriminator(ps, "D.", 4, classes, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,7 +504,7 @@ func TestDDGANGradientsMatchFiniteDifferences(t *testing.T) {
 		t.Errorf("discriminator: worst relative error %.3g", worst)
 	}
 	gp := nn.NewParams(tensor.Float64, r)
-	gen, err := NewDDGANGenerator(gp, "G.", 8, classes, 5)
+	gen, err := NewDDGANGenerator(gp, "G.", 8, classes, 5, DefaultShape)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -590,7 +590,7 @@ func TestDDGANCheckpointLoadsIntoPyTorch(t *testing.T) {
 		t.Errorf("PyTorch loaded %d tensors, the checkpoint has %d", torch.Loaded, want)
 	}
 	// The same fixed input on the Go side.
-	const B, P = 4, Height * Width
+	B, P := 4, DefaultShape.Pixels()
 	gen := func(net *DDGANGenerator) []float32 {
 		f, err := newDDGANGForward(net, B, m.Classes)
 		if err != nil {
@@ -628,7 +628,7 @@ func TestDDGANCheckpointLoadsIntoPyTorch(t *testing.T) {
 	compare("G", x0, torch.G, 1e-4)
 	compare("ema", gen(m.EMA), torch.EMA, 1e-4)
 	g := G.NewGraph()
-	pair, tf, y := f32(B, 2, Height, Width), f32(B, m.D.Channels), f32(B, m.Classes)
+	pair, tf, y := f32(B, 2, DefaultShape.H, DefaultShape.W), f32(B, m.D.Channels), f32(B, m.Classes)
 	pd := pair.Data().([]float32)
 	for i := range B {
 		copy(pd[2*i*P:], x0[i*P:(i+1)*P])

@@ -13,17 +13,18 @@ import (
 // weights load into it by name (after stripping the "net." or "ema." prefix):
 //
 //	temb = Linear(C,4C) → SiLU → Linear(4C,4C) (sinusoidal(t, C)) + Embedding(K+1, 4C)(y)
-//	h = inc(x) = Conv3×3 1→C;  hs = [h]
+//	h = inc(x) = Conv3×3 channels→C;  hs = [h]
 //	down: per level i (width C·mult[i]): ResBlocks × Res, then (but at the
 //	      last level) Conv3×3 stride 2; every output is pushed on hs
 //	mid:  Res, Res
 //	up:   per level from the deepest: ResBlocks+1 × Res(concat(h, hs.pop())),
 //	      then (but at level 0) nearest ×2 → Conv3×3
-//	out = Conv3×3 C→1 (SiLU(GroupNorm(h)))
+//	out = Conv3×3 C→channels (SiLU(GroupNorm(h)))
 //
 // with Res(x, temb) = c2(SiLU(n2(c1(SiLU(n1(x))) + t(temb)))) + skip(x),
 // skip a 1×1 conv when the width changes. The default (C = 16, mult 1,2,4,
-// 28×28) runs at 28, 14 and 7 pixels. Class K (the embedding's last row) is
+// 28×28) runs at 28, 14 and 7 pixels; 32-pixel images at 32, 16 and 8;
+// channels is the images' (1 grey, 3 RGB). Class K (the embedding's last row) is
 // "no class", for classifier-free guidance.
 type UNet struct {
 	UNetOptions
@@ -47,6 +48,9 @@ type UNetOptions struct {
 	Classes   int   // labels K (10); the class embedding has K+1 rows
 	Groups    int   // GroupNorm groups (8); must divide every width
 	Size      int   // image height and width (28), divisible by 2^(len(Mult)−1)
+	// ImageChannels is the images' channel count (1): the input and output
+	// planes of the network.
+	ImageChannels int
 	// Style > 0 makes every residual block's two GroupNorms adaptive (the
 	// denoising diffusion GAN's AdaGN): no affine parameters of their own,
 	// scale and shift from Linear(Style, 2c)(w) of a style vector w given
@@ -83,7 +87,10 @@ func (o UNetOptions) withDefaults() UNetOptions {
 		o.Groups = 8
 	}
 	if o.Size == 0 {
-		o.Size = Height
+		o.Size = DefaultShape.H
+	}
+	if o.ImageChannels == 0 {
+		o.ImageChannels = DefaultShape.C
 	}
 	return o
 }
@@ -92,7 +99,7 @@ func (o UNetOptions) validate() error {
 	if o.Channels < 2 || o.Channels%2 != 0 {
 		return fmt.Errorf("u-net: channels %d, want an even number >= 2 (the sinusoidal embedding has C features)", o.Channels)
 	}
-	if len(o.Mult) == 0 || o.ResBlocks < 1 || o.Classes < 1 || o.Groups < 1 || o.Style < 0 {
+	if len(o.Mult) == 0 || o.ResBlocks < 1 || o.Classes < 1 || o.Groups < 1 || o.Style < 0 || o.ImageChannels < 1 {
 		return fmt.Errorf("u-net: mult %v, res blocks %d, classes %d, groups %d: want a multiplier and positive counts", o.Mult, o.ResBlocks, o.Classes, o.Groups)
 	}
 	for _, m := range o.Mult {
@@ -126,7 +133,7 @@ func NewUNet(ps *nn.Params, prefix string, o UNetOptions) (*UNet, error) {
 	m.temb0 = nn.NewLinear(ps, prefix+"temb.0", C, tdim)
 	m.temb2 = nn.NewLinear(ps, prefix+"temb.2", tdim, tdim)
 	m.cemb = ps.Normal(prefix+"cemb.weight", []int{o.embedRows(), tdim}, 1) // nn.Embedding's N(0, 1)
-	m.inc = nn.NewConv2d(ps, prefix+"inc", 1, C, 3, 1, 1)
+	m.inc = nn.NewConv2d(ps, prefix+"inc", o.ImageChannels, C, 3, 1, 1)
 
 	name := func(part string, i int) string { return fmt.Sprintf("%s%s.%d", prefix, part, i) }
 	skips, c := []int{C}, C
@@ -156,7 +163,7 @@ func NewUNet(ps *nn.Params, prefix string, o UNetOptions) (*UNet, error) {
 		}
 	}
 	m.outNorm = nn.NewGroupNorm(ps, prefix+"out.0", o.Groups, c)
-	m.outConv = nn.NewConv2d(ps, prefix+"out.2", c, 1, 3, 1, 1)
+	m.outConv = nn.NewConv2d(ps, prefix+"out.2", c, o.ImageChannels, 3, 1, 1)
 	return m, nil
 }
 
@@ -180,8 +187,8 @@ func (m *UNet) Embed(g *G.ExprGraph, tfeat, y *G.Node) (*G.Node, error) {
 	return G.Add(h, e)
 }
 
-// Apply returns the predicted noise ε_θ (B, 1, S, S) for noisy images x
-// (B, 1, S, S), sinusoidal time features tfeat (B, C) and one-hot labels y
+// Apply returns the predicted noise ε_θ (B, channels, S, S) for noisy
+// images x (B, channels, S, S), sinusoidal time features tfeat (B, C) and one-hot labels y
 // (B, K+1).
 func (m *UNet) Apply(g *G.ExprGraph, x, tfeat, y *G.Node) (*G.Node, error) {
 	return m.ApplyStyle(g, x, tfeat, y, nil)

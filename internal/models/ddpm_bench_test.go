@@ -22,7 +22,7 @@ func BenchmarkDDPMTrainStep(b *testing.B) {
 	m := benchDDPM(b)
 	const batch = 64
 	r := rng.New(1, StreamTrain)
-	x := make([]float32, batch*Height*Width)
+	x := make([]float32, batch*DefaultShape.Pixels())
 	rng.Uniform(r, x, 0, 1)
 	labels := make([]uint8, batch)
 	for i := range labels {

@@ -48,7 +48,7 @@ var (
 )
 
 // DDPMOptions are the DDPM's hyperparameters; the U-Net's zero fields take
-// the reference's defaults (C 16, mult 1,2,4, GroupNorm 8, 28×28).
+// the reference's defaults (C 16, mult 1,2,4, GroupNorm 8, 1×28×28).
 type DDPMOptions struct {
 	UNet                  UNetOptions
 	Seed                  uint64
@@ -111,8 +111,12 @@ func NewDDPMModel(o DDPMOptions) (*DDPMModel, error) {
 func (m *DDPMModel) Kind() string    { return "ddpm" }
 func (m *DDPMModel) NumParams() int  { return m.Net.Params.Count() }
 func (m *DDPMModel) NumClasses() int { return m.Net.Classes }
-func (m *DDPMModel) pixels() int     { return m.Net.Size * m.Net.Size }
+func (m *DDPMModel) pixels() int     { return m.Net.ImageChannels * m.Net.Size * m.Net.Size }
 func (m *DDPMModel) noClass() int    { return m.Net.Classes }
+
+// UsesLabels is false when every image trains as "no class" (cond_drop
+// 1): the model is then unconditional, and samples so by default.
+func (m *DDPMModel) UsesLabels() bool { return m.CondDrop < 1 }
 
 // SetSampler chooses how Generate samples:
 //
@@ -154,7 +158,7 @@ func (m *DDPMModel) timesteps() []int {
 	return ts
 }
 
-// unetGraph is one graph of a U-Net at a fixed batch: inputs x (B,1,S,S),
+// unetGraph is one graph of a U-Net at a fixed batch: inputs x (B,ch,S,S),
 // tfeat (B,C) and one-hot y (B,K+1); out holds ε_θ. With a target it also
 // computes the MSE loss and its gradients wrt the network's parameters.
 type unetGraph struct {
@@ -183,11 +187,11 @@ func newUNetGraph(net *UNet, batch int, train bool) (*unetGraph, error) {
 // buildUNetGraph builds the graph of newUNetGraph, without its machine.
 func buildUNetGraph(net *UNet, batch int, train bool) (*unetGraph, *G.ExprGraph, error) {
 	g := G.NewGraph()
-	S := net.Size
+	S, ch := net.Size, net.ImageChannels
 	f32 := func(shape ...int) *tensor.Dense {
 		return tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(shape...))
 	}
-	s := &unetGraph{batch: batch, x: f32(batch, 1, S, S), tfeat: f32(batch, net.Channels), y: f32(batch, net.Classes+1)}
+	s := &unetGraph{batch: batch, x: f32(batch, ch, S, S), tfeat: f32(batch, net.Channels), y: f32(batch, net.Classes+1)}
 	x := G.NodeFromAny(g, s.x, G.WithName("x"))
 	out, err := net.Apply(g, x, G.NodeFromAny(g, s.tfeat, G.WithName("tfeat")), G.NodeFromAny(g, s.y, G.WithName("y")))
 	if err != nil {
@@ -195,7 +199,7 @@ func buildUNetGraph(net *UNet, batch int, train bool) (*unetGraph, *G.ExprGraph,
 	}
 	G.Read(out, &s.out)
 	if train {
-		s.eps = f32(batch, 1, S, S)
+		s.eps = f32(batch, ch, S, S)
 		loss := G.Must(G.Mean(G.Must(G.Square(G.Must(G.Sub(out, G.NodeFromAny(g, s.eps, G.WithName("eps"))))))))
 		G.Read(loss, &s.loss)
 		if s.grads, err = G.Grad(loss, paramNodes(g, net.Params.List)...); err != nil {
@@ -391,8 +395,8 @@ func toPixels(x []float32) []float32 {
 func (m *DDPMModel) Evaluate(test *data.Dataset) ([]Metric, error) {
 	P := m.pixels()
 	n := min(ddpmEvalImages, test.N)
-	if n == 0 || test.H*test.W != P {
-		return nil, fmt.Errorf("ddpm evaluate: %d test images of %dx%d, want some of %dx%d", test.N, test.H, test.W, m.Net.Size, m.Net.Size)
+	if n == 0 || test.ImageLen() != P {
+		return nil, fmt.Errorf("ddpm evaluate: %d test images of %dx%dx%d, want some of %dx%dx%d", test.N, test.Channels(), test.H, test.W, m.Net.ImageChannels, m.Net.Size, m.Net.Size)
 	}
 	var err error
 	if m.emaFwd == nil {
@@ -523,9 +527,9 @@ var ddpmKind = &Kind{
 	Summary: "denoising diffusion, class-conditional U-Net with classifier-free guidance",
 	Caps:    CapConditional | CapSampler,
 	New: func(cfg *config.Config) (Model, error) {
-		s, t := cfg.Own.(*DDPMConfig), cfg.Train
+		s, t, img := cfg.Own.(*DDPMConfig), cfg.Train, ShapeOf(cfg)
 		m, err := NewDDPMModel(DDPMOptions{
-			UNet: UNetOptions{Channels: s.Channels, Classes: s.Classes},
+			UNet: UNetOptions{Channels: s.Channels, Classes: s.Classes, Size: img.H, ImageChannels: img.C},
 			Seed: t.Seed, LR: t.LR, Beta1: t.Beta1, Beta2: t.Beta2, Eps: t.Eps, EMA: s.EMA,
 			Timesteps: s.Timesteps, Schedule: s.Schedule, BetaStart: s.BetaStart, BetaEnd: s.BetaEnd,
 			CondDrop: s.CondDrop, Warmup: s.Warmup,

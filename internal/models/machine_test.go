@@ -79,7 +79,7 @@ func trainForPlanTest(t *testing.T, kind string, sets []string, plain bool) plan
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := tinyBatch(4, Height*Width, 11)
+	b := tinyBatch(4, DefaultShape.Pixels(), 11)
 	r := rng.New(5, StreamTrain)
 	var run planTestRun
 	for step := range 4 {
@@ -98,7 +98,7 @@ func trainForPlanTest(t *testing.T, kind string, sets []string, plain bool) plan
 			}
 		}
 	}
-	images := [][]float32{b.X[:Height*Width], b.X[Height*Width : 2*Height*Width]}
+	images := [][]float32{b.X[:DefaultShape.Pixels()], b.X[DefaultShape.Pixels() : 2*DefaultShape.Pixels()]}
 	if f, ok := m.(interface {
 		Features([][]float32) ([][]float64, [][]float64, error)
 	}); ok { // the classifier, which generates nothing

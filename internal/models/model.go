@@ -82,6 +82,26 @@ type Conditional interface {
 	NumClasses() int
 }
 
+// LabelUser is implemented by conditional models that can do without
+// labels: a DDPM that trains every image as "no class" (cond_drop 1), a
+// ddgan of one class. Such a model trains on unlabelled data (Stacked
+// MNIST) and samples without a class by default.
+type LabelUser interface {
+	UsesLabels() bool
+}
+
+// UsesLabels reports whether m learns from labels and samples by class: a
+// Conditional model, unless it says otherwise (LabelUser).
+func UsesLabels(m Model) bool {
+	if _, ok := m.(Conditional); !ok {
+		return false
+	}
+	if lu, ok := m.(LabelUser); ok {
+		return lu.UsesLabels()
+	}
+	return true
+}
+
 // SamplerOptions choose how a diffusion model samples; they are chosen at
 // sample time, never fixed by training.
 type SamplerOptions struct {

@@ -144,7 +144,11 @@ const (
 	// evaluation finds the run's own data again; absent for 2-D models and
 	// for checkpoints written before it existed.
 	MetaData = "gentri.data"
-	formatV1 = "1"
+	// MetaShape is an image model's Shape ("3x32x32"); absent for 2-D
+	// models, and for checkpoints written before models had a shape, which
+	// are all 1x28x28.
+	MetaShape = "gentri.shape"
+	formatV1  = "1"
 )
 
 // SetDataInfo records the identity of the data a checkpoint was trained on.
@@ -169,8 +173,48 @@ func DataInfo(f *checkpoint.File, name string) (info data.Info, ok bool, err err
 	return info, true, nil
 }
 
-// Height and Width are the image size every model is built for (MNIST's).
-const Height, Width = 28, 28
+// Shape is the shape of the images an image model is built for: C planes
+// (1 grey, 3 RGB) of H rows of W pixels, stored CHW. It comes from the
+// config (data.channels, data.size), and the checkpoint records it.
+type Shape struct{ C, H, W int }
+
+// DefaultShape is MNIST's, 1x28x28: the shape of every checkpoint written
+// before models had another.
+var DefaultShape = Shape{C: 1, H: 28, W: 28}
+
+// Pixels is the number of values of one image, C*H*W.
+func (s Shape) Pixels() int { return s.C * s.H * s.W }
+
+// String writes the shape as C x H x W, e.g. "3x32x32".
+func (s Shape) String() string { return fmt.Sprintf("%dx%dx%d", s.C, s.H, s.W) }
+
+// orDefault is s, or DefaultShape when s is the zero Shape (options built
+// without one).
+func (s Shape) orDefault() Shape {
+	if s == (Shape{}) {
+		return DefaultShape
+	}
+	return s
+}
+
+// ParseShape reads a shape written by String.
+func ParseShape(v string) (Shape, error) {
+	var s Shape
+	if n, err := fmt.Sscanf(v, "%dx%dx%d", &s.C, &s.H, &s.W); err != nil || n != 3 || s.C < 1 || s.H < 1 || s.W < 1 || s.String() != v {
+		return Shape{}, fmt.Errorf("image shape %q: want CxHxW, e.g. 1x28x28", v)
+	}
+	return s, nil
+}
+
+// ShapeOf is the image shape of a config: data.channels planes of
+// data.size x data.size pixels. The 2-D kinds' configs have no shape:
+// theirs is the zero Shape.
+func ShapeOf(cfg *config.Config) Shape {
+	if cfg.Data.Channels == 0 && cfg.Data.Size == 0 {
+		return Shape{}
+	}
+	return Shape{C: cfg.Data.Channels, H: cfg.Data.Size, W: cfg.Data.Size}
+}
 
 // New builds an untrained model of cfg.Model.Kind, with weights drawn from
 // the run's seed.
@@ -184,13 +228,17 @@ func New(cfg *config.Config) (Model, error) {
 
 // Metadata returns the self-description stored with a model's weights.
 func Metadata(m Model, cfg *config.Config, step int) map[string]string {
-	return map[string]string{
+	meta := map[string]string{
 		MetaFormat:  formatV1,
 		MetaKind:    m.Kind(),
 		MetaConfig:  string(cfg.YAML()),
 		MetaStep:    strconv.Itoa(step),
 		MetaVersion: version.Version,
 	}
+	if s := ShapeOf(cfg); s != (Shape{}) {
+		meta[MetaShape] = s.String()
+	}
+	return meta
 }
 
 // Describe reads a checkpoint's self-description: its config and step.
@@ -216,7 +264,32 @@ func Describe(f *checkpoint.File, name string) (*config.Config, int, error) {
 	if err != nil || step < 0 {
 		return nil, 0, fmt.Errorf("%s: bad step %q in metadata", name, f.Metadata[MetaStep])
 	}
+	if err := checkShape(f, cfg, name); err != nil {
+		return nil, 0, err
+	}
 	return cfg, step, nil
+}
+
+// checkShape checks the image shape a checkpoint records against its
+// config's. A checkpoint of an image model without one predates shapes: it
+// is 1x28x28, as its config (read over the defaults) says too.
+func checkShape(f *checkpoint.File, cfg *config.Config, name string) error {
+	want := ShapeOf(cfg)
+	raw, ok := f.Metadata[MetaShape]
+	if !ok {
+		if want != (Shape{}) && want != DefaultShape {
+			return fmt.Errorf("%s: records no image shape (so 1x28x28), but its config says %s", name, want)
+		}
+		return nil
+	}
+	got, err := ParseShape(raw)
+	if err != nil {
+		return fmt.Errorf("%s: metadata %s: %w", name, MetaShape, err)
+	}
+	if got != want {
+		return fmt.Errorf("%s: metadata %s is %s, but its config (data.channels, data.size) says %s", name, MetaShape, got, want)
+	}
+	return nil
 }
 
 // Open reads a checkpoint and rebuilds its model with the stored weights

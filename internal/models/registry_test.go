@@ -205,7 +205,7 @@ func TestMixtureDatasetsAndTwoDKindsGoTogether(t *testing.T) {
 		{"cgan on grid25", "cgan", []string{"data.dataset=grid25"}, []string{"data.dataset", `model.kind "cgan"`}},
 		{"classifier on ring8", "classifier", []string{"data.dataset=ring8"}, []string{"data.dataset", `model.kind "classifier"`}},
 		{"gan2d on mnist", "gan2d", []string{"data.dataset=mnist"}, []string{"data.dataset", `model.kind "gan2d"`, `"mnist"`}},
-		{"unknown dataset", "ddpm2d", []string{"data.dataset=ring"}, []string{`data.dataset: must be one of mnist, ring8, grid25, got "ring"`}},
+		{"unknown dataset", "ddpm2d", []string{"data.dataset=ring"}, []string{`data.dataset: must be one of mnist, stacked_mnist, ring8, grid25, got "ring"`}},
 		{"binarised points", "vae2d", []string{"data.binarize=dynamic"}, []string{"data.binarize: must be none for a 2-D mixture"}},
 		{"a data folder for drawn points", "gan2d", []string{"data.dir=/tmp"}, []string{"data.dir"}},
 		{"gan2d takes no channels", "gan2d", []string{"model.channels=4"}, []string{`model.channels: not used by model kind "gan2d"`}},

@@ -53,7 +53,7 @@ func BenchmarkScalingDDPMStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	r := rng.New(1, StreamTrain)
-	bt := Batch{N: batch, X: make([]float32, batch*Height*Width), Labels: make([]uint8, batch)}
+	bt := Batch{N: batch, X: make([]float32, batch*DefaultShape.Pixels()), Labels: make([]uint8, batch)}
 	rng.Uniform(r, bt.X, 0, 1)
 	for i := range bt.Labels {
 		bt.Labels[i] = uint8(i % 10)

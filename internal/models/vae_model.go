@@ -383,6 +383,6 @@ var vaeKind = &Kind{
 	Caps:    CapLikelihood | CapReconstruct | CapLatent,
 	New: func(cfg *config.Config) (Model, error) {
 		s, t := cfg.Own.(*LatentConfig), cfg.Train
-		return NewVAEModel(Height*Width, s.Hidden, s.Latent, t.Seed, t.LR, t.Beta1, t.Beta2, t.Eps), nil
+		return NewVAEModel(ShapeOf(cfg).Pixels(), s.Hidden, s.Latent, t.Seed, t.LR, t.Beta1, t.Beta2, t.Eps), nil
 	},
 }

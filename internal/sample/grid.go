@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/png"
 	"math"
 	"os"
@@ -24,6 +25,29 @@ func Gray(px []float32, h, w int) *image.Gray {
 		img.Pix[i] = level(v)
 	}
 	return img
+}
+
+// Picture converts an image of c planes (CHW, pixels in [0,1]) to an 8-bit
+// image: Gray's grey image for c = 1, an opaque RGB image (PNG writes it as
+// 8-bit RGB) for c = 3, its planes red, green and blue.
+func Picture(px []float32, c, h, w int) image.Image {
+	if c == 1 {
+		return Gray(px, h, w)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	drawRGB(img, px, 0, 0, h, w)
+	return img
+}
+
+// drawRGB paints the three planes of px (h×w each) into img at (x0, y0).
+func drawRGB(img *image.RGBA, px []float32, x0, y0, h, w int) {
+	plane := h * w
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			i := y*w + x
+			img.SetRGBA(x0+x, y0+y, color.RGBA{R: level(px[i]), G: level(px[plane+i]), B: level(px[2*plane+i]), A: 255})
+		}
+	}
 }
 
 func level(v float32) uint8 {
@@ -58,6 +82,31 @@ func Grid(imgs [][]float32, h, w, cols int) *image.Gray {
 			for x := 0; x < w; x++ {
 				g.SetGray(x0+x, y0+y, color.Gray{Y: level(px[y*w+x])})
 			}
+		}
+	}
+	return g
+}
+
+// GridOf is Grid for images of c planes: Grid itself for c = 1, an RGB
+// grid with the same layout and grey gaps for c = 3.
+func GridOf(imgs [][]float32, c, h, w, cols int) image.Image {
+	if c == 1 {
+		return Grid(imgs, h, w, cols)
+	}
+	if cols < 1 {
+		cols = 1
+	}
+	rows := (len(imgs) + cols - 1) / cols
+	g := image.NewRGBA(image.Rect(0, 0, cols*(w+pad)+pad, rows*(h+pad)+pad))
+	for i := range g.Pix {
+		g.Pix[i] = 128
+		if i%4 == 3 {
+			g.Pix[i] = 255
+		}
+	}
+	for k, px := range imgs {
+		if px != nil {
+			drawRGB(g, px, pad+(k%cols)*(w+pad), pad+(k/cols)*(h+pad), h, w)
 		}
 	}
 	return g
@@ -118,27 +167,29 @@ const besideGap = 12
 
 // Beside joins pictures left to right, top-aligned, with a white gap
 // between them (and white below the shorter ones): two grids in one figure.
-func Beside(imgs ...*image.Gray) *image.Gray {
-	w, h := 0, 0
+// Grey pictures give a grey figure, any other an RGB one.
+func Beside(imgs ...image.Image) image.Image {
+	w, h, grey := 0, 0, true
 	for i, im := range imgs {
 		if i > 0 {
 			w += besideGap
 		}
 		w += im.Bounds().Dx()
 		h = max(h, im.Bounds().Dy())
+		_, ok := im.(*image.Gray)
+		grey = grey && ok
 	}
-	out := image.NewGray(image.Rect(0, 0, w, h))
-	for i := range out.Pix {
-		out.Pix[i] = 255
+	var out draw.Image
+	if grey {
+		out = image.NewGray(image.Rect(0, 0, w, h))
+	} else {
+		out = image.NewRGBA(image.Rect(0, 0, w, h))
 	}
+	draw.Draw(out, out.Bounds(), image.White, image.Point{}, draw.Src)
 	x := 0
 	for _, im := range imgs {
 		b := im.Bounds()
-		for y := 0; y < b.Dy(); y++ {
-			for dx := 0; dx < b.Dx(); dx++ {
-				out.SetGray(x+dx, y, im.GrayAt(b.Min.X+dx, b.Min.Y+y))
-			}
-		}
+		draw.Draw(out, image.Rect(x, 0, x+b.Dx(), b.Dy()), im, b.Min, draw.Src)
 		x += b.Dx() + besideGap
 	}
 	return out

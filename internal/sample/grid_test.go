@@ -1,6 +1,7 @@
 package sample
 
 import (
+	"image"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -62,7 +63,10 @@ func TestGridLeavesNilCellsGrey(t *testing.T) {
 // Beside puts pictures side by side, top-aligned, white between and below.
 func TestBesideJoinsPicturesWithAWhiteGap(t *testing.T) {
 	a, b := Grid([][]float32{{0}}, 1, 1, 1), Grid([][]float32{{0}, {0}}, 1, 1, 1)
-	j := Beside(a, b)
+	j, ok := Beside(a, b).(*image.Gray)
+	if !ok {
+		t.Fatal("grey pictures side by side are not a grey picture")
+	}
 	aw, bh := a.Bounds().Dx(), b.Bounds().Dy()
 	if got := j.Bounds(); got.Dx() != aw+besideGap+b.Bounds().Dx() || got.Dy() != bh {
 		t.Fatalf("joined picture is %v", got)

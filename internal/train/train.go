@@ -167,7 +167,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil
 	}
 
-	x := make([]float32, cfg.Train.BatchSize*trainSet.H*trainSet.W)
+	x := make([]float32, cfg.Train.BatchSize*trainSet.ImageLen())
 	labels := make([]uint8, cfg.Train.BatchSize)
 	window, windowStart := 0, time.Now()
 	for step < cfg.Train.Steps {
@@ -245,9 +245,16 @@ func writeGrid(path string, m models.Model, cfg *config.Config) error {
 	}
 	seeds := make([]uint64, gridRows*gridRows)
 	labels := make([]int, len(seeds))
+	classes := gridRows
+	if c, ok := m.(models.Conditional); ok {
+		classes = min(classes, c.NumClasses()) // a model of fewer classes repeats them
+	}
 	for i := range seeds {
 		seeds[i] = uint64(i)
-		labels[i] = i / gridRows
+		labels[i] = i / gridRows % classes
+		if _, cond := m.(models.Conditional); cond && !models.UsesLabels(m) {
+			labels[i] = -1 // no class: a model trained without labels
+		}
 	}
 	imgs, err := m.Generate(seeds, labels)
 	if errors.Is(err, models.ErrNotGenerative) {
@@ -256,7 +263,8 @@ func writeGrid(path string, m models.Model, cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("sample grid: %w", err)
 	}
-	return sample.WritePNG(path, sample.Grid(imgs, models.Height, models.Width, gridRows))
+	shape := models.ShapeOf(cfg)
+	return sample.WritePNG(path, sample.GridOf(imgs, shape.C, shape.H, shape.W, gridRows))
 }
 
 // loadData returns the training and test sets, and the identity of image
@@ -269,7 +277,8 @@ func loadData(cfg *config.Config) (train, test *data.Dataset, info *data.Info, e
 		test = mix.Dataset(data.MixtureTestPoints, rng.New(0, models.StreamDataTest).Rand)
 		return train.Subset(cfg.Data.Subset), test, nil, nil
 	}
-	set, err := data.Load(cfg.Data.Dir, data.LoadOptions{Height: models.Height, Width: models.Width, SkipBad: cfg.Data.SkipBad})
+	shape := models.ShapeOf(cfg)
+	set, err := data.LoadDataset(cfg.Data.Dataset, cfg.Data.Dir, data.LoadOptions{Channels: shape.C, Height: shape.H, Width: shape.W, SkipBad: cfg.Data.SkipBad})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -297,12 +306,28 @@ func checkLabels(m models.Model, info *data.Info) error {
 	switch {
 	case info == nil:
 		return nil
+	case !info.Labelled() && !models.UsesLabels(m) && classes > 0:
+		// A DDPM with cond_drop 1, a ddgan of one class: every label is 0,
+		// unused or the one class.
+		return nil
 	case !info.Labelled():
-		return fmt.Errorf("data %s has no labels (a folder of images without class sub-folders), but a %s model learns from labels", info.Dir, m.Kind())
+		return fmt.Errorf("data %s (%s) has no labels (a folder of images without class sub-folders, or Stacked MNIST), but a %s model learns from labels%s",
+			info.Dir, info.Name, m.Kind(), labelFreeHint(m))
 	case len(info.Classes) > classes:
 		return fmt.Errorf("data %s has %d classes (%s), the %s model %d (set model.classes)", info.Dir, len(info.Classes), info.ClassList(), m.Kind(), classes)
 	}
 	return nil
+}
+
+// labelFreeHint says how a conditional kind trains without labels.
+func labelFreeHint(m models.Model) string {
+	if _, ok := m.(models.LabelUser); ok {
+		return " (set train.cond_drop=1 for a DDPM that trains every image as \"no class\", model.classes=1 for a ddgan of one class)"
+	}
+	if _, ok := m.(models.Conditional); ok {
+		return " (the gan kind is this model without labels)"
+	}
+	return ""
 }
 
 // describeData words the notes on a data set's split and skipped files.
