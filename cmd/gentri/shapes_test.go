@@ -213,12 +213,6 @@ func TestStackedMNISTTrainsAndCountsModes(t *testing.T) {
 			if rec.Data.Name != "stacked-mnist" || rec.Data.Kind != "stacked_mnist" || rec.FeatureNetwork.TrainedOn != "mnist" || rec.FID != nil || !strings.Contains(rec.Unavailable, "FID") {
 				t.Errorf("record %s: want the stacked data, the MNIST classifier, no FID and why", stdout)
 			}
-			if k.kind != "vae" {
-				return
-			}
-			if code, stdout, _ := run(t, "eval", "--checkpoint", ckpt, "--extractor", ext, "--n", "100", "--iwae-k", "0", "--quiet"); code != 0 || !strings.Contains(stdout, "modes covered") || !strings.Contains(stdout, "/ 1000") {
-				t.Errorf("table: exit %d:\n%s", code, stdout)
-			}
 		})
 	}
 }

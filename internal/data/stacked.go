@@ -69,13 +69,24 @@ func LoadStacked(dir string, o LoadOptions) (*Set, error) {
 	return s, nil
 }
 
-// stack draws a stacked image for each image of the grey split d.
+// stack draws a stacked image for each image of the grey split d. A split
+// held as bytes (MNIST's training images) stacks as bytes: 141 MB instead
+// of 564 MB for the 60,000 images, and the same values (b/255) when drawn.
 func stack(d *Dataset, test bool) *Dataset {
 	p := d.ImageLen()
-	out := &Dataset{N: d.N, C: 3, H: d.H, W: d.W, Pixels: make([]float32, 0, 3*d.N*p), Labels: make([]uint8, d.N)}
+	out := &Dataset{N: d.N, C: 3, H: d.H, W: d.W, Labels: make([]uint8, d.N)}
+	if d.bytes != nil {
+		out.bytes = make([]uint8, 0, 3*d.N*p)
+	} else {
+		out.Pixels = make([]float32, 0, 3*d.N*p)
+	}
 	for i := 0; i < d.N; i++ {
 		for _, j := range StackedSources(i, d.N, test) {
-			out.Pixels = append(out.Pixels, d.Image(j)...)
+			if d.bytes != nil {
+				out.bytes = append(out.bytes, d.bytes[j*p:(j+1)*p]...)
+			} else {
+				out.Pixels = append(out.Pixels, d.Image(j)...)
+			}
 		}
 	}
 	return out

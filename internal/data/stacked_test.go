@@ -1,6 +1,8 @@
 package data
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"slices"
 	"strings"
 	"testing"
@@ -73,8 +75,15 @@ func TestStackedMNISTIsReproducibleAndThreeDigitsDeep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.Info.SHA256 != s.Info.SHA256 || !slices.Equal(again.Train.Pixels, s.Train.Pixels) {
-		t.Error("a second load gives other images")
+	for _, split := range [][2]*Dataset{{again.Train, s.Train}, {again.Test, s.Test}} {
+		for i := 0; i < split[1].N; i++ {
+			if !slices.Equal(split[0].Image(i), split[1].Image(i)) {
+				t.Fatalf("a second load gives another image %d", i)
+			}
+		}
+	}
+	if again.Info.SHA256 != s.Info.SHA256 {
+		t.Error("a second load hashes otherwise")
 	}
 	plain, err := Load(dir, LoadOptions{Channels: 3, Height: 28, Width: 28})
 	if err != nil {
@@ -90,5 +99,37 @@ func TestStackedMNISTIsReproducibleAndThreeDigitsDeep(t *testing.T) {
 	}
 	if ds, err := LoadDataset(DatasetStacked, dir, o); err != nil || ds.Info.SHA256 != s.Info.SHA256 {
 		t.Errorf("LoadDataset(%q): %v", DatasetStacked, err)
+	}
+}
+
+// The training split is stacked from MNIST's bytes as bytes: the same
+// values and the same content hash as stacking the float32 images.
+func TestStackedBytesMatchStackedFloats(t *testing.T) {
+	dir := digitsFolder(t, 40, 10)
+	src, err := Load(dir, LoadOptions{Channels: 1, Height: 28, Width: 28})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Train.bytes == nil {
+		t.Fatal("the IDX training split is not held as bytes: this test compares nothing")
+	}
+	floats := &Dataset{N: src.Train.N, H: 28, W: 28, Labels: src.Train.Labels}
+	for i := 0; i < src.Train.N; i++ {
+		floats.Pixels = append(floats.Pixels, src.Train.Image(i)...)
+	}
+	b, f := stack(src.Train, false), stack(floats, false)
+	if b.bytes == nil || f.bytes != nil {
+		t.Fatalf("stacked bytes %v, floats %v: want bytes from bytes and floats from floats", b.bytes != nil, f.bytes != nil)
+	}
+	for i := 0; i < b.N; i++ {
+		if !slices.Equal(b.Image(i), f.Image(i)) {
+			t.Fatalf("image %d differs", i)
+		}
+	}
+	hb, hf := sha256.New(), sha256.New()
+	hashDataset(hb, b)
+	hashDataset(hf, f)
+	if !bytes.Equal(hb.Sum(nil), hf.Sum(nil)) {
+		t.Error("the bytes-held stack hashes otherwise than the float32 one")
 	}
 }

@@ -19,6 +19,9 @@ func TestWriteTextSharedRows(t *testing.T) {
 	unavailable := full()
 	unavailable.Metrics, unavailable.Unavailable = nil, "the data has no labels"
 	modes := &Record{Model: "gan2d", Checkpoint: "c", Modes: &ModeFigures{Dataset: "ring8"}, Speed: speed}
+	stacked := full()
+	stacked.Metrics, stacked.Unavailable = nil, "FID needs features of RGB images"
+	stacked.Stacked, stacked.StackedFloor = NewStackedFigures([]int{0, 1, 1, 999}), NewStackedFigures([]int{5, 6})
 	noSpeed := full()
 	noSpeed.Speed = nil
 	for _, tc := range []struct {
@@ -31,6 +34,8 @@ func TestWriteTextSharedRows(t *testing.T) {
 		{"unavailable", unavailable, []string{"not measured: the data has no labels", "test -ELBO (nats) 101.25\n",
 			"IWAE NLL", "NFE per sample", "peak RSS (MiB)"}, []string{"real floor"}},
 		{"modes", modes, []string{"modes captured", "NFE per sample", "s per 100 samples"}, []string{"ELBO", "IWAE"}},
+		{"stacked mnist", stacked, []string{"stacked mnist (N=4)", "modes covered 3 / 1000 2 / 1000", "KL(p || uniform), nats",
+			"not measured: FID needs", "test -ELBO (nats) 101.25\n", "peak RSS (MiB)"}, []string{"metric model"}},
 		{"no speed", noSpeed, []string{"test -ELBO"}, []string{"NFE per sample", "samples/s", "peak RSS"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
