@@ -529,16 +529,17 @@ def bench_cgan(cfgs, steps):
     emit(what="cgan_sample", batch=1000, ms=s * 1e3, samples_per_s=1000 / s)
 
 
-def bench_ddpm(cfgs, steps):
-    train = cfgs["ddpm"]["train"]
-    ddpm = build("ddpm", cfgs)
+def ddpm_train_step(ddpm, train, batch):
+    """One DDPM training step on a fixed random batch, as a closure (bench_ddpm and
+    torch_scaling.py time it): epsilon prediction, the simple MSE, Adam, the EMA; some labels
+    dropped to "no class". Returns (step, x0)."""
     opt = adam(ddpm.net.parameters(), train)
-    batch, decay, T = train["batch_size"], train["ema"], train["timesteps"]
+    decay, T = train["ema"], train["timesteps"]
     alpha_bar = linear_alpha_bar(T, train["beta_start"], train["beta_end"])
     x0 = torch.rand(batch, ddpm.image[0], ddpm.image[1], ddpm.image[1]) * 2 - 1
     labels = torch.arange(batch) % ddpm.classes
 
-    def step():  # epsilon prediction, the simple MSE; some labels dropped to "no class"
+    def step():
         t = torch.randint(0, T, (batch,))
         y = torch.where(torch.rand(batch) < train["cond_drop"], ddpm.classes, labels)
         eps = torch.randn_like(x0)
@@ -550,6 +551,14 @@ def bench_ddpm(cfgs, steps):
         if decay:
             ema_update(ddpm.ema, ddpm.net, decay)
 
+    return step, x0
+
+
+def bench_ddpm(cfgs, steps):
+    train = cfgs["ddpm"]["train"]
+    ddpm = build("ddpm", cfgs)
+    batch, T = train["batch_size"], train["timesteps"]
+    step, x0 = ddpm_train_step(ddpm, train, batch)
     s = median_seconds(step, steps)
     emit(what="ddpm_train_step", batch=batch, params=n_params(ddpm.net), ms=s * 1e3, samples_per_s=batch / s)
     xt = torch.randn(64, *x0.shape[1:])

@@ -17,10 +17,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
-from torch_reference import (DDPM, DEFAULT_CONFIGS, SIDE, adam, ema_update, emit,  # noqa: E402
-                             linear_alpha_bar, load_configs, n_params)
+from torch_reference import DDPM, DEFAULT_CONFIGS, ddpm_train_step, emit, load_configs, n_params  # noqa: E402
 
 
 def main(argv=None):
@@ -41,24 +39,8 @@ def main(argv=None):
     cfgs = load_configs(a.configs)
     train = cfgs["ddpm"]["train"]
     ddpm = DDPM(a.width, cfgs["ddpm"]["model"]["classes"])
-    opt = adam(ddpm.net.parameters(), train)
-    batch, decay, T = a.batch, train["ema"], train["timesteps"]
-    alpha_bar = linear_alpha_bar(T, train["beta_start"], train["beta_end"])
-    x0 = torch.rand(batch, 1, SIDE, SIDE) * 2 - 1
-    labels = torch.arange(batch) % ddpm.classes
-
-    def step():  # torch_reference.py's bench_ddpm step
-        t = torch.randint(0, T, (batch,))
-        y = torch.where(torch.rand(batch) < train["cond_drop"], ddpm.classes, labels)
-        eps = torch.randn_like(x0)
-        ab = alpha_bar[t].reshape(-1, 1, 1, 1)
-        xt = ab.sqrt() * x0 + (1 - ab).sqrt() * eps
-        opt.zero_grad(set_to_none=True)
-        F.mse_loss(ddpm.net(xt, t, y), eps).backward()
-        opt.step()
-        if decay:
-            ema_update(ddpm.ema, ddpm.net, decay)
-
+    batch = a.batch
+    step, _ = ddpm_train_step(ddpm, train, batch)
     for _ in range(a.warmup):
         step()
     times = []
