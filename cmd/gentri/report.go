@@ -1,9 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -113,23 +113,34 @@ func runReport(o reportOptions, s streams) error {
 	if err != nil {
 		return usageError{err}
 	}
-	var w io.Writer = s.Out
-	if o.Out != "" {
-		f, err := os.Create(o.Out)
-		if err != nil {
-			return err
+	err = writeOutput(s.Out, o.Out, func(w io.Writer) error {
+		eval.MarkdownTables(w, recs, func(ckpt string, step int) float64 {
+			return train.ElapsedAt(filepath.Dir(ckpt), step)
+		})
+		if o.Targets {
+			eval.MarkdownTargets(w, eval.TrilemmaTargets(recs))
 		}
-		defer f.Close()
-		w = f
-	}
-	eval.MarkdownTables(w, recs, func(ckpt string, step int) float64 {
-		return train.ElapsedAt(filepath.Dir(ckpt), step)
+		return nil
 	})
-	if o.Targets {
-		eval.MarkdownTargets(w, eval.TrilemmaTargets(recs))
+	if err != nil {
+		return err
 	}
 	if o.Out != "" {
 		fmt.Fprintf(s.Err, "wrote %s (%d records)\n", o.Out, len(recs))
 	}
 	return nil
+}
+
+// writeOutput renders a report with write: to stdout when path is "", else
+// whole into path through a temporary file renamed into place, so a
+// failed or interrupted report never leaves half a table behind.
+func writeOutput(stdout io.Writer, path string, write func(io.Writer) error) error {
+	if path == "" {
+		return write(stdout)
+	}
+	var b bytes.Buffer
+	if err := write(&b); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, b.Bytes())
 }

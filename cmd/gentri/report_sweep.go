@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/gentri/gentri/internal/sweep"
 )
@@ -41,20 +40,13 @@ func runReportSweep(o reportOptions, s streams) error {
 			return nil
 		}
 	}
-	var w io.Writer = s.Out
-	if o.Out != "" {
-		f, err := os.Create(o.Out)
-		if err != nil {
-			return err
+	err = writeOutput(s.Out, o.Out, func(w io.Writer) error {
+		if o.JSON {
+			return rep.JSON(w)
 		}
-		defer f.Close()
-		w = f
-	}
-	if o.JSON {
-		err = rep.JSON(w)
-	} else {
 		rep.Markdown(w)
-	}
+		return nil
+	})
 	if err == nil && o.Out != "" {
 		fmt.Fprintf(s.Err, "wrote %s (%d rows)\n", o.Out, len(rep.Rows))
 	}

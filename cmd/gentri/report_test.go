@@ -64,3 +64,32 @@ func TestReportPlot(t *testing.T) {
 		})
 	}
 }
+
+// TestReportOut checks that --out holds exactly the tables stdout shows,
+// and that an --out that cannot be written fails with exit 1 and leaves no
+// file behind (the report is written whole or not at all).
+func TestReportOut(t *testing.T) {
+	dir := t.TempDir()
+	rec := filepath.Join(dir, "cgan.json")
+	if err := os.WriteFile(rec, []byte(`{"model":"cgan","n":100,"fid":17,"recall":0.75,"speed":{"seconds_per_100":0.04},"hardware":{}}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, "report", rec)
+	if code != exitOK || !strings.Contains(stdout, "17") {
+		t.Fatalf("report to stdout: exit %d, stdout %q, stderr %s", code, stdout, stderr)
+	}
+	out := filepath.Join(dir, "report.md")
+	if code, _, stderr := run(t, "report", "--out", out, rec); code != exitOK {
+		t.Fatalf("report --out: exit %d: %s", code, stderr)
+	}
+	if b, err := os.ReadFile(out); err != nil || string(b) != stdout {
+		t.Errorf("--out holds %q (%v), stdout showed %q", b, err, stdout)
+	}
+	bad := filepath.Join(dir, "no", "report.md")
+	if code, _, stderr := run(t, "report", "--out", bad, rec); code != exitFailure || !strings.Contains(stderr, "no such file") {
+		t.Errorf("unwritable --out: exit %d, stderr %q; want exit %d naming the problem", code, stderr, exitFailure)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("the folder holds %d entries, want the record and report.md only", len(entries))
+	}
+}
