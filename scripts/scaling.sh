@@ -14,7 +14,9 @@
 # The width search runs at batch SCALING_SEARCH_BATCH: widths 8, 16, 32, ... double until one does
 # not fit (its peak RSS is over the limit: a watchdog stops a process as soon as its RSS passes the
 # limit, so a width that does not fit costs little), then halve the gap down to a multiple of 8.
-# Peak RSS grows with the width, so the largest width that fits is where the search ends.
+# Peak RSS grows with the width, so the largest width that fits is where the search ends. A probe is
+# one training step and no warm-up: the first step allocates everything a step holds (the op outputs'
+# buffers, Adam's moments), so its peak is every later step's, and the widest probes take minutes a step.
 #
 # Environment:
 #   SCALING_BATCHES       batch sizes of the table        (default: 16 64 256)
@@ -160,7 +162,7 @@ declare -A FIT_PEAK
 fits() {
 	local side=$1 width=$2 p=${PEAK[$1,$SEARCH_BATCH,$2]:-}
 	if [[ -z $p ]]; then
-		run_point "$side" "$SEARCH_BATCH" "$width" 1 1 "$LIMIT_MB"
+		run_point "$side" "$SEARCH_BATCH" "$width" 1 0 "$LIMIT_MB"
 		p=$peak
 		echo "scaling: search, $side width $width: peak $p MiB" >&2
 	fi
