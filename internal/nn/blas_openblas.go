@@ -25,7 +25,7 @@ func init() {
 	C.openblas_set_num_threads(1)
 	G.Use(netlib.Implementation{})
 	linearRowBlock = openBLASRowBlock
-	BLASName = "OpenBLAS (gonum netlib, cgo), 1 thread per call"
+	BLASName = "OpenBLAS (gonum netlib, cgo; " + openBLASCore + " kernels), 1 thread per call"
 	openBLAS = true
 }
 
