@@ -389,7 +389,8 @@ func toPixels(x []float32) []float32 {
 
 // Evaluate returns the held-out ε-MSE of the EMA network ("test_mse", the
 // weights sampling uses) and of the raw network ("test_mse_net") on the
-// first 1000 test images with their labels, each at a t ~ U{0..T−1} and
+// first 1000 test images with their labels (none when the model trains
+// without them, UsesLabels), each at a t ~ U{0..T−1} and
 // ε ~ N(0, I) drawn per image (t, then ε) from rng.New(0, StreamEval): the
 // same draws for every checkpoint.
 func (m *DDPMModel) Evaluate(test *data.Dataset) ([]Metric, error) {
@@ -444,7 +445,11 @@ func (m *DDPMModel) heldOutSSE(test *data.Dataset, n int) (float64, error) {
 			for j, v := range test.Image(start + i) {
 				x0[i*P+j] = 2*v - 1
 			}
-			if l := int(test.Labels[start+i]); l < m.Net.Classes {
+			// A model that trained every image as "no class" (cond_drop 1,
+			// the unconditional runs on unlabelled data such as Stacked
+			// MNIST, whose labels are all 0) is scored as it samples, without
+			// a class: its class rows never trained.
+			if l := int(test.Labels[start+i]); l < m.Net.Classes && m.UsesLabels() {
 				ls[i] = l
 			}
 		}

@@ -572,6 +572,43 @@ func TestDDPMEvaluateIsFixedAcrossCalls(t *testing.T) {
 	}
 }
 
+// A DDPM that trains every image as "no class" (cond_drop 1) is scored
+// without a class whatever labels the test set carries: Stacked MNIST's are
+// all 0, and its test_mse rose with training while the class-0 row, never
+// trained, was what the network was asked about. A conditional model still
+// uses the labels.
+func TestDDPMEvaluateUsesNoClassWhenTrainedWithout(t *testing.T) {
+	b := tinyBatch(40, 64, 3)
+	labelled := &data.Dataset{N: 40, H: 8, W: 8, Pixels: b.X, Labels: b.Labels}
+	zeros := &data.Dataset{N: 40, H: 8, W: 8, Pixels: b.X, Labels: make([]uint8, 40)}
+	none := &data.Dataset{N: 40, H: 8, W: 8, Pixels: b.X, Labels: slices.Repeat([]uint8{255}, 40)}
+	for _, c := range []struct {
+		condDrop  float64
+		wantEqual bool
+	}{{1, true}, {0.1, false}} {
+		m := tinyDDPM(t, 9)
+		m.CondDrop = c.condDrop
+		// A few steps, so that the class rows differ from the no-class row.
+		for s := range 3 {
+			if _, err := m.TrainStep(tinyBatch(8, 64, uint64(4+s)), rng.New(uint64(s), 0)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got [3][]Metric
+		for i, d := range []*data.Dataset{labelled, zeros, none} {
+			var err error
+			if got[i], err = m.Evaluate(d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		same := fmt.Sprint(got[0]) == fmt.Sprint(got[2]) && fmt.Sprint(got[1]) == fmt.Sprint(got[2])
+		if same != c.wantEqual {
+			t.Errorf("cond_drop %v: test_mse with labels %v, all 0 %v, none %v; want equal = %v",
+				c.condDrop, got[0], got[1], got[2], c.wantEqual)
+		}
+	}
+}
+
 // models.New builds configs/ddpm.yaml's model: the reference's 620,401-parameter
 // U-Net, T = 1000, sampling (and drawing training grids) with the config's
 // sampler.
