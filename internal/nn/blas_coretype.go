@@ -1,9 +1,6 @@
-//go:build openblas && cgo
+//go:build openblas && cgo && unix
 
 package nn
-
-// char *openblas_get_corename(void);
-import "C"
 
 import (
 	"os"
@@ -13,17 +10,13 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// openBLASCore names the kernels OpenBLAS chose at load time, as
-// openblas_get_corename reports them ("Haswell", "SkylakeX", ...).
-var openBLASCore = C.GoString(C.openblas_get_corename())
-
 // A DYNAMIC_ARCH OpenBLAS (Debian's libopenblas is one) picks its kernels
 // once, when the library loads, from a table of the CPU models it knew when
 // it was built. A newer CPU is missing from that table and gets the generic
 // fallback, "Prescott": SSE3 kernels from 2004. Debian bookworm's OpenBLAS
-// 0.3.21 does this on Intel's Sapphire and Emerald Rapids Xeons (family 6,
-// models 143 and 207), where the VAE's training step, all matrix products,
-// then takes about twice as long as with the AVX-512 kernels the CPU can run
+// 0.3.21 does this on an Intel Xeon of family 6, model 207 (Emerald Rapids),
+// where the VAE's training step, all matrix products, then took three to four
+// times as long as with the AVX-512 kernels the CPU can run
 // (docs/performance.md, 2026-12-07).
 //
 // OpenBLAS reads its choice from OPENBLAS_CORETYPE before any Go code runs,

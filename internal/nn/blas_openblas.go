@@ -4,12 +4,19 @@ package nn
 
 // #cgo LDFLAGS: -lopenblas
 // void openblas_set_num_threads(int);
+// char *openblas_get_corename(void);
 import "C"
 
 import (
 	"gonum.org/v1/netlib/blas/netlib"
 	G "gorgonia.org/gorgonia"
 )
+
+// openBLASCore names the kernels OpenBLAS chose at load time, as
+// openblas_get_corename reports them ("Haswell", "SkylakeX", ...). On unix,
+// when it is the Prescott fallback on a newer CPU, blas_coretype.go's init
+// starts the program again with better ones.
+var openBLASCore = C.GoString(C.openblas_get_corename())
 
 // With the openblas build tag every matrix product (Gorgonia's and the
 // custom ops' through G.WhichBLAS) runs on OpenBLAS via cgo, about 6x
