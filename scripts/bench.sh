@@ -35,6 +35,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/openblas_core.sh
+. scripts/openblas_core.sh
 
 KNOWN="vae cgan ddpm ddgan" # the models with Go benchmarks, torch_reference.py subcommands and table rows
 MODELS=${BENCH_MODELS:-$KNOWN}
@@ -108,18 +110,8 @@ mkdir -p "$RAW"
 
 echo "bench: building the Go benchmarks (${TAGS[*]:-no tags})"
 go test "${TAGS[@]}" -c -o "$RAW/models.test" ./internal/models
-# OpenBLAS's kernels, the same on both sides: Debian's PyTorch links the same libopenblas for its
-# matrix products. Where OpenBLAS falls back to its generic Prescott kernels on a CPU newer than its
-# table, gentri starts again with the right ones (internal/nn/blas_coretype.go); PyTorch is given the
-# same, so that the table compares the implementations and not a kernel choice. OPENBLAS_CORETYPE set
-# by hand stands for both.
-if [[ ${OPENBLAS:-} == 1 && -z ${OPENBLAS_CORETYPE:-} ]]; then
-	core=$(OPENBLAS_VERBOSE=2 "$RAW/models.test" -test.run '^$' 2>&1 | sed -n 's/^Core: //p' | tail -1)
-	if [[ -n $core ]]; then
-		export OPENBLAS_CORETYPE=$core
-		echo "bench: OpenBLAS's $core kernels on both sides"
-	fi
-fi
+# OpenBLAS's kernels, the same on both sides (scripts/openblas_core.sh).
+share_openblas_core "$RAW/models.test" bench
 # The build timed, as gentri env names it: which kernels (C with cgo, pure Go without) and which BLAS.
 env_json=$(go run "${TAGS[@]}" ./cmd/gentri env --json 2>/dev/null) || env_json='{}'
 env_field() { "$PY" -c 'import json, sys; print(json.load(sys.stdin).get(sys.argv[1]) or sys.argv[2])' "$1" "$2" <<<"$env_json"; }

@@ -37,6 +37,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/openblas_core.sh
+. scripts/openblas_core.sh
 
 BATCHES=${SCALING_BATCHES:-16 64 256}
 WIDTHS=${SCALING_WIDTHS:-16 32 64}
@@ -82,18 +84,8 @@ if [[ " $SIDES " == *" gentri "* ]]; then
 	echo "scaling: building the Go benchmark (${TAGS[*]:-no tags})"
 	go test "${TAGS[@]}" -c -o "$RAW/models.test" ./internal/models
 fi
-# OpenBLAS's kernels, the same on both sides: Debian's PyTorch links the same libopenblas for its
-# matrix products. Where OpenBLAS falls back to its generic Prescott kernels on a CPU newer than its
-# table, gentri starts again with the right ones (internal/nn/blas_coretype.go); PyTorch is given the
-# same, so that the table compares the implementations and not a kernel choice. OPENBLAS_CORETYPE set
-# by hand stands for both.
-if [[ ${OPENBLAS:-} == 1 && -z ${OPENBLAS_CORETYPE:-} ]]; then
-	core=$(OPENBLAS_VERBOSE=2 "$RAW/models.test" -test.run '^$' 2>&1 | sed -n 's/^Core: //p' | tail -1)
-	if [[ -n $core ]]; then
-		export OPENBLAS_CORETYPE=$core
-		echo "scaling: OpenBLAS's $core kernels on both sides"
-	fi
-fi
+# OpenBLAS's kernels, the same on both sides (scripts/openblas_core.sh).
+share_openblas_core "$RAW/models.test" scaling
 
 # run_point SIDE BATCH WIDTH STEPS WARMUP LIMIT_MB: runs one point in its own process, stopping it
 # when its RSS passes LIMIT_MB, and sets ms, peak (MiB) and params; peak is ">LIMIT" for a stopped
