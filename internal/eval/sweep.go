@@ -116,7 +116,8 @@ func SweepPlot(recs []*Record, title, path string) error {
 // "DDIM", "DPM++2M karras", "Heun churn 40", with η and guidance.
 func sweepCurveName(s *Sampler) string {
 	names := map[string]string{models.SamplerDDIM: "DDIM", models.SamplerAncestral: "ancestral",
-		models.SamplerDPMSolver: "DPM-Solver++(2M)", models.SamplerHeun: "Heun"}
+		models.SamplerDPMSolver: "DPM-Solver++(2M)", models.SamplerDPMSolverSDE: "SDE-DPM-Solver++(2M)",
+		models.SamplerHeun: "Heun"}
 	name, ok := names[s.Name]
 	if !ok {
 		name = s.Name

@@ -136,6 +136,8 @@ func trilemmaLabel(r *Record) (label, sampler string) {
 			sampler = fmt.Sprintf("%d steps", s.Steps)
 		case models.SamplerDPMSolver:
 			sampler = fmt.Sprintf("DPM++2M-%d", s.Steps)
+		case models.SamplerDPMSolverSDE:
+			sampler = fmt.Sprintf("SDE-DPM++2M-%d", s.Steps)
 		case models.SamplerHeun:
 			sampler = fmt.Sprintf("Heun-%d", s.Steps)
 			if s.Churn != 0 {

@@ -80,7 +80,7 @@ func (m *DDPM2DModel) NumParams() int { return m.NetP.Count() }
 
 // SetSampler chooses how Generate samples, as the image DDPM's does:
 // "ddpm" (ancestral, 0 steps = all T; variance beta_tilde, the default, or
-// beta), "ddim" (η ∈ [0, 1]), "dpmpp2m" or "heun" (0 steps = min(50, T)),
+// beta), "ddim" (η ∈ [0, 1]), "dpmpp2m", "dpmpp2m-sde" or "heun" (0 steps = min(50, T)),
 // on the steps of Spacing. Like the image DDPM's, it normalises the
 // options (normalizeSampler). The model is unconditional, so guidance must
 // be 0, and points have no range to clip to.

@@ -124,6 +124,7 @@ func (m *DDPMModel) UsesLabels() bool { return m.CondDrop < 1 }
 //	         respaced DDPM), σ² = β̃ ("beta_tilde", default) or β ("beta");
 //	ddim:    DDIM on Steps steps (0 = min(50, T)), η ∈ [0, 1];
 //	dpmpp2m: DPM-Solver++(2M) on Steps steps (0 = min(50, T));
+//	dpmpp2m-sde: SDE-DPM-Solver++(2M), its stochastic form (same steps);
 //	heun:    Karras et al.'s Heun sampler, with optional churn (solvers.go),
 //
 // each on the training steps that Spacing picks (Timesteps). Guidance

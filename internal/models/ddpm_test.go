@@ -262,6 +262,7 @@ func TestDDPMSamplersRunEndToEnd(t *testing.T) {
 		{"ancestral 5 trailing steps", SamplerOptions{Sampler: "ddpm", Steps: 5, Spacing: SpacingTrailing}, 5},
 		{"dpm-solver++(2M) 5 karras steps", SamplerOptions{Sampler: "dpmpp2m", Steps: 5, Spacing: SpacingKarras}, 5},
 		{"dpm-solver++(2M) 4 steps guidance 1.5 clipped", SamplerOptions{Sampler: "dpmpp2m", Steps: 4, Guidance: 1.5, Clip: true}, 8},
+		{"sde-dpm-solver++(2M) 5 log-SNR steps guidance 1 clipped", SamplerOptions{Sampler: "dpmpp2m-sde", Steps: 5, Spacing: SpacingLogSNR, Guidance: 1, Clip: true}, 10},
 		{"heun 4 steps: two evaluations a step but the last", SamplerOptions{Sampler: "heun", Steps: 4, Spacing: SpacingTrailing}, 7},
 		{"heun 3 steps churn guidance 2 clipped", SamplerOptions{Sampler: "heun", Steps: 3, Churn: 10, Guidance: 2, Clip: true}, 10},
 	}
@@ -328,6 +329,7 @@ func TestDDPMSampleDoesNotDependOnItsBatch(t *testing.T) {
 		{Sampler: "ddim", Steps: 2, Eta: 0.5, Guidance: 1.5},
 		{Sampler: "heun", Steps: 3, Churn: 10, Spacing: SpacingKarras},
 		{Sampler: "dpmpp2m", Steps: 3, Guidance: 1.5, Spacing: SpacingTrailing},
+		{Sampler: "dpmpp2m-sde", Steps: 3, Guidance: 1.5, Spacing: SpacingLogSNR},
 	} {
 		if err := m.SetSampler(o); err != nil {
 			t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/gentri/gentri/internal/config"
-	"github.com/gentri/gentri/internal/rng"
 )
 
 // The maths of denoising diffusion, independent of the network
@@ -326,14 +325,14 @@ func normalizeSampler(kind string, o SamplerOptions, T int, images bool) (Sample
 }
 
 // reverseDiffusion runs the sampler o over the step sequence ts on one
-// chunk: x holds rows of dim values (rows below n are real samples, each
-// with its own noise stream rs[i]; the rest is padding), and predict fills
-// eps (same layout) with ε_θ(x, t). Each real sample's noise comes from its
-// own stream, so a sample does not depend on the chunk it is drawn in. The
+// chunk: x holds rows of dim values, noise gives each row's noise (a real
+// sample's from its own stream, so a sample does not depend on the chunk
+// it is drawn in; padding rows none), and predict fills eps (same layout)
+// with ε_θ(x, t). The
 // last step adds no noise. observe, if set, sees step k's input x_t and
 // the ε it steps with, before the step (it must not change them); done(k)
 // is called after step k.
-func reverseDiffusion(s *Schedule, o SamplerOptions, ts []int, x []float32, dim, n int, rs []*rng.RNG,
+func reverseDiffusion(s *Schedule, o SamplerOptions, ts []int, x []float32, dim int, noise noiseFunc,
 	predict func(eps []float32, t int) error, observe func(k, t int, x, eps []float32), done func(k int)) error {
 	eps, z := make([]float32, len(x)), make([]float32, dim)
 	for k, t := range ts {
@@ -357,8 +356,7 @@ func reverseDiffusion(s *Schedule, o SamplerOptions, ts []int, x []float32, dim,
 		}
 		for i := 0; i < len(x)/dim; i++ {
 			var zi []float32
-			if i < n && prev >= 0 && sigma > 0 {
-				rng.Normal(rs[i], z)
+			if prev >= 0 && sigma > 0 && noise(i, z) {
 				zi = z
 			}
 			xi, ei := x[i*dim:(i+1)*dim], eps[i*dim:(i+1)*dim]
@@ -396,7 +394,7 @@ type DiffusionConfig struct {
 	Schedule    string  `key:"train.schedule"`   // "linear" | "cosine" noise schedule
 	BetaStart   float64 `key:"train.beta_start"` // first beta of the linear schedule
 	BetaEnd     float64 `key:"train.beta_end"`   // last beta of the linear schedule
-	SamplerName string  `key:"sample.sampler"`   // "ddpm" (ancestral) | "ddim" | "dpmpp2m" | "heun"
+	SamplerName string  `key:"sample.sampler"`   // "ddpm" (ancestral) | "ddim" | "dpmpp2m" | "dpmpp2m-sde" | "heun"
 	Steps       int     `key:"sample.steps"`     // denoising steps, <= train.timesteps; 0 = T for ddpm, 50 for the others
 	Eta         float64 `key:"sample.eta"`       // ddim: 0 deterministic .. 1 stochastic
 	Variance    string  `key:"sample.variance"`  // ddpm: "beta_tilde" | "beta"

@@ -105,7 +105,7 @@ func UsesLabels(m Model) bool {
 // SamplerOptions choose how a diffusion model samples; they are chosen at
 // sample time, never fixed by training.
 type SamplerOptions struct {
-	Sampler  string  // "ddpm" (ancestral), "ddim", "dpmpp2m" (DPM-Solver++(2M)) or "heun" (EDM)
+	Sampler  string  // "ddpm" (ancestral), "ddim", "dpmpp2m" (DPM-Solver++(2M)), "dpmpp2m-sde" or "heun" (EDM)
 	Steps    int     // denoising steps; 0 = the model's default (T for ddpm)
 	Eta      float64 // DDIM: 0 deterministic, 1 the stochastic variant
 	Variance string  // ddpm: "beta_tilde" (default) or "beta"

@@ -170,7 +170,7 @@ func TestKindValidationNamesKeyAndValue(t *testing.T) {
 		{"ddpm", "train.beta_end=1e-5", "train.beta_end: must be >= train.beta_start and < 1, got 1e-05"},
 		{"ddpm", "train.cond_drop=1.5", "train.cond_drop: must be >= 0 and <= 1, got 1.5"},
 		{"ddpm", "train.warmup=-1", "train.warmup: must be >= 0, got -1"},
-		{"ddpm", "sample.sampler=euler", `sample.sampler: must be one of ddpm, ddim, dpmpp2m, heun, got "euler"`},
+		{"ddpm", "sample.sampler=euler", `sample.sampler: must be one of ddpm, ddim, dpmpp2m, dpmpp2m-sde, heun, got "euler"`},
 		{"ddpm", "sample.steps=1001", "sample.steps: must be in [0, 1000] (train.timesteps; 0 = the sampler's default), got 1001"},
 		{"ddpm", "sample.eta=2", "sample.eta: must be >= 0 and <= 1, got 2"},
 		{"ddpm", "sample.variance=large", `sample.variance: must be one of beta_tilde, beta, got "large"`},

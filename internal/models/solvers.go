@@ -35,11 +35,15 @@ const (
 	SamplerAncestral = "ddpm"    // Ho et al. 2020, Algorithm 2 (respaced on fewer steps)
 	SamplerDDIM      = "ddim"    // Song et al. 2021, eq. 12, with η
 	SamplerDPMSolver = "dpmpp2m" // DPM-Solver++(2M), Lu et al. 2022, Algorithm 2
-	SamplerHeun      = "heun"    // Karras et al. 2022, Algorithm 2
+	// SamplerDPMSolverSDE is SDE-DPM-Solver++(2M) (Lu et al. 2022, §5 and
+	// Appendix B): the same multistep correction on the reverse SDE, whose
+	// first-order step is ancestral sampling.
+	SamplerDPMSolverSDE = "dpmpp2m-sde"
+	SamplerHeun         = "heun" // Karras et al. 2022, Algorithm 2
 )
 
 // Samplers lists the sampler names, for help texts and errors.
-var Samplers = []string{SamplerAncestral, SamplerDDIM, SamplerDPMSolver, SamplerHeun}
+var Samplers = []string{SamplerAncestral, SamplerDDIM, SamplerDPMSolver, SamplerDPMSolverSDE, SamplerHeun}
 
 // The step spacings of SamplerOptions.Spacing.
 const (
@@ -171,13 +175,16 @@ func SamplerNFE(o SamplerOptions) int {
 // each step's input and first ε; done(k) follows step k.
 func runSampler(s *Schedule, o SamplerOptions, ts []int, x []float32, dim, n int, rs []*rng.RNG,
 	predict func(eps []float32, t int) error, observe func(k, t int, x, eps []float32), done func(k int)) error {
+	noise := sampleNoise(n, rs)
 	switch o.Sampler {
 	case SamplerDPMSolver:
-		return dpmSolver2M(s, o, ts, x, predict, observe, done)
+		return dpmSolver2M(s, o, ts, x, dim, nil, predict, observe, done)
+	case SamplerDPMSolverSDE:
+		return dpmSolver2M(s, o, ts, x, dim, noise, predict, observe, done)
 	case SamplerHeun:
-		return heunEDM(s, o, ts, x, dim, n, rs, predict, observe, done)
+		return heunEDM(s, o, ts, x, dim, noise, predict, observe, done)
 	}
-	return reverseDiffusion(s, o, ts, x, dim, n, rs, predict, observe, done)
+	return reverseDiffusion(s, o, ts, x, dim, noise, predict, observe, done)
 }
 
 // denoise returns x̂_0 = (x_t − √(1−ᾱ_t)·ε)/√ᾱ_t, clamped to [−1, 1] with
@@ -190,23 +197,48 @@ func denoise(x, eps float32, sa, sb float64, clip bool) float64 {
 	return d
 }
 
+// noiseFunc fills z with the next noise of one row of a chunk and reports
+// whether the row draws noise at all; a row that does not (padding) gets
+// z zeroed. Calls for a row come in step order, so a sample's noise is the
+// same whatever chunk it is drawn in.
+type noiseFunc func(row int, z []float32) bool
+
+// sampleNoise draws row i's noise from its own stream rs[i] for the n real
+// samples of a chunk; the padding rows draw none.
+func sampleNoise(n int, rs []*rng.RNG) noiseFunc {
+	return func(row int, z []float32) bool {
+		if row >= n {
+			clear(z)
+			return false
+		}
+		rng.Normal(rs[row], z)
+		return true
+	}
+}
+
 // dpmSolver2M is DPM-Solver++(2M) (Lu et al. 2022, Algorithm 2), the
-// multistep second-order solver in data-prediction form. With λ = −log σ,
-// h_k = λ_{k+1} − λ_k and r_k = h_{k−1}/h_k, step k is, in the variance-
-// preserving x,
+// multistep second-order solver in data-prediction form, and with noise
+// non-nil its SDE form, SDE-DPM-Solver++(2M) (same paper, §5; the
+// "midpoint" second-order term). With λ = −log σ, h_k = λ_{k+1} − λ_k and
+// r_k = h_{k−1}/h_k, step k is, in the variance-preserving x,
 //
 //	D'  = (1 + 1/(2r_k))·D_k − 1/(2r_k)·D_{k−1}
-//	x_{k+1} = (√(1−ᾱ_{k+1})/√(1−ᾱ_k))·x_k + √ᾱ_{k+1}·(1 − e^{−h_k})·D'
+//	ODE: x_{k+1} = (√(1−ᾱ_{k+1})/√(1−ᾱ_k))·x_k + √ᾱ_{k+1}·(1 − e^{−h_k})·D'
+//	SDE: x_{k+1} = (√(1−ᾱ_{k+1})/√(1−ᾱ_k))·e^{−h_k}·x_k + √ᾱ_{k+1}·(1 − e^{−2h_k})·D'
+//	               + √(1−ᾱ_{k+1})·√(1 − e^{−2h_k})·z,   z ~ N(0, I)
 //
 // (e^{−h_k} = σ_{k+1}/σ_k). The first step has no D_{k−1} and takes the
-// first-order update (D' = D_k, which is DDIM), and so does the last, which
-// ends at σ = 0 where h is infinite and x = D_k: one evaluation per step.
-// With clip, every D is clamped to [−1, 1] before it is combined (the
+// first-order update (D' = D_k: DDIM for the ODE; for the SDE exactly the
+// ancestral step with σ² = β̃ of the respaced chain), and so does the last,
+// which ends at σ = 0 where h is infinite and x = D_k: one evaluation per
+// step. The SDE's extra e^{−h} on x_k is what its noise puts back. With
+// clip, every D is clamped to [−1, 1] before it is combined (the
 // data-prediction form is what makes such thresholding well-posed).
-func dpmSolver2M(s *Schedule, o SamplerOptions, ts []int, x []float32,
+func dpmSolver2M(s *Schedule, o SamplerOptions, ts []int, x []float32, dim int, noise noiseFunc,
 	predict func(eps []float32, t int) error, observe func(k, t int, x, eps []float32), done func(k int)) error {
 	eps := make([]float32, len(x))
 	prevD := make([]float64, len(x))
+	z := make([]float32, dim)
 	hPrev := 0.0
 	for k, t := range ts {
 		next := -1
@@ -230,14 +262,27 @@ func dpmSolver2M(s *Schedule, o SamplerOptions, ts []int, x []float32,
 			h := math.Log(s.Sigma(t)) - math.Log(s.Sigma(next))
 			cx := math.Sqrt(1-an) / sb
 			cd := math.Sqrt(an) * -math.Expm1(-h)
+			cz := 0.0
+			if noise != nil {
+				cx *= math.Exp(-h)
+				cd = math.Sqrt(an) * -math.Expm1(-2*h)
+				cz = math.Sqrt(1-an) * math.Sqrt(-math.Expm1(-2*h))
+			}
 			c0, c1 := 1.0, 0.0 // D' = c0·D_k − c1·D_{k−1}
 			if k > 0 {
 				r := hPrev / h
 				c0, c1 = 1+1/(2*r), 1/(2*r)
 			}
 			for i := range x {
+				if noise != nil && i%dim == 0 {
+					noise(i/dim, z)
+				}
 				d := denoise(x[i], eps[i], sa, sb, o.Clip)
-				x[i] = float32(cx*float64(x[i]) + cd*(c0*d-c1*prevD[i]))
+				v := cx*float64(x[i]) + cd*(c0*d-c1*prevD[i])
+				if noise != nil {
+					v += cz * float64(z[i%dim])
+				}
+				x[i] = float32(v)
 				prevD[i] = d
 			}
 			hPrev = h
@@ -263,10 +308,10 @@ func dpmSolver2M(s *Schedule, o SamplerOptions, ts []int, x []float32,
 // The last step ends at σ = 0 and is Euler's (y = D), so S steps take
 // 2S − 1 evaluations. The buffer x stays in the variance-preserving form
 // the network reads (x = √ᾱ_t·y); with clip, D is clamped to [−1, 1]. The
-// churn's z comes from each sample's own stream (padding rows get none),
+// churn's z comes from noise (each sample's own stream, padding rows none),
 // drawn when a step churns, in step order. observe sees the churned x at t̂
 // and its ε (with no churn, x_t and ε_θ(x_t, t)).
-func heunEDM(s *Schedule, o SamplerOptions, ts []int, x []float32, dim, n int, rs []*rng.RNG,
+func heunEDM(s *Schedule, o SamplerOptions, ts []int, x []float32, dim int, noise noiseFunc,
 	predict func(eps []float32, t int) error, observe func(k, t int, x, eps []float32), done func(k int)) error {
 	eps := make([]float32, len(x))
 	y, d := make([]float64, len(x)), make([]float64, len(x))
@@ -291,11 +336,7 @@ func heunEDM(s *Schedule, o SamplerOptions, ts []int, x []float32, dim, n int, r
 			sn := math.Sqrt(sigmaHat*sigmaHat-sigma*sigma) * o.SNoise
 			for i := 0; i < len(x)/dim; i++ {
 				row := x[i*dim : (i+1)*dim]
-				if i < n {
-					rng.Normal(rs[i], z)
-				} else {
-					clear(z)
-				}
+				noise(i, z)
 				for j := range row {
 					row[j] = float32(math.Sqrt(ah) * (float64(row[j])/math.Sqrt(at) + sn*float64(z[j])))
 				}

@@ -280,6 +280,7 @@ func TestDDPM2DSamplerOptions(t *testing.T) {
 		{SamplerOptions{Sampler: "ddpm", Guidance: 1}, "unconditional", 0},
 		{SamplerOptions{Sampler: "heun", Steps: 4, Spacing: SpacingKarras}, "", 7},
 		{SamplerOptions{Sampler: "dpmpp2m", Steps: 4, Spacing: SpacingTrailing}, "", 4},
+		{SamplerOptions{Sampler: "dpmpp2m-sde", Steps: 4, Spacing: SpacingLogSNR}, "", 4},
 		{SamplerOptions{Sampler: "euler"}, `sampler "euler"`, 0},
 	}
 	seeds := []uint64{1, 2, 3}
