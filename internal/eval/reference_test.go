@@ -2,6 +2,7 @@ package eval
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,5 +53,27 @@ func TestISIsNamedForTheReferenceData(t *testing.T) {
 				t.Errorf("read back: IS %v, floor IS %v", got.IS, got.Floor.IS)
 			}
 		})
+	}
+}
+
+// A per-class FID that could not be computed (NaN: a class with fewer than
+// two images, as in a small N's real-data floor) is written as -1, in the
+// model's figures and the floor's alike, and the record itself keeps its
+// NaN. Before the floor's were mapped too, `gentri eval --n 20 --json`
+// failed with "json: unsupported value: NaN".
+func TestJSONSafeCarriesUncomputedPerClassFIDs(t *testing.T) {
+	nan := math.NaN()
+	rec := &Record{Model: "ddpm",
+		Metrics: &Metrics{N: 20, PerClassFID: []float64{nan, 3}},
+		Floor:   &Metrics{N: 20, PerClassFID: []float64{2, nan}}}
+	b, err := json.Marshal(JSONSafe(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(b); strings.Count(s, `"per_class_fid":`) != 2 || strings.Count(s, "-1") != 2 {
+		t.Errorf("JSON %s: want two per_class_fid lists with one -1 each", s)
+	}
+	if !math.IsNaN(rec.PerClassFID[0]) || !math.IsNaN(rec.Floor.PerClassFID[1]) {
+		t.Errorf("JSONSafe changed the record itself: %v, %v", rec.PerClassFID, rec.Floor.PerClassFID)
 	}
 }

@@ -18,20 +18,24 @@ func WriteText(w io.Writer, r *Record) {
 }
 
 // JSONSafe replaces NaN figures (a per-class FID that could not be
-// computed) by nothing JSON can't carry: it marshals through the figures.
-// It also names the Inception Score for the data: "mnist_is" against
-// MNIST, "is" against other data (the record's data.name says which).
+// computed, the model's or the real-data floor's: a class with fewer than
+// two images at a small N) by -1, which JSON can carry. It also names the
+// Inception Score for the data: "mnist_is" against MNIST, "is" against
+// other data (the record's data.name says which). r itself is unchanged.
 func JSONSafe(r *Record) *Record {
 	c := *r
-	if c.Metrics != nil && c.PerClassFID != nil {
-		m := *c.Metrics
+	for _, mp := range []**Metrics{&c.Metrics, &c.Floor} {
+		if *mp == nil || (*mp).PerClassFID == nil {
+			continue
+		}
+		m := **mp
 		m.PerClassFID = append([]float64(nil), m.PerClassFID...)
 		for i, v := range m.PerClassFID {
 			if math.IsNaN(v) {
 				m.PerClassFID[i] = -1
 			}
 		}
-		c.Metrics = &m
+		*mp = &m
 	}
 	if c.ISName() != "MNIST-IS" {
 		for _, mp := range []**Metrics{&c.Metrics, &c.Floor} {
