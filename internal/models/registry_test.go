@@ -104,7 +104,7 @@ func TestDDPMDefaultLoadsValidatesAndRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := config.Train{Seed: 1, Steps: 6000, BatchSize: 64, LR: 2e-4, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8,
+	want := config.Train{Seed: 1, Steps: 8000, BatchSize: 64, LR: 2e-4, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8,
 		LogEvery: 50, SampleEvery: 1000, CheckpointEvery: 1000, KeepCheckpoints: 3}
 	if *c.Own.(*DDPMConfig) != ddpmConfig || c.Train != want || c.Sample != (config.Sample{N: 100}) {
 		t.Fatalf("got  %+v %+v\nwant %+v", *c, c.Own, ddpmConfig)
