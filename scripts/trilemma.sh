@@ -86,6 +86,9 @@ evaluate ddpm-ddim50-guided ddpm --n "$N" --sampler ddim --steps 50 --eta 0 --gu
 evaluate ddpm-ddim50-guided05 ddpm --n "$N" --sampler ddim --steps 50 --eta 0 --guidance 0.5
 evaluate ddpm-ddim50-uncond ddpm --n "$N" --sampler ddim --steps 50 --eta 0 --unconditional
 evaluate ddpm-1000 ddpm --n "$N_DDPM1000" --sampler ddpm --steps 1000
+# The fast stochastic sampler (SDE-DPM-Solver++(2M), log-SNR steps) at 10 and 20 network evaluations.
+evaluate ddpm-sde10 ddpm --n "$N" --sampler dpmpp2m-sde --spacing logsnr --steps 10
+evaluate ddpm-sde20 ddpm --n "$N" --sampler dpmpp2m-sde --spacing logsnr --steps 20
 for m in vae cgan; do evaluate "$m-n$N_DDPM1000" "$m" --n "$N_DDPM1000"; done
 evaluate "ddpm-ddim50-n$N_DDPM1000" ddpm --n "$N_DDPM1000" --sampler ddim --steps 50 --eta 0
 evaluate ddpm-sweep ddpm --n "$N_SWEEP" --sampler ddim --eta 0 --sweep-steps 10,20,50,100 --sweep-plot "$IMG/ddpm-sweep.png"

@@ -328,10 +328,9 @@ func normalizeSampler(kind string, o SamplerOptions, T int, images bool) (Sample
 // chunk: x holds rows of dim values, noise gives each row's noise (a real
 // sample's from its own stream, so a sample does not depend on the chunk
 // it is drawn in; padding rows none), and predict fills eps (same layout)
-// with ε_θ(x, t). The
-// last step adds no noise. observe, if set, sees step k's input x_t and
-// the ε it steps with, before the step (it must not change them); done(k)
-// is called after step k.
+// with ε_θ(x, t). The last step adds no noise. observe, if set, sees step
+// k's input x_t and the ε it steps with, before the step (it must not
+// change them); done(k) is called after step k.
 func reverseDiffusion(s *Schedule, o SamplerOptions, ts []int, x []float32, dim int, noise noiseFunc,
 	predict func(eps []float32, t int) error, observe func(k, t int, x, eps []float32), done func(k int)) error {
 	eps, z := make([]float32, len(x)), make([]float32, dim)
