@@ -45,7 +45,7 @@ type samplerFlags struct {
 
 func addSamplerFlags(f *pflag.FlagSet) *samplerFlags {
 	s := &samplerFlags{fs: f}
-	f.StringVar(&s.opts.Sampler, "sampler", "", "diffusion: ddpm (ancestral), ddim, dpmpp2m (DPM-Solver++(2M)), dpmpp2m-sde (its stochastic form) or heun (Karras et al.'s Heun) (default: the config's sample.sampler)")
+	f.StringVar(&s.opts.Sampler, "sampler", "", "diffusion: "+models.SamplerHelp()+" (default: the config's sample.sampler)")
 	f.IntVar(&s.opts.Steps, "steps", 0, "diffusion: denoising steps (default: the config's sample.steps; T for ddpm); heun makes 2 network evaluations a step but the last")
 	f.StringVar(&s.opts.Spacing, "spacing", "", "diffusion: which training steps the sampler visits: leading (the default: DDIM's t = i*T/S), trailing (starts at t = T), logsnr (uniform in log-SNR) or karras (rho = 7)")
 	f.Float64Var(&s.opts.Eta, "eta", 0, "diffusion: DDIM eta, 0 deterministic, 1 stochastic")

@@ -154,6 +154,26 @@ type Sampler struct {
 	STmax  float64 `json:"s_tmax,omitempty"`
 }
 
+// settings names, for plot labels and legends, the settings beyond the
+// sampler and its steps: " η=1", " churn 40", " karras" (a spacing other
+// than leading), ", guidance 2", in that order; "" when none.
+func (s *Sampler) settings() string {
+	var out string
+	if s.Eta != 0 {
+		out += fmt.Sprintf(" η=%g", s.Eta)
+	}
+	if s.Churn != 0 {
+		out += fmt.Sprintf(" churn %g", s.Churn)
+	}
+	if s.Spacing != "" && s.Spacing != models.SpacingLeading {
+		out += " " + s.Spacing
+	}
+	if s.Guidance != 0 {
+		out += fmt.Sprintf(", guidance %g", s.Guidance)
+	}
+	return out
+}
+
 // Extras names the settings beyond the sampler, its steps and η that a
 // record of the leading spacing without churn lacks: ", spacing karras",
 // ", churn 40 (S_noise 1.003, S_tmin 0.05, S_tmax 50)"; "" when none.

@@ -113,26 +113,7 @@ func SweepPlot(recs []*Record, title, path string) error {
 }
 
 // sweepCurveName names a sweep's curve by what stays fixed along it:
-// "DDIM", "DPM++2M karras", "Heun churn 40", with η and guidance.
+// "DDIM", "DPM-Solver++(2M) karras", "Heun churn 40", with η and guidance.
 func sweepCurveName(s *Sampler) string {
-	names := map[string]string{models.SamplerDDIM: "DDIM", models.SamplerAncestral: "ancestral",
-		models.SamplerDPMSolver: "DPM-Solver++(2M)", models.SamplerDPMSolverSDE: "SDE-DPM-Solver++(2M)",
-		models.SamplerHeun: "Heun"}
-	name, ok := names[s.Name]
-	if !ok {
-		name = s.Name
-	}
-	if s.Spacing != "" && s.Spacing != models.SpacingLeading {
-		name += " " + s.Spacing
-	}
-	if s.Eta != 0 {
-		name += fmt.Sprintf(" η=%g", s.Eta)
-	}
-	if s.Churn != 0 {
-		name += fmt.Sprintf(" churn %g", s.Churn)
-	}
-	if s.Guidance != 0 {
-		name += fmt.Sprintf(", guidance %g", s.Guidance)
-	}
-	return name
+	return models.SamplerTitle(s.Name) + s.settings()
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -126,34 +127,11 @@ func trilemmaLabel(r *Record) (label, sampler string) {
 		name = d
 	}
 	if s := r.Sampler; s != nil {
-		switch s.Name {
-		case models.SamplerDDIM:
-			sampler = fmt.Sprintf("DDIM-%d", s.Steps)
-			if s.Eta != 0 {
-				sampler += fmt.Sprintf(" η=%g", s.Eta)
-			}
-		case models.SamplerAncestral:
-			sampler = fmt.Sprintf("%d steps", s.Steps)
-		case models.SamplerDPMSolver:
-			sampler = fmt.Sprintf("DPM++2M-%d", s.Steps)
-		case models.SamplerDPMSolverSDE:
-			sampler = fmt.Sprintf("SDE-DPM++2M-%d", s.Steps)
-		case models.SamplerHeun:
-			sampler = fmt.Sprintf("Heun-%d", s.Steps)
-			if s.Churn != 0 {
-				sampler += fmt.Sprintf(" churn %g", s.Churn)
-			}
-		case r.Model:
+		sampler = models.SamplerLabel(s.Name, s.Steps)
+		if s.Name == r.Model && !slices.Contains(models.Samplers, s.Name) { // the model's own sampler (ddgan): its T
 			sampler = fmt.Sprintf("T=%d", s.Steps)
-		default:
-			sampler = fmt.Sprintf("%s-%d", s.Name, s.Steps)
 		}
-		if s.Spacing != "" && s.Spacing != models.SpacingLeading {
-			sampler += " " + s.Spacing
-		}
-		if s.Guidance != 0 {
-			sampler += fmt.Sprintf(", guidance %g", s.Guidance)
-		}
+		sampler += s.settings()
 	}
 	if r.Unconditional {
 		sampler += ", no class"

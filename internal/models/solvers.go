@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/gentri/gentri/internal/rng"
 )
@@ -44,6 +45,52 @@ const (
 
 // Samplers lists the sampler names, for help texts and errors.
 var Samplers = []string{SamplerAncestral, SamplerDDIM, SamplerDPMSolver, SamplerDPMSolverSDE, SamplerHeun}
+
+// samplerTitles gives each sampler the name its paper gives it (legends,
+// help texts) and the short form a plot label puts before the step count
+// ("DPM++2M-20"); the ancestral sampler's label is its step count alone
+// ("1000 steps"), the way DDPM papers quote it.
+var samplerTitles = map[string]struct{ title, short string }{
+	SamplerAncestral:    {"ancestral", ""},
+	SamplerDDIM:         {"DDIM", "DDIM"},
+	SamplerDPMSolver:    {"DPM-Solver++(2M)", "DPM++2M"},
+	SamplerDPMSolverSDE: {"SDE-DPM-Solver++(2M)", "SDE-DPM++2M"},
+	SamplerHeun:         {"Heun", "Heun"},
+}
+
+// SamplerTitle returns the name the sampler's paper gives it
+// ("DPM-Solver++(2M)"); a name gentri does not know (another model's own
+// sampler) is returned as it is.
+func SamplerTitle(name string) string {
+	if t, ok := samplerTitles[name]; ok {
+		return t.title
+	}
+	return name
+}
+
+// SamplerLabel returns the short label of a sampler run for steps steps:
+// "DDIM-50", "SDE-DPM++2M-20", "1000 steps" (ancestral), or "name-steps"
+// for a sampler gentri does not know.
+func SamplerLabel(name string, steps int) string {
+	t, ok := samplerTitles[name]
+	switch {
+	case !ok:
+		return fmt.Sprintf("%s-%d", name, steps)
+	case t.short == "":
+		return fmt.Sprintf("%d steps", steps)
+	}
+	return fmt.Sprintf("%s-%d", t.short, steps)
+}
+
+// SamplerHelp lists the sampler names with their titles, for help texts:
+// "ddpm (ancestral), ddim (DDIM), …, or heun (Heun)".
+func SamplerHelp() string {
+	parts := make([]string, len(Samplers))
+	for i, n := range Samplers {
+		parts[i] = fmt.Sprintf("%s (%s)", n, SamplerTitle(n))
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " or " + parts[len(parts)-1]
+}
 
 // The step spacings of SamplerOptions.Spacing.
 const (

@@ -339,3 +339,35 @@ func TestSolverOptionsAreNormalisedOrRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestSamplerNamesCoverEverySampler: every sampler has its paper's title
+// and a short label, so a new sampler cannot reach a legend or a help text
+// under its flag name alone.
+func TestSamplerNamesCoverEverySampler(t *testing.T) {
+	cases := []struct {
+		name, title, label string
+	}{
+		{SamplerAncestral, "ancestral", "1000 steps"},
+		{SamplerDDIM, "DDIM", "DDIM-1000"},
+		{SamplerDPMSolver, "DPM-Solver++(2M)", "DPM++2M-1000"},
+		{SamplerDPMSolverSDE, "SDE-DPM-Solver++(2M)", "SDE-DPM++2M-1000"},
+		{SamplerHeun, "Heun", "Heun-1000"},
+		{"euler", "euler", "euler-1000"}, // not gentri's: shown as named
+	}
+	for _, c := range cases {
+		if got := SamplerTitle(c.name); got != c.title {
+			t.Errorf("SamplerTitle(%q) = %q, want %q", c.name, got, c.title)
+		}
+		if got := SamplerLabel(c.name, 1000); got != c.label {
+			t.Errorf("SamplerLabel(%q, 1000) = %q, want %q", c.name, got, c.label)
+		}
+	}
+	for _, n := range Samplers {
+		if _, ok := samplerTitles[n]; !ok {
+			t.Errorf("sampler %q has no title", n)
+		}
+		if !strings.Contains(SamplerHelp(), n+" ("+SamplerTitle(n)+")") {
+			t.Errorf("SamplerHelp() = %q lacks %q", SamplerHelp(), n)
+		}
+	}
+}
