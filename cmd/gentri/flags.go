@@ -47,7 +47,7 @@ func addSamplerFlags(f *pflag.FlagSet) *samplerFlags {
 	s := &samplerFlags{fs: f}
 	f.StringVar(&s.opts.Sampler, "sampler", "", "diffusion: "+models.SamplerHelp()+" (default: the config's sample.sampler)")
 	f.IntVar(&s.opts.Steps, "steps", 0, "diffusion: denoising steps (default: the config's sample.steps; T for ddpm); heun makes 2 network evaluations a step but the last")
-	f.StringVar(&s.opts.Spacing, "spacing", "", "diffusion: which training steps the sampler visits: leading (the default: DDIM's t = i*T/S), trailing (starts at t = T), logsnr (uniform in log-SNR) or karras (rho = 7)")
+	f.StringVar(&s.opts.Spacing, "spacing", "", "diffusion: which training steps the sampler visits: leading (DDIM's t = i*T/S), trailing (starts at t = T), logsnr (uniform in log-SNR) or karras (rho = 7) (default: the config's sample.spacing)")
 	f.Float64Var(&s.opts.Eta, "eta", 0, "diffusion: DDIM eta, 0 deterministic, 1 stochastic")
 	f.Float64Var(&s.opts.Churn, "churn", 0, "diffusion, heun: S_churn, the stochastic churn of Karras et al. (2022), 0 = deterministic")
 	f.Float64Var(&s.opts.SNoise, "s-noise", 1, "diffusion, heun with --churn: S_noise, the scale of the churn's noise")

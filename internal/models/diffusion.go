@@ -395,6 +395,7 @@ type DiffusionConfig struct {
 	BetaEnd     float64 `key:"train.beta_end"`   // last beta of the linear schedule
 	SamplerName string  `key:"sample.sampler"`   // "ddpm" (ancestral) | "ddim" | "dpmpp2m" | "dpmpp2m-sde" | "heun"
 	Steps       int     `key:"sample.steps"`     // denoising steps, <= train.timesteps; 0 = T for ddpm, 50 for the others
+	Spacing     string  `key:"sample.spacing"`   // the training steps visited: "leading" | "trailing" | "logsnr" | "karras"
 	Eta         float64 `key:"sample.eta"`       // ddim: 0 deterministic .. 1 stochastic
 	Variance    string  `key:"sample.variance"`  // ddpm: "beta_tilde" | "beta"
 }
@@ -408,6 +409,7 @@ func (s *DiffusionConfig) Validate(_ *config.Config, v *config.Checker) {
 	v.Check("train.beta_end", s.BetaEnd >= s.BetaStart && s.BetaEnd < 1, ">= train.beta_start and < 1", s.BetaEnd)
 	v.Check("sample.sampler", slices.Contains(Samplers, s.SamplerName), "one of "+strings.Join(Samplers, ", "), s.SamplerName)
 	v.Check("sample.steps", s.Steps >= 0 && s.Steps <= s.Timesteps, fmt.Sprintf("in [0, %d] (train.timesteps; 0 = the sampler's default)", s.Timesteps), s.Steps)
+	v.Check("sample.spacing", slices.Contains(Spacings, s.Spacing), "one of "+strings.Join(Spacings, ", "), s.Spacing)
 	v.Check("sample.eta", s.Eta >= 0 && s.Eta <= 1, ">= 0 and <= 1", s.Eta)
 	v.Check("sample.eta", s.SamplerName == "ddim" || s.Eta == 0, "0 unless sample.sampler is ddim (eta is a DDIM option)", s.Eta)
 	v.Check("sample.variance", s.Variance == "beta_tilde" || s.Variance == "beta", "one of beta_tilde, beta", s.Variance)
@@ -415,5 +417,5 @@ func (s *DiffusionConfig) Validate(_ *config.Config, v *config.Checker) {
 
 // Sampler returns the configured sampler options.
 func (s *DiffusionConfig) Sampler() SamplerOptions {
-	return SamplerOptions{Sampler: s.SamplerName, Steps: s.Steps, Eta: s.Eta, Variance: s.Variance}
+	return SamplerOptions{Sampler: s.SamplerName, Steps: s.Steps, Spacing: s.Spacing, Eta: s.Eta, Variance: s.Variance}
 }

@@ -95,7 +95,7 @@ func TestNoKindSwitchOutsideTheRegistry(t *testing.T) {
 var ddpmConfig = DDPMConfig{
 	Channels: 16, Classes: 10,
 	DiffusionConfig: DiffusionConfig{EMA: 0.999, Timesteps: 1000, Schedule: "linear", BetaStart: 1e-4, BetaEnd: 0.02,
-		SamplerName: "ddim", Steps: 50, Eta: 0, Variance: "beta_tilde"},
+		SamplerName: "ddim", Steps: 50, Spacing: "leading", Eta: 0, Variance: "beta_tilde"},
 	CondDrop: 0.1, Warmup: 0, Guidance: 0, Clip: true,
 }
 
@@ -119,7 +119,7 @@ func TestDDPMDefaultLoadsValidatesAndRoundTrips(t *testing.T) {
 	}
 	y := string(c.YAML())
 	for _, k := range []string{"timesteps: 1000", "cond_drop: 0.1", "sampler: ddim", "variance: beta_tilde", "ema: 0.999",
-		"  lr: 0.0002\n  beta1: 0.9", "  keep_checkpoints: 3\n  ema: 0.999\n  timesteps: 1000\n", "  seed: 0\n  sampler: ddim\n  steps: 50\n"} {
+		"  lr: 0.0002\n  beta1: 0.9", "  keep_checkpoints: 3\n  ema: 0.999\n  timesteps: 1000\n", "  seed: 0\n  sampler: ddim\n  steps: 50\n  spacing: leading\n"} {
 		if !strings.Contains(y, k) {
 			t.Errorf("ddpm YAML lacks %q:\n%s", k, y)
 		}
@@ -172,6 +172,7 @@ func TestKindValidationNamesKeyAndValue(t *testing.T) {
 		{"ddpm", "train.warmup=-1", "train.warmup: must be >= 0, got -1"},
 		{"ddpm", "sample.sampler=euler", `sample.sampler: must be one of ddpm, ddim, dpmpp2m, dpmpp2m-sde, heun, got "euler"`},
 		{"ddpm", "sample.steps=1001", "sample.steps: must be in [0, 1000] (train.timesteps; 0 = the sampler's default), got 1001"},
+		{"ddpm", "sample.spacing=uniform", `sample.spacing: must be one of leading, trailing, logsnr, karras, got "uniform"`},
 		{"ddpm", "sample.eta=2", "sample.eta: must be >= 0 and <= 1, got 2"},
 		{"ddpm", "sample.variance=large", `sample.variance: must be one of beta_tilde, beta, got "large"`},
 		{"ddpm", "sample.guidance=-1", "sample.guidance: must be >= 0 and finite, got -1"},
@@ -255,5 +256,41 @@ func TestBenchmarkConfigsLoadOnTheirKindDefaults(t *testing.T) {
 	}
 	if _, err := configs.Default("grid25-ddpm"); err == nil {
 		t.Error(`configs.Default("grid25-ddpm") is a kind default`)
+	}
+}
+
+// TestSampleConfigReachesTheSampler: the sample.* keys of the diffusion kinds
+// are the sampler a built model uses (training grids, `gentri sample`
+// without flags), spacing included.
+func TestSampleConfigReachesTheSampler(t *testing.T) {
+	tests := []struct {
+		kind string
+		sets []string
+		want SamplerOptions
+	}{
+		{"ddpm", nil, SamplerOptions{Sampler: SamplerDDIM, Steps: 50, Spacing: SpacingLeading, Clip: true}},
+		{"ddpm", []string{"sample.sampler=dpmpp2m-sde", "sample.steps=20", "sample.spacing=logsnr"},
+			SamplerOptions{Sampler: SamplerDPMSolverSDE, Steps: 20, Spacing: SpacingLogSNR, Clip: true}},
+		{"ddpm", []string{"sample.spacing=trailing", "sample.guidance=2"},
+			SamplerOptions{Sampler: SamplerDDIM, Steps: 50, Spacing: SpacingTrailing, Guidance: 2, Clip: true}},
+		{"ddpm2d", []string{"sample.sampler=heun", "sample.steps=10", "sample.spacing=karras", "train.timesteps=100"},
+			SamplerOptions{Sampler: SamplerHeun, Steps: 10, Spacing: SpacingKarras}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind+" "+strings.Join(tt.sets, " "), func(t *testing.T) {
+			cfg, err := LoadConfig(tt.kind, "", tt.sets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := m.(Sampler).Options()
+			if got.Sampler != tt.want.Sampler || got.Steps != tt.want.Steps || got.Spacing != tt.want.Spacing ||
+				got.Guidance != tt.want.Guidance || got.Clip != tt.want.Clip {
+				t.Errorf("Options() = %+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }
