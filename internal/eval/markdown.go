@@ -7,8 +7,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-
-	"github.com/gentri/gentri/internal/models"
 )
 
 // ReadRecords reads evaluation records from JSON files (one record per
@@ -73,7 +71,7 @@ func MarkdownTables(w io.Writer, recs []*Record, trainSeconds TrainSeconds) {
 				}
 			}
 			fmt.Fprintf(w, "| %s | %s | %d | %.2f | %.3f | %.3f | %.3f | %.3f | %d | %s | %s | %s | %s |\n",
-				modelName(r), samplerName(r.Sampler), r.N, r.FID, r.Precision, r.Recall, r.Density, r.Coverage,
+				modelName(r), samplerName(r), r.N, r.FID, r.Precision, r.Recall, r.Density, r.Coverage,
 				r.ClassesCovered, acc, nfe, secs, train)
 		}
 		ns := make([]int, 0, len(floors))
@@ -119,19 +117,9 @@ func modelName(r *Record) string {
 	return r.Model
 }
 
-func samplerName(s *Sampler) string {
-	if s == nil {
+func samplerName(r *Record) string {
+	if r.Sampler == nil {
 		return "one pass"
 	}
-	name := fmt.Sprintf("%s %d", s.Name, s.Steps)
-	if s.Spacing != "" && s.Spacing != models.SpacingLeading {
-		name += " " + s.Spacing
-	}
-	if s.Churn != 0 {
-		name += fmt.Sprintf(", churn %g", s.Churn)
-	}
-	if s.Guidance != 0 {
-		name += fmt.Sprintf(", guidance %g", s.Guidance)
-	}
-	return name
+	return samplerLabel(r.Model, r.Sampler)
 }

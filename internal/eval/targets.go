@@ -66,7 +66,7 @@ func TrilemmaTargets(recs []*Record) []TargetCheck {
 	} else if d := best(recs, c.N, guided); d == nil {
 		missing(fidTarget, fmt.Sprintf("guided DDPM at N %d", c.N))
 	} else { // the guidance scale is the user's choice: the best one counts
-		check(fidTarget, d.FID <= c.FID, "DDPM (%s) %.2f, cGAN %.2f (N %d)", samplerName(d.Sampler), d.FID, c.FID, d.N)
+		check(fidTarget, d.FID <= c.FID, "DDPM (%s) %.2f, cGAN %.2f (N %d)", samplerName(d), d.FID, c.FID, d.N)
 	}
 
 	for _, m := range []struct {

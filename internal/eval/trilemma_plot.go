@@ -126,12 +126,8 @@ func trilemmaLabel(r *Record) (label, sampler string) {
 	if d, ok := modelDisplayNames[name]; ok {
 		name = d
 	}
-	if s := r.Sampler; s != nil {
-		sampler = models.SamplerLabel(s.Name, s.Steps)
-		if s.Name == r.Model && !slices.Contains(models.Samplers, s.Name) { // the model's own sampler (ddgan): its T
-			sampler = fmt.Sprintf("T=%d", s.Steps)
-		}
-		sampler += s.settings()
+	if r.Sampler != nil {
+		sampler = samplerLabel(r.Model, r.Sampler)
 	}
 	if r.Unconditional {
 		sampler += ", no class"
@@ -142,6 +138,18 @@ func trilemmaLabel(r *Record) (label, sampler string) {
 	}
 	label += sampler
 	return label, strings.TrimPrefix(sampler, ", ")
+}
+
+// samplerLabel names a record's sampler as the figures and tables show it:
+// "DDIM-50", "1000 steps" (ancestral), "SDE-DPM++2M-20 logsnr", "T=4" (a
+// model's own sampler, the ddgan's), then its settings (η, churn, spacing,
+// guidance).
+func samplerLabel(model string, s *Sampler) string {
+	label := models.SamplerLabel(s.Name, s.Steps)
+	if s.Name == model && !slices.Contains(models.Samplers, s.Name) {
+		label = fmt.Sprintf("T=%d", s.Steps)
+	}
+	return label + s.settings()
 }
 
 // MainN is the figure's N: the N of most points, the larger on a tie.
