@@ -30,7 +30,8 @@ func newReportCmd(s streams) *cobra.Command {
 		Use:   "report [--plot OUT.png] RECORD.json... | report --sweep SWEEP.yaml [--json] [--plot OUT.png]",
 		Short: "Turn `gentri eval --json` records into the trilemma's Markdown tables or its figure",
 		Long: `Turn ` + "`gentri eval --json`" + ` records into the trilemma's Markdown tables (one row per model and
-sampler, the real-data floor of each N, the 2-D mode figures) or, with --plot, its figure.
+sampler, the real-data floor of each N, the Stacked-MNIST modes, the 2-D mode figures) or, with --plot,
+its figure.
 
 --plot draws every image record as one labelled point: sampling time (seconds per 100 samples,
 log axis) across, FID (log axis, lower is better) up, recall as the marker's colour (colour bar

@@ -39,13 +39,16 @@ type TrainSeconds func(checkpoint string, step int) float64
 
 // MarkdownTables writes the trilemma tables of a set of records: one row
 // per image model and sampler (quality, diversity, speed, training time),
-// the real-data floor, then one row per 2-D model and mixture.
+// the real-data floor, then one row per Stacked-MNIST model (its modes) and
+// per 2-D model and mixture.
 func MarkdownTables(w io.Writer, recs []*Record, trainSeconds TrainSeconds) {
-	var images, modes []*Record
+	var images, modes, stacked []*Record
 	for _, r := range recs {
 		switch {
 		case r.Modes != nil:
 			modes = append(modes, r)
+		case r.Stacked != nil:
+			stacked = append(stacked, r)
 		case r.Metrics != nil:
 			images = append(images, r)
 		}
@@ -89,6 +92,9 @@ func MarkdownTables(w io.Writer, recs []*Record, trainSeconds TrainSeconds) {
 		}
 		fmt.Fprintln(w)
 	}
+	if len(stacked) > 0 {
+		stackedTable(w, stacked)
+	}
 	if len(modes) > 0 {
 		sort.SliceStable(modes, func(i, j int) bool { return modes[i].Modes.Dataset < modes[j].Modes.Dataset })
 		fmt.Fprintln(w, "| mixture | model | modes captured | % high quality | reverse KL (nats) | well covered | NFE | s / 100 samples |")
@@ -108,6 +114,40 @@ func MarkdownTables(w io.Writer, recs []*Record, trainSeconds TrainSeconds) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// stackedTable writes the Stacked-MNIST rows: modes covered out of 1000
+// and the KL of the mode histogram to uniform (StackedKLNote), then the
+// real-data floor of each N (as many training images, counted the same way).
+func stackedTable(w io.Writer, recs []*Record) {
+	fmt.Fprintln(w, "| Stacked MNIST | training steps | sampler | N | modes covered ↑ | KL to uniform (nats) ↓ | NFE | s / 100 samples |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+	floors := map[int]*StackedFigures{}
+	for _, r := range recs {
+		st := r.Stacked
+		if f := r.StackedFloor; f != nil && floors[f.N] == nil {
+			floors[f.N] = f
+		}
+		steps, nfe, secs := "–", "–", "–"
+		if r.Step > 0 {
+			steps = fmt.Sprint(r.Step)
+		}
+		if r.Speed != nil {
+			nfe, secs = fmt.Sprint(r.Speed.NFE), fmt.Sprintf("%.4g", r.Speed.SecondsPer100)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %d | %d / %d | %.3f | %s | %s |\n",
+			modelName(r), steps, samplerName(r), st.N, st.Modes, st.Of, st.KL, nfe, secs)
+	}
+	ns := make([]int, 0, len(floors))
+	for n := range floors {
+		ns = append(ns, n)
+	}
+	sort.Ints(ns)
+	for _, n := range ns {
+		f := floors[n]
+		fmt.Fprintf(w, "| real data (floor) | – | – | %d | %d / %d | %.3f | – | – |\n", f.N, f.Modes, f.Of, f.KL)
+	}
+	fmt.Fprintln(w)
 }
 
 func modelName(r *Record) string {

@@ -32,6 +32,24 @@ func TestMarkdownTablesFromRecordFiles(t *testing.T) {
 			t.Errorf("tables lack %q:\n%s", want, out)
 		}
 	}
+	// A Stacked-MNIST record has neither FID nor 2-D modes: it gets its own
+	// table (before, `gentri report` printed nothing for it).
+	stacked := `{"model":"ddpm","step":6000,"sampler":{"name":"ddpm","steps":20,"eta":0,"guidance":0},"stacked_modes":{"n":10000,"modes":894,"of":1000,"kl":1.19},"stacked_modes_floor":{"n":10000,"modes":1000,"of":1000,"kl":0.054},"speed":{"nfe":20,"seconds_per_100":5.4},"hardware":{}}`
+	os.WriteFile(filepath.Join(dir, "d.json"), []byte(stacked+"\n"), 0o644)
+	recs, err = ReadRecords([]string{filepath.Join(dir, "d.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Reset()
+	MarkdownTables(&b, recs, nil)
+	for _, want := range []string{
+		"| ddpm | 6000 | 20 steps | 10000 | 894 / 1000 | 1.190 | 20 | 5.4 |",
+		"| real data (floor) | – | – | 10000 | 1000 / 1000 | 0.054 | – | – |",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("Stacked-MNIST table lacks %q:\n%s", want, b.String())
+		}
+	}
 	if _, err := ReadRecords([]string{filepath.Join(dir, "missing.json")}); err == nil {
 		t.Fatal("a missing record file was accepted")
 	}
