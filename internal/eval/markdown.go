@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -61,12 +63,10 @@ func MarkdownTables(w io.Writer, recs []*Record, trainSeconds TrainSeconds) {
 			if r.Floor != nil && floors[r.Floor.N] == nil {
 				floors[r.Floor.N] = r.Floor
 			}
-			acc, nfe, secs, train := "–", "–", "–", "–"
+			acc, train := "–", "–"
+			nfe, secs := speedCells(r)
 			if r.ClassAccuracy != nil {
 				acc = fmt.Sprintf("%.3f", *r.ClassAccuracy)
-			}
-			if r.Speed != nil {
-				nfe, secs = fmt.Sprint(r.Speed.NFE), fmt.Sprintf("%.4g", r.Speed.SecondsPer100)
 			}
 			if trainSeconds != nil && r.Checkpoint != "" {
 				if s := trainSeconds(r.Checkpoint, r.Step); s > 0 {
@@ -77,12 +77,7 @@ func MarkdownTables(w io.Writer, recs []*Record, trainSeconds TrainSeconds) {
 				modelName(r), samplerName(r), r.N, r.FID, r.Precision, r.Recall, r.Density, r.Coverage,
 				r.ClassesCovered, acc, nfe, secs, train)
 		}
-		ns := make([]int, 0, len(floors))
-		for n := range floors {
-			ns = append(ns, n)
-		}
-		sort.Ints(ns)
-		for _, n := range ns {
+		for _, n := range slices.Sorted(maps.Keys(floors)) {
 			floor, acc := floors[n], "–"
 			if floor.ClassAccuracy != nil {
 				acc = fmt.Sprintf("%.3f", *floor.ClassAccuracy)
@@ -105,10 +100,7 @@ func MarkdownTables(w io.Writer, recs []*Record, trainSeconds TrainSeconds) {
 			if m.ReverseKL != nil {
 				kl = fmt.Sprintf("%.3f", *m.ReverseKL)
 			}
-			nfe, secs := "–", "–"
-			if r.Speed != nil {
-				nfe, secs = fmt.Sprint(r.Speed.NFE), fmt.Sprintf("%.4g", r.Speed.SecondsPer100)
-			}
+			nfe, secs := speedCells(r)
 			fmt.Fprintf(w, "| %s | %s | %d / %d | %.1f | %s | %d | %s | %s |\n",
 				m.Dataset, r.Model, m.Captured, m.Components, 100*m.HighQuality, kl, m.WellCovered, nfe, secs)
 		}
@@ -128,26 +120,28 @@ func stackedTable(w io.Writer, recs []*Record) {
 		if f := r.StackedFloor; f != nil && floors[f.N] == nil {
 			floors[f.N] = f
 		}
-		steps, nfe, secs := "–", "–", "–"
+		steps := "–"
 		if r.Step > 0 {
 			steps = fmt.Sprint(r.Step)
 		}
-		if r.Speed != nil {
-			nfe, secs = fmt.Sprint(r.Speed.NFE), fmt.Sprintf("%.4g", r.Speed.SecondsPer100)
-		}
+		nfe, secs := speedCells(r)
 		fmt.Fprintf(w, "| %s | %s | %s | %d | %d / %d | %.3f | %s | %s |\n",
 			modelName(r), steps, samplerName(r), st.N, st.Modes, st.Of, st.KL, nfe, secs)
 	}
-	ns := make([]int, 0, len(floors))
-	for n := range floors {
-		ns = append(ns, n)
-	}
-	sort.Ints(ns)
-	for _, n := range ns {
+	for _, n := range slices.Sorted(maps.Keys(floors)) {
 		f := floors[n]
 		fmt.Fprintf(w, "| real data (floor) | – | – | %d | %d / %d | %.3f | – | – |\n", f.N, f.Modes, f.Of, f.KL)
 	}
 	fmt.Fprintln(w)
+}
+
+// speedCells are a record's NFE and seconds per 100 samples, "–" without
+// a speed measurement.
+func speedCells(r *Record) (nfe, secs string) {
+	if r.Speed == nil {
+		return "–", "–"
+	}
+	return fmt.Sprint(r.Speed.NFE), fmt.Sprintf("%.4g", r.Speed.SecondsPer100)
 }
 
 func modelName(r *Record) string {

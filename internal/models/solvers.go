@@ -43,27 +43,44 @@ const (
 	SamplerHeun         = "heun" // Karras et al. 2022, Algorithm 2
 )
 
-// Samplers lists the sampler names, for help texts and errors.
-var Samplers = []string{SamplerAncestral, SamplerDDIM, SamplerDPMSolver, SamplerDPMSolverSDE, SamplerHeun}
+// samplerTable lists gentri's samplers in the order help texts give them,
+// each with the name its paper gives it (legends, help texts) and the short
+// form a plot label puts before the step count ("DPM++2M-20"); the
+// ancestral sampler's label is its step count alone ("1000 steps"), the
+// way DDPM papers quote it.
+var samplerTable = []struct{ name, title, short string }{
+	{SamplerAncestral, "ancestral", ""},
+	{SamplerDDIM, "DDIM", "DDIM"},
+	{SamplerDPMSolver, "DPM-Solver++(2M)", "DPM++2M"},
+	{SamplerDPMSolverSDE, "SDE-DPM-Solver++(2M)", "SDE-DPM++2M"},
+	{SamplerHeun, "Heun", "Heun"},
+}
 
-// samplerTitles gives each sampler the name its paper gives it (legends,
-// help texts) and the short form a plot label puts before the step count
-// ("DPM++2M-20"); the ancestral sampler's label is its step count alone
-// ("1000 steps"), the way DDPM papers quote it.
-var samplerTitles = map[string]struct{ title, short string }{
-	SamplerAncestral:    {"ancestral", ""},
-	SamplerDDIM:         {"DDIM", "DDIM"},
-	SamplerDPMSolver:    {"DPM-Solver++(2M)", "DPM++2M"},
-	SamplerDPMSolverSDE: {"SDE-DPM-Solver++(2M)", "SDE-DPM++2M"},
-	SamplerHeun:         {"Heun", "Heun"},
+// Samplers lists the sampler names, for help texts and errors.
+var Samplers = func() []string {
+	names := make([]string, len(samplerTable))
+	for i, s := range samplerTable {
+		names[i] = s.name
+	}
+	return names
+}()
+
+// samplerEntry returns the table row of a sampler name.
+func samplerEntry(name string) (title, short string, ok bool) {
+	for _, s := range samplerTable {
+		if s.name == name {
+			return s.title, s.short, true
+		}
+	}
+	return "", "", false
 }
 
 // SamplerTitle returns the name the sampler's paper gives it
 // ("DPM-Solver++(2M)"); a name gentri does not know (another model's own
 // sampler) is returned as it is.
 func SamplerTitle(name string) string {
-	if t, ok := samplerTitles[name]; ok {
-		return t.title
+	if title, _, ok := samplerEntry(name); ok {
+		return title
 	}
 	return name
 }
@@ -72,18 +89,18 @@ func SamplerTitle(name string) string {
 // "DDIM-50", "SDE-DPM++2M-20", "1000 steps" (ancestral), or "name-steps"
 // for a sampler gentri does not know.
 func SamplerLabel(name string, steps int) string {
-	t, ok := samplerTitles[name]
+	_, short, ok := samplerEntry(name)
 	switch {
 	case !ok:
 		return fmt.Sprintf("%s-%d", name, steps)
-	case t.short == "":
+	case short == "":
 		return fmt.Sprintf("%d steps", steps)
 	}
-	return fmt.Sprintf("%s-%d", t.short, steps)
+	return fmt.Sprintf("%s-%d", short, steps)
 }
 
 // SamplerHelp lists the sampler names with their titles, for help texts:
-// "ddpm (ancestral), ddim (DDIM), …, or heun (Heun)".
+// "ddpm (ancestral), ddim (DDIM), … or heun (Heun)".
 func SamplerHelp() string {
 	parts := make([]string, len(Samplers))
 	for i, n := range Samplers {
