@@ -372,16 +372,21 @@ class DDGANDown(nn.Module):
 class DDGANDiscriminator(nn.Module):
     """D(x_t, x_{t+1}, t, y) -> logit: a 1x1 conv on the pair as 2 x image channels, Down blocks to dch at
     14x14 and 2 dch at 7x7 (each adding a projection of the time embedding), a 3x3 conv, LReLU, the
-    sum over the plane, then fc(f) + <proj(y), f> (projection head). LReLU slopes 0.2 throughout."""
+    sum over the plane (head "sum"; "flatten" keeps the 2 dch x 7 x 7 features as they are), then
+    fc(f) + <proj(y), f> (projection head). LReLU slopes 0.2 throughout."""
 
-    def __init__(self, channels=64, classes=10, image_channels=1):
+    def __init__(self, channels=64, classes=10, image_channels=1, head="sum", size=28):
         super().__init__()
         ch = self.channels = channels
+        if head not in ("sum", "flatten"):
+            raise ValueError("ddgan: discriminator head %r, want sum or flatten" % head)
+        self.head = head
+        feat = 2 * ch * (size // 4) ** 2 if head == "flatten" else 2 * ch
         self.temb = nn.Sequential(nn.Linear(ch, ch), nn.LeakyReLU(0.2), nn.Linear(ch, ch), nn.LeakyReLU(0.2))
         self.inc = nn.Conv2d(2 * image_channels, ch, 1)
         self.b1, self.b2 = DDGANDown(ch, ch, ch), DDGANDown(ch, 2 * ch, ch)
         self.final = nn.Conv2d(2 * ch, 2 * ch, 3, padding=1)
-        self.fc, self.proj = nn.Linear(2 * ch, 1), nn.Embedding(classes, 2 * ch)
+        self.fc, self.proj = nn.Linear(feat, 1), nn.Embedding(classes, feat)
         with torch.no_grad():  # as the paper's code (init_scale 0) and gentri: every logit starts equal
             for conv in (self.b1.c2, self.b2.c2, self.final):
                 conv.weight.zero_()
@@ -390,19 +395,20 @@ class DDGANDiscriminator(nn.Module):
     def forward(self, pair, t, y):
         temb = self.temb(timestep_embedding(t, self.channels))
         h = self.b2(self.b1(self.inc(pair), temb), temb)
-        f = F.leaky_relu(self.final(h), 0.2).sum(dim=(2, 3))
+        f = F.leaky_relu(self.final(h), 0.2)
+        f = f.flatten(1) if self.head == "flatten" else f.sum(dim=(2, 3))
         return self.fc(f)[:, 0] + (self.proj(y) * f).sum(dim=1)
 
 
 class DDGAN(nn.Module):
     """G, D and the weight average of G that samples (G, D, ema in a checkpoint), and the schedule."""
 
-    def __init__(self, channels=16, d_channels=64, latent=100, classes=10, timesteps=4, image=IMAGE):
+    def __init__(self, channels=16, d_channels=64, latent=100, classes=10, timesteps=4, image=IMAGE, d_head="sum"):
         super().__init__()
         self.latent, self.classes, self.image = latent, classes, image
         self.schedule = DDGANSchedule(timesteps)
         self.G = DDGANGenerator(channels, latent, classes, image[0])
-        self.D = DDGANDiscriminator(d_channels, classes, image[0])
+        self.D = DDGANDiscriminator(d_channels, classes, image[0], d_head, image[1])
         self.ema = DDGANGenerator(channels, latent, classes, image[0])
         self.ema.load_state_dict(self.G.state_dict())
         self.ema.requires_grad_(False)
@@ -434,7 +440,8 @@ def build(kind, cfgs):
     if kind == "ddpm":
         return DDPM(m["channels"], m["classes"], image)
     if kind == "ddgan":
-        return DDGAN(m["channels"], m["d_channels"], m["latent"], m["classes"], cfgs[kind]["train"]["timesteps"], image)
+        return DDGAN(m["channels"], m["d_channels"], m["latent"], m["classes"], cfgs[kind]["train"]["timesteps"], image,
+                     m.get("d_head", "sum"))
     raise ValueError("no PyTorch reference for a %s model" % kind)
 
 

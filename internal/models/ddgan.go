@@ -202,18 +202,29 @@ func (m *DDGANGenerator) Apply(g *G.ExprGraph, x, tfeat, y, z *G.Node) (*G.Node,
 //	f = Σ_{S/4×S/4} LReLU(final(h))       3×3 conv 2dch → 2dch
 //	D = fc(f) + ⟨proj(y), f⟩
 //
+// or, with the flatten head (model.d_head), f = LReLU(final(h)) flattened,
+// 2dch·(S/4)² values, as the cgan's discriminator reads its last features
+// (Miyato & Koyama 2018 project them the same way). The sum is the
+// reference's head; it keeps only where a feature fires, so a small D sums
+// stroke statistics that a generator can match without drawing a digit,
+// and the flat head sees where they are (docs/models.md, "Tuning").
+//
 // with Down(x) = (c2(avgpool(LReLU(c1(LReLU(x)) + t(temb)))) + skip(avgpool(x)))/√2,
 // skip a 1×1 conv without bias. The paper's code starts the last conv of
 // every block and the final conv at zero (init_scale 0), so every logit
 // starts at fc's bias: D begins at chance.
 type DDGANDiscriminator struct {
 	Channels, Classes int
-	Params            *nn.Params
-	temb0, temb2      *nn.Linear
-	inc, final        *nn.Conv2d
-	blocks            [2]*ddganDown
-	fc                *nn.Linear
-	proj              *nn.Param // (classes, 2dch), nn.Embedding
+	Head              string // "sum" or "flatten" (DDGANHeads)
+	// Flat is the length of the flattened features with the flatten head,
+	// 0 with the sum head.
+	Flat         int
+	Params       *nn.Params
+	temb0, temb2 *nn.Linear
+	inc, final   *nn.Conv2d
+	blocks       [2]*ddganDown
+	fc           *nn.Linear
+	proj         *nn.Param // (classes, 2dch), nn.Embedding
 }
 
 type ddganDown struct {
@@ -221,14 +232,34 @@ type ddganDown struct {
 	t            *nn.Linear
 }
 
+// DDGANHeads are the discriminator's heads (model.d_head): "sum", the
+// reference's spatial sum, and "flatten".
+var DDGANHeads = []string{"sum", "flatten"}
+
 // NewDDGANDiscriminator creates D's parameters under prefix ("D.") for
-// pairs of images of imageChannels planes each (0 = 1).
-func NewDDGANDiscriminator(ps *nn.Params, prefix string, channels, classes, imageChannels int) (*DDGANDiscriminator, error) {
+// pairs of images of img's planes and size, with the given head ("" =
+// "sum").
+func NewDDGANDiscriminator(ps *nn.Params, prefix string, channels, classes int, img Shape, head string) (*DDGANDiscriminator, error) {
 	c := channels
+	img = img.orDefault()
 	if c < 2 || c%2 != 0 || classes < 1 {
 		return nil, fmt.Errorf("ddgan discriminator: %d channels, %d classes: want an even width >= 2 and a class", c, classes)
 	}
 	d := &DDGANDiscriminator{Channels: c, Classes: classes, Params: ps}
+	imageChannels := img.C
+	feat := 2 * c
+	if head == "" {
+		head = "sum"
+	}
+	d.Head = head
+	switch head {
+	case "sum":
+	case "flatten":
+		d.Flat = 2 * c * (img.H / 4) * (img.W / 4)
+		feat = d.Flat
+	default:
+		return nil, fmt.Errorf("ddgan discriminator: head %q, want sum or flatten", head)
+	}
 	d.temb0 = nn.NewLinear(ps, prefix+"temb.0", c, c)
 	d.temb2 = nn.NewLinear(ps, prefix+"temb.2", c, c)
 	d.inc = nn.NewConv2d(ps, prefix+"inc", 2*max(imageChannels, 1), c, 1, 1, 0)
@@ -242,8 +273,8 @@ func NewDDGANDiscriminator(ps *nn.Params, prefix string, channels, classes, imag
 		d.blocks[i].skip = nn.NewConv2dNoBias(ps, p+".skip", io[0], io[1], 1, 1, 0)
 	}
 	d.final = nn.NewConv2d(ps, prefix+"final", 2*c, 2*c, 3, 1, 1)
-	d.fc = nn.NewLinear(ps, prefix+"fc", 2*c, 1)
-	d.proj = ps.Normal(prefix+"proj.weight", []int{classes, 2 * c}, 1)
+	d.fc = nn.NewLinear(ps, prefix+"fc", feat, 1)
+	d.proj = ps.Normal(prefix+"proj.weight", []int{classes, feat}, 1)
 	for _, conv := range []*nn.Conv2d{d.blocks[0].c2, d.blocks[1].c2, d.final} {
 		conv.W.Value.Zero()
 		conv.B.Value.Zero()
@@ -316,9 +347,14 @@ func (d *DDGANDiscriminator) apply(g *G.ExprGraph, pair, tfeat, y *G.Node, acts 
 		return nil, err
 	}
 	s := h.Shape()
-	// Σ over the S/4×S/4 plane as a sum over the last axis (Gorgonia's Sum is
-	// wrong along a middle axis of a 4-D tensor when its size exceeds 2).
-	f, err := G.Sum(G.Must(G.Reshape(h, tensor.Shape{s[0], s[1], s[2] * s[3]})), 2)
+	var f *G.Node
+	if d.Flat > 0 {
+		f, err = G.Reshape(h, tensor.Shape{s[0], s[1] * s[2] * s[3]})
+	} else {
+		// Σ over the S/4×S/4 plane as a sum over the last axis (Gorgonia's Sum is
+		// wrong along a middle axis of a 4-D tensor when its size exceeds 2).
+		f, err = G.Sum(G.Must(G.Reshape(h, tensor.Shape{s[0], s[1], s[2] * s[3]})), 2)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("ddgan discriminator: %w", err)
 	}

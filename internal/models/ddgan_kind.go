@@ -2,6 +2,8 @@ package models
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/gentri/gentri/internal/config"
 	"github.com/gentri/gentri/internal/data"
@@ -31,10 +33,11 @@ func (s *DDGANTrainConfig) Validate(_ *config.Config, v *config.Checker) {
 
 // DDGANConfig is the ddgan kind's section.
 type DDGANConfig struct {
-	Channels  int `key:"model.channels"`   // G's base width C (a multiple of 8)
-	DChannels int `key:"model.d_channels"` // D's width
-	Latent    int `key:"model.latent"`     // dimension of z
-	Classes   int `key:"model.classes"`
+	Channels  int    `key:"model.channels"`   // G's base width C (a multiple of 8)
+	DChannels int    `key:"model.d_channels"` // D's width
+	DHead     string `key:"model.d_head"`     // D's head: sum (the reference's) or flatten
+	Latent    int    `key:"model.latent"`     // dimension of z
+	Classes   int    `key:"model.classes"`
 	DDGANTrainConfig
 }
 
@@ -42,6 +45,7 @@ type DDGANConfig struct {
 func (s *DDGANConfig) Validate(c *config.Config, v *config.Checker) {
 	v.Check("model.channels", s.Channels >= 8 && s.Channels%8 == 0, "a positive multiple of 8", s.Channels)
 	v.Check("model.d_channels", s.DChannels >= 2 && s.DChannels%2 == 0, "an even number >= 2", s.DChannels)
+	v.Check("model.d_head", slices.Contains(DDGANHeads, s.DHead), "one of "+strings.Join(DDGANHeads, ", "), s.DHead)
 	v.Check("model.latent", s.Latent >= 1, ">= 1", s.Latent)
 	v.Check("model.classes", s.Classes >= 1, ">= 1", s.Classes)
 	s.DDGANTrainConfig.Validate(c, v)
@@ -54,7 +58,7 @@ var ddganKind = &Kind{
 	New: func(cfg *config.Config) (Model, error) {
 		s, t := cfg.Own.(*DDGANConfig), cfg.Train
 		return NewDDGANModel(DDGANOptions{
-			T: s.Timesteps, R1: s.R1, LazyReg: s.LazyReg, Latent: s.Latent, Channels: s.Channels, DChannels: s.DChannels,
+			T: s.Timesteps, R1: s.R1, LazyReg: s.LazyReg, Latent: s.Latent, Channels: s.Channels, DChannels: s.DChannels, DHead: s.DHead,
 			Classes: s.Classes, Image: ShapeOf(cfg), Seed: t.Seed, LRG: t.LR, LRD: s.LRD, Beta1: t.Beta1, Beta2: t.Beta2, Eps: t.Eps, EMA: s.EMA,
 		})
 	},

@@ -67,6 +67,7 @@ type DDGANOptions struct {
 	Latent    int     // nz (100)
 	Channels  int     // G's base width C (16)
 	DChannels int     // D's width dch (64)
+	DHead     string  // D's head: "sum" (the reference's; "" too) or "flatten"
 	Classes   int     // 10
 	Image     Shape   // the images' shape (zero: DefaultShape)
 	Seed      uint64
@@ -105,7 +106,7 @@ func NewDDGANModel(o DDGANOptions) (*DDGANModel, error) {
 	if m.G, err = NewDDGANGenerator(gp, "G.", o.Channels, o.Classes, o.Latent, img); err != nil {
 		return nil, err
 	}
-	if m.D, err = NewDDGANDiscriminator(dp, "D.", o.DChannels, o.Classes, img.C); err != nil {
+	if m.D, err = NewDDGANDiscriminator(dp, "D.", o.DChannels, o.Classes, img, o.DHead); err != nil {
 		return nil, err
 	}
 	if m.EMA, err = NewDDGANGenerator(ep, "ema.", o.Channels, o.Classes, o.Latent, img); err != nil {

@@ -3,6 +3,7 @@ package models
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os/exec"
 	"path/filepath"
@@ -322,14 +323,28 @@ func TestDDGANDiscriminatorLearns(t *testing.T) {
 // (1e-6 to 1.2e-3 measured across the builds; the rounding of the
 // difference grows as ε·‖g‖ shrinks against x_t).
 func TestDDGANR1GradMatchesExact(t *testing.T) {
-	for _, h := range []float64{1, 3} {
-		testR1Grad(t, h)
+	for _, head := range DDGANHeads {
+		for _, h := range []float64{1, 3} {
+			t.Run(fmt.Sprintf("%s/step%g", head, h), func(t *testing.T) { testR1Grad(t, head, h) })
+		}
 	}
 }
 
-func testR1Grad(t *testing.T, h float64) {
+func testR1Grad(t *testing.T, head string, h float64) {
 	m := tinyDDGAN(t, 8, 1)
+	if head != m.D.Head {
+		d, err := NewDDGANDiscriminator(nn.NewParams(tensor.Float32, rng.New(8, 1)), "D.", m.D.Channels, m.Classes, m.Image, head)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.D = d
+		m.OptD = nn.NewAdam(d.Params.List, 1e-3, 0.5, 0.9, 1e-8)
+	}
 	m.R1Step = h
+	// A large γ: the estimate is a float32 difference of D's gradients with
+	// and without R1, and the flatten head's plain gradient is large enough
+	// beside R1's at γ = 1 for that difference to lose 0.5 % to rounding.
+	m.R1 = 100
 	const B = 4
 	if err := m.ensureGraphs(B); err != nil {
 		t.Fatal(err)
@@ -413,7 +428,7 @@ func newR1Exact(t *testing.T, m *DDGANModel, s *ddganDStep) *r1Exact {
 	t.Helper()
 	B := s.rows / 2
 	ps := nn.NewParams(tensor.Float64, rng.New(0, 0))
-	d, err := NewDDGANDiscriminator(ps, "D.", m.D.Channels, m.Classes, 1)
+	d, err := NewDDGANDiscriminator(ps, "D.", m.D.Channels, m.Classes, DefaultShape, m.D.Head)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,28 +495,30 @@ func TestDDGANGradientsMatchFiniteDifferences(t *testing.T) {
 	const batch, classes = 3, 3
 	labels := []int{0, 2, 1}
 	r := rng.New(11, 0)
-	ps := nn.NewParams(tensor.Float64, r)
-	d, err := NewDDGANDiscriminator(ps, "D.", 4, classes, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range ps.List { // the zeroed convolutions too
-		rng.Normal(r, p.Value.Data().([]float64))
-	}
-	worst, err := nn.GradCheckParams(ps.List, 1e-6, func(g *G.ExprGraph) (*G.Node, error) {
-		pair := G.NodeFromAny(g, dense64(rng.New(12, 0), batch, 2, 8, 8), G.WithName("pair"))
-		tf := G.NodeFromAny(g, dense64(rng.New(13, 0), batch, 4), G.WithName("tf"))
-		logits, err := d.Apply(g, pair, tf, G.NodeFromAny(g, oneHot64(labels, classes), G.WithName("y")))
+	for _, head := range DDGANHeads {
+		ps := nn.NewParams(tensor.Float64, r)
+		d, err := NewDDGANDiscriminator(ps, "D.", 4, classes, Shape{C: 1, H: 8, W: 8}, head)
 		if err != nil {
-			return nil, err
+			t.Fatal(err)
 		}
-		return weightedSum(g, logits, rng.New(14, 0)), nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if worst > 1e-4 {
-		t.Errorf("discriminator: worst relative error %.3g", worst)
+		for _, p := range ps.List { // the zeroed convolutions too
+			rng.Normal(r, p.Value.Data().([]float64))
+		}
+		worst, err := nn.GradCheckParams(ps.List, 1e-6, func(g *G.ExprGraph) (*G.Node, error) {
+			pair := G.NodeFromAny(g, dense64(rng.New(12, 0), batch, 2, 8, 8), G.WithName("pair"))
+			tf := G.NodeFromAny(g, dense64(rng.New(13, 0), batch, 4), G.WithName("tf"))
+			logits, err := d.Apply(g, pair, tf, G.NodeFromAny(g, oneHot64(labels, classes), G.WithName("y")))
+			if err != nil {
+				return nil, err
+			}
+			return weightedSum(g, logits, rng.New(14, 0)), nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if worst > 1e-4 {
+			t.Errorf("discriminator, %s head: worst relative error %.3g", head, worst)
+		}
 	}
 	gp := nn.NewParams(tensor.Float64, r)
 	gen, err := NewDDGANGenerator(gp, "G.", 8, classes, 5, DefaultShape)
@@ -521,7 +538,7 @@ func TestDDGANGradientsMatchFiniteDifferences(t *testing.T) {
 	if len(small) != len(want) {
 		t.Fatalf("found %d of %v", len(small), want)
 	}
-	worst, err = nn.GradCheckParams(small, 1e-6, func(g *G.ExprGraph) (*G.Node, error) {
+	worst, err := nn.GradCheckParams(small, 1e-6, func(g *G.ExprGraph) (*G.Node, error) {
 		x := G.NodeFromAny(g, dense64(rng.New(15, 0), batch, 1, 8, 8), G.WithName("x"))
 		tf := G.NodeFromAny(g, dense64(rng.New(16, 0), batch, 8), G.WithName("tf"))
 		z := G.NodeFromAny(g, dense64(rng.New(17, 0), batch, 5), G.WithName("z"))
@@ -546,7 +563,15 @@ func TestDDGANCheckpointLoadsIntoPyTorch(t *testing.T) {
 	if exec.Command("/usr/bin/python3", "-c", "import torch").Run() != nil {
 		t.Skip("no /usr/bin/python3 with torch")
 	}
-	m, err := NewDDGANModel(ddganDefaults(21))
+	for _, head := range DDGANHeads {
+		t.Run(head, func(t *testing.T) { testDDGANInPyTorch(t, head) })
+	}
+}
+
+func testDDGANInPyTorch(t *testing.T, head string) {
+	o := ddganDefaults(21)
+	o.DHead = head
+	m, err := NewDDGANModel(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -564,7 +589,7 @@ func TestDDGANCheckpointLoadsIntoPyTorch(t *testing.T) {
 	// The checkpoint carries the config of these shapes, as a trained one
 	// does: the PyTorch side builds its networks from it, not from the
 	// default configs/ddgan.yaml.
-	cfg, err := LoadConfig("ddgan", "", []string{"model.d_channels=64", "train.lazy_reg=1", "train.seed=21"})
+	cfg, err := LoadConfig("ddgan", "", []string{"model.d_channels=64", "model.d_head=" + head, "train.lazy_reg=1", "train.seed=21"})
 	if err != nil {
 		t.Fatal(err)
 	}

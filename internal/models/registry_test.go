@@ -177,6 +177,7 @@ func TestKindValidationNamesKeyAndValue(t *testing.T) {
 		{"ddpm", "sample.variance=large", `sample.variance: must be one of beta_tilde, beta, got "large"`},
 		{"ddpm", "sample.guidance=-1", "sample.guidance: must be >= 0 and finite, got -1"},
 		{"ddpm", "sample.guidance=.inf", "sample.guidance: must be >= 0 and finite, got +Inf"},
+		{"ddgan", "model.d_head=mean", `model.d_head: must be one of sum, flatten, got "mean"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind+" "+tt.set, func(t *testing.T) {
