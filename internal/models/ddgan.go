@@ -205,9 +205,9 @@ func (m *DDGANGenerator) Apply(g *G.ExprGraph, x, tfeat, y, z *G.Node) (*G.Node,
 // or, with the flatten head (model.d_head), f = LReLU(final(h)) flattened,
 // 2dch·(S/4)² values, as the cgan's discriminator reads its last features
 // (Miyato & Koyama 2018 project them the same way). The sum is the
-// reference's head; it keeps only where a feature fires, so a small D sums
-// stroke statistics that a generator can match without drawing a digit,
-// and the flat head sees where they are (docs/models.md, "Tuning").
+// reference's head and the default: it counts strokes without placing
+// them. The flat head places them and learns faster, but its generator
+// collapses within each class (docs/models.md, "Tuning, continued").
 //
 // with Down(x) = (c2(avgpool(LReLU(c1(LReLU(x)) + t(temb)))) + skip(avgpool(x)))/√2,
 // skip a 1×1 conv without bias. The paper's code starts the last conv of
@@ -224,7 +224,7 @@ type DDGANDiscriminator struct {
 	inc, final   *nn.Conv2d
 	blocks       [2]*ddganDown
 	fc           *nn.Linear
-	proj         *nn.Param // (classes, 2dch), nn.Embedding
+	proj         *nn.Param // (classes, 2dch, or Flat with the flatten head), nn.Embedding
 }
 
 type ddganDown struct {
