@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -216,15 +217,12 @@ func (m *DDGANGenerator) Apply(g *G.ExprGraph, x, tfeat, y, z *G.Node) (*G.Node,
 type DDGANDiscriminator struct {
 	Channels, Classes int
 	Head              string // "sum" or "flatten" (DDGANHeads)
-	// Flat is the length of the flattened features with the flatten head,
-	// 0 with the sum head.
-	Flat         int
-	Params       *nn.Params
-	temb0, temb2 *nn.Linear
-	inc, final   *nn.Conv2d
-	blocks       [2]*ddganDown
-	fc           *nn.Linear
-	proj         *nn.Param // (classes, 2dch, or Flat with the flatten head), nn.Embedding
+	Params            *nn.Params
+	temb0, temb2      *nn.Linear
+	inc, final        *nn.Conv2d
+	blocks            [2]*ddganDown
+	fc                *nn.Linear
+	proj              *nn.Param // (classes, features), nn.Embedding
 }
 
 type ddganDown struct {
@@ -255,10 +253,9 @@ func NewDDGANDiscriminator(ps *nn.Params, prefix string, channels, classes int, 
 	switch head {
 	case "sum":
 	case "flatten":
-		d.Flat = 2 * c * (img.H / 4) * (img.W / 4)
-		feat = d.Flat
+		feat = 2 * c * (img.H / 4) * (img.W / 4)
 	default:
-		return nil, fmt.Errorf("ddgan discriminator: head %q, want sum or flatten", head)
+		return nil, fmt.Errorf("ddgan discriminator: head %q, want one of %s", head, strings.Join(DDGANHeads, ", "))
 	}
 	d.temb0 = nn.NewLinear(ps, prefix+"temb.0", c, c)
 	d.temb2 = nn.NewLinear(ps, prefix+"temb.2", c, c)
@@ -348,7 +345,7 @@ func (d *DDGANDiscriminator) apply(g *G.ExprGraph, pair, tfeat, y *G.Node, acts 
 	}
 	s := h.Shape()
 	var f *G.Node
-	if d.Flat > 0 {
+	if d.Head == "flatten" {
 		f, err = G.Reshape(h, tensor.Shape{s[0], s[1] * s[2] * s[3]})
 	} else {
 		// Σ over the S/4×S/4 plane as a sum over the last axis (Gorgonia's Sum is

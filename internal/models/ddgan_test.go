@@ -161,9 +161,16 @@ func ddganDefaults(seed uint64) DDGANOptions {
 // tinyDDGAN is small enough to train in a test: C 8, nz 8, dch 8, T 2.
 func tinyDDGAN(t *testing.T, seed uint64, r1 float64) *DDGANModel {
 	t.Helper()
+	return tinyDDGANWith(t, seed, r1, func(*DDGANOptions) {})
+}
+
+// tinyDDGANWith is tinyDDGAN with its options changed by set first.
+func tinyDDGANWith(t *testing.T, seed uint64, r1 float64, set func(*DDGANOptions)) *DDGANModel {
+	t.Helper()
 	o := ddganDefaults(seed)
 	o.T, o.Latent, o.Channels, o.DChannels, o.R1, o.LazyReg = 2, 8, 8, 8, r1, 2
 	o.LRG, o.LRD = 1e-3, 1e-3
+	set(&o)
 	m, err := NewDDGANModel(o)
 	if err != nil {
 		t.Fatal(err)
@@ -331,15 +338,7 @@ func TestDDGANR1GradMatchesExact(t *testing.T) {
 }
 
 func testR1Grad(t *testing.T, head string, h float64) {
-	m := tinyDDGAN(t, 8, 1)
-	if head != m.D.Head {
-		d, err := NewDDGANDiscriminator(nn.NewParams(tensor.Float32, rng.New(8, 1)), "D.", m.D.Channels, m.Classes, m.Image, head)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.D = d
-		m.OptD = nn.NewAdam(d.Params.List, 1e-3, 0.5, 0.9, 1e-8)
-	}
+	m := tinyDDGANWith(t, 8, 1, func(o *DDGANOptions) { o.DHead = head })
 	m.R1Step = h
 	// A large γ: the estimate is a float32 difference of D's gradients with
 	// and without R1, and the flatten head's plain gradient is large enough
